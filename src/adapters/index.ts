@@ -1,0 +1,40 @@
+/**
+ * The adapter contracts: the interfaces every backend (memory, PostgreSQL, Redis, or your own)
+ * implements. Types only, plus the validation rules every backend shares.
+ *
+ * ```ts
+ * import type { StorageAdapter, CacheAdapter, PubSub } from 'digital-fabrica/adapters';
+ * ```
+ *
+ * @module
+ */
+export type {
+  JsonValue,
+  DocumentRef,
+  StoredDocument,
+  PutOptions,
+  TxnCompare,
+  TxnOp,
+  TxnRequest,
+  TxnOpResult,
+  TxnResult,
+  ListOptions,
+  ListPage,
+  CounterOptions,
+  CounterResult,
+  StorageAdapter,
+} from './storage.js';
+export type { CacheAdapter, CacheSetOptions } from './cache.js';
+export type { PubSub, MessageHandler, Unsubscribe } from './pubsub.js';
+export {
+  MAX_NAMESPACE_LENGTH,
+  MAX_KEY_LENGTH,
+  MAX_CHANNEL_LENGTH,
+  namespaceSchema,
+  keySchema,
+  channelSchema,
+} from './internal/names.js';
+export { MAX_TXN_DOCUMENTS, MAX_GET_MANY, MAX_LIST_LIMIT } from './internal/requests.js';
+export { MAX_JSON_LENGTH } from './internal/json.js';
+export { MAX_CACHE_VALUE_BYTES } from './internal/cache-requests.js';
+export { compareKeys } from './internal/order.js';

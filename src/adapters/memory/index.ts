@@ -1,0 +1,12 @@
+/**
+ * In-memory backends: the zero-setup default. Exact contract semantics within one process.
+ *
+ * ```ts
+ * import { createMemoryStorage, createMemoryCache, createMemoryPubSub } from 'digital-fabrica/adapters/memory';
+ * ```
+ *
+ * @module
+ */
+export { createMemoryStorage, type MemoryStorageOptions } from './storage.js';
+export { createMemoryCache, type MemoryCacheOptions } from './cache.js';
+export { createMemoryPubSub, MemoryPubSubHub, type MemoryPubSubOptions } from './pubsub.js';

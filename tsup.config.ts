@@ -1,0 +1,25 @@
+import { defineConfig } from 'tsup';
+
+/** One entry per subpath export; keep in sync with package.json "exports" and typedoc.json. */
+export const entries = {
+  index: 'src/index.ts',
+  errors: 'src/errors.ts',
+  'adapters/index': 'src/adapters/index.ts',
+  'adapters/memory/index': 'src/adapters/memory/index.ts',
+  'adapters/postgres/index': 'src/adapters/postgres/index.ts',
+  'adapters/redis/index': 'src/adapters/redis/index.ts',
+  'adapters/testing/index': 'src/adapters/testing/index.ts',
+};
+
+export default defineConfig({
+  entry: entries,
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  splitting: true,
+  treeshake: true,
+  target: 'node20',
+  // Optional peers and the test runner are never bundled: the host provides them.
+  external: ['pg', 'ioredis', 'vitest'],
+});
