@@ -36,6 +36,11 @@ export interface StoredDocument<T extends JsonValue = JsonValue> extends Documen
 export interface PutOptions {
   /** Time to live in ms (>= 1). Omitted: the document never expires (any previous TTL is cleared). */
   readonly ttlMs?: number;
+  /**
+   * Compare-and-set: write only if the document's current version equals this (`0`: only if it
+   * does not exist); otherwise fail with `CONFLICT` and change nothing.
+   */
+  readonly ifVersion?: number;
 }
 
 /** A condition checked atomically at the start of a {@link TxnRequest}. */
@@ -151,7 +156,10 @@ export interface StorageAdapter {
   get<T extends JsonValue = JsonValue>(namespace: string, key: string): Promise<StoredDocument<T> | null>;
   /** Reads several documents of one namespace; the result is aligned with `keys` (`null` where absent). */
   getMany<T extends JsonValue = JsonValue>(namespace: string, keys: readonly string[]): Promise<(StoredDocument<T> | null)[]>;
-  /** Unconditional write; returns the new version. @throws `VALIDATION_FAILED`, `ADAPTER_UNAVAILABLE` */
+  /**
+   * Writes a document (conditionally with `ifVersion`); returns the new version.
+   * @throws `VALIDATION_FAILED`, `CONFLICT` (stale `ifVersion`), `PAYLOAD_TOO_LARGE`, `ADAPTER_UNAVAILABLE`
+   */
   put(namespace: string, key: string, value: JsonValue, options?: PutOptions): Promise<{ version: number }>;
   /** Unconditional delete; true if a live document was removed. */
   delete(namespace: string, key: string): Promise<boolean>;

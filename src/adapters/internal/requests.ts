@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseInput } from '../../core/validation.js';
-import { ValidationError } from '../../core/errors.js';
+import { ConflictError, ValidationError } from '../../core/errors.js';
 import type { ListOptions, TxnOp, TxnRequest, CounterOptions } from '../storage.js';
 import { keySchema, namespaceSchema, prefixSchema, ttlSchema } from './names.js';
 import { decodeCursor } from './cursor.js';
@@ -137,4 +137,19 @@ export function parseGetMany(namespace: unknown, keys: unknown): { namespace: st
     namespace: parseInput(namespaceSchema, namespace, 'namespace'),
     keys: parseInput(z.array(keySchema).max(MAX_GET_MANY), keys, 'keys'),
   };
+}
+
+const putOptionsSchema = z
+  .strictObject({ ttlMs: ttlSchema.optional(), ifVersion: versionSchema.optional() })
+  .optional();
+
+/** @throws `VALIDATION_FAILED` */
+export function parsePutOptions(options: unknown): { ttlMs: number | undefined; ifVersion: number | undefined } {
+  const opts = parseInput(putOptionsSchema, options, 'put options') ?? {};
+  return { ttlMs: opts.ttlMs, ifVersion: opts.ifVersion };
+}
+
+/** The error every backend throws when a `put` with `ifVersion` finds another version. */
+export function staleVersionError(namespace: string, key: string): ConflictError {
+  return new ConflictError('document version changed (stale ifVersion)', { details: { namespace, key } });
 }

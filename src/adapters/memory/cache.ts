@@ -6,8 +6,29 @@ import { parseInput } from '../../core/validation.js';
 import type { CacheAdapter, CacheSetOptions } from '../cache.js';
 import { parseCacheKey, parseCacheKeys, parseCachePrefix, parseCacheSet } from '../internal/cache-requests.js';
 
+/**
+ * The entries behind one or more memory cache handles; share it to give several handles (each
+ * with its own `close()`) one cache. Its byte budget is fixed when it is created.
+ */
+export class MemoryCacheState {
+  /** @internal Map iteration order is insertion order: re-inserting on access makes the first entry the LRU one. */
+  readonly entries = new Map<string, Entry>();
+  /** @internal */
+  bytes = 0;
+  /** Upper bound on stored bytes. */
+  readonly maxBytes: number;
+
+  /** @param maxBytes byte budget; least recently used entries are evicted past it (default 64 MiB). */
+  constructor(maxBytes = 64 * 1024 * 1024) {
+    if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError('maxBytes must be a positive integer');
+    this.maxBytes = maxBytes;
+  }
+}
+
 /** Options of {@link createMemoryCache}. */
 export interface MemoryCacheOptions {
+  /** Share entries with other handles (default: a private state sized by `maxBytes`). */
+  readonly state?: MemoryCacheState;
   /** Time source for TTLs (default: system clock). */
   readonly clock?: Clock;
   /** Upper bound on stored bytes; least recently used entries are evicted past it (default 64 MiB). */
@@ -21,6 +42,7 @@ interface Entry {
 
 const optionsSchema = z
   .strictObject({
+    state: z.instanceof(MemoryCacheState).optional(),
     clock: z.custom<Clock>((v) => typeof (v as Clock | undefined)?.now === 'function', 'clock must have now()').optional(),
     maxBytes: z.number().int().min(1).optional(),
   })
@@ -39,19 +61,19 @@ const optionsSchema = z
  */
 export function createMemoryCache(options?: MemoryCacheOptions): CacheAdapter {
   const opts = parseInput(optionsSchema, options, 'memory cache options') ?? {};
-  return new MemoryCache(opts.clock ?? systemClock, opts.maxBytes ?? 64 * 1024 * 1024);
+  return new MemoryCache(opts.state ?? new MemoryCacheState(opts.maxBytes), opts.clock ?? systemClock);
 }
 
 class MemoryCache implements CacheAdapter {
-  // Map iteration order is insertion order: re-inserting on access makes the first entry the LRU one.
-  readonly #entries = new Map<string, Entry>();
-  #bytes = 0;
+  readonly #entries: Map<string, Entry>;
   #closed = false;
 
   constructor(
+    private readonly state: MemoryCacheState,
     private readonly clock: Clock,
-    private readonly maxBytes: number,
-  ) {}
+  ) {
+    this.#entries = state.entries;
+  }
 
   async init(): Promise<void> {
     this.#assertOpen();
@@ -71,14 +93,14 @@ class MemoryCache implements CacheAdapter {
     this.#assertOpen();
     const req = parseCacheSet(key, value, options);
     this.#remove(req.key);
-    if (req.value.byteLength > this.maxBytes) return; // Larger than the whole budget: not cacheable here.
+    if (req.value.byteLength > this.state.maxBytes) return; // Larger than the whole budget: not cacheable here.
     this.#entries.set(req.key, {
       bytes: req.value.slice(),
       expiresAt: req.ttlMs === undefined ? null : this.clock.now() + req.ttlMs,
     });
-    this.#bytes += req.value.byteLength;
+    this.state.bytes += req.value.byteLength;
     for (const [oldest] of this.#entries) {
-      if (this.#bytes <= this.maxBytes) break;
+      if (this.state.bytes <= this.state.maxBytes) break;
       this.#remove(oldest);
     }
   }
@@ -105,9 +127,8 @@ class MemoryCache implements CacheAdapter {
   }
 
   async close(): Promise<void> {
+    // Entries belong to the state, which other handles may share: closing one handle keeps them.
     this.#closed = true;
-    this.#entries.clear();
-    this.#bytes = 0;
   }
 
   #assertOpen(): void {
@@ -130,6 +151,6 @@ class MemoryCache implements CacheAdapter {
     const entry = this.#entries.get(key);
     if (!entry) return;
     this.#entries.delete(key);
-    this.#bytes -= entry.bytes.byteLength;
+    this.state.bytes -= entry.bytes.byteLength;
   }
 }

@@ -7,6 +7,6 @@
  *
  * @module
  */
-export { createMemoryStorage, type MemoryStorageOptions } from './storage.js';
-export { createMemoryCache, type MemoryCacheOptions } from './cache.js';
+export { createMemoryStorage, MemoryStorageState, type MemoryStorageOptions } from './storage.js';
+export { createMemoryCache, MemoryCacheState, type MemoryCacheOptions } from './cache.js';
 export { createMemoryPubSub, MemoryPubSubHub, type MemoryPubSubOptions } from './pubsub.js';

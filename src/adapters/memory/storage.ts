@@ -16,15 +16,29 @@ import type {
   TxnResult,
   TxnOp,
 } from '../storage.js';
-import { checkKey, checkNamespace, checkTtl } from '../internal/names.js';
+import { checkKey, checkNamespace } from '../internal/names.js';
 import { encodeJson } from '../internal/json.js';
 import { encodeCursor } from '../internal/cursor.js';
-import { decideAdd, parseAdd, parseGetMany, parseList, parseTxn } from '../internal/requests.js';
+import { decideAdd, parseAdd, parseGetMany, parseList, parsePutOptions, parseTxn, staleVersionError } from '../internal/requests.js';
 import { SortedKeys } from '../internal/sorted-keys.js';
 import { z } from 'zod';
 
+/**
+ * The documents behind one or more memory storage handles. Pass the same state to several
+ * `createMemoryStorage` calls to get independent handles (each with its own `close()`) on one
+ * store, as several processes would share one database.
+ */
+export class MemoryStorageState {
+  /** @internal */
+  readonly namespaces = new Map<string, Namespace>();
+  /** @internal */
+  revision = 0;
+}
+
 /** Options of {@link createMemoryStorage}. */
 export interface MemoryStorageOptions {
+  /** Share documents with other handles (default: a private state). */
+  readonly state?: MemoryStorageState;
   /** Time source for TTLs (default: system clock). Pass a `ManualClock` to test expiry without waiting. */
   readonly clock?: Clock;
   /** How often expired documents are swept from memory, in ms (default 60 000; 0 disables). Reads never see them either way. */
@@ -45,6 +59,7 @@ interface Namespace {
 
 const optionsSchema = z
   .strictObject({
+    state: z.instanceof(MemoryStorageState).optional(),
     clock: z.custom<Clock>((v) => typeof (v as Clock | undefined)?.now === 'function', 'clock must have now()').optional(),
     sweepIntervalMs: z.number().int().min(0).optional(),
   })
@@ -64,17 +79,19 @@ const optionsSchema = z
  */
 export function createMemoryStorage(options?: MemoryStorageOptions): StorageAdapter {
   const opts = parseInput(optionsSchema, options, 'memory storage options') ?? {};
-  return new MemoryStorage(opts.clock ?? systemClock, opts.sweepIntervalMs ?? 60_000);
+  return new MemoryStorage(opts.state ?? new MemoryStorageState(), opts.clock ?? systemClock, opts.sweepIntervalMs ?? 60_000);
 }
 
 class MemoryStorage implements StorageAdapter {
   readonly #clock: Clock;
-  readonly #namespaces = new Map<string, Namespace>();
-  #revision = 0;
+  readonly #state: MemoryStorageState;
+  readonly #namespaces: Map<string, Namespace>;
   #closed = false;
   #sweeper: ReturnType<typeof setInterval> | undefined;
 
-  constructor(clock: Clock, sweepIntervalMs: number) {
+  constructor(state: MemoryStorageState, clock: Clock, sweepIntervalMs: number) {
+    this.#state = state;
+    this.#namespaces = state.namespaces;
     this.#clock = clock;
     if (sweepIntervalMs > 0) {
       this.#sweeper = setInterval(() => this.#sweep(), sweepIntervalMs);
@@ -104,9 +121,10 @@ class MemoryStorage implements StorageAdapter {
     this.#assertOpen();
     const ns = checkNamespace(namespace);
     const k = checkKey(key);
-    const ttlMs = checkTtl(options?.ttlMs);
+    const { ttlMs, ifVersion } = parsePutOptions(options);
     const json = encodeJson(value);
-    return { version: this.#write(ns, k, json, ttlMs).version! };
+    if (ifVersion !== undefined && (this.#read(ns, k)?.version ?? 0) !== ifVersion) throw staleVersionError(ns, k);
+    return { version: this.#write(ns, k, json, ttlMs).version };
   }
 
   async delete(namespace: string, key: string): Promise<boolean> {
@@ -191,8 +209,8 @@ class MemoryStorage implements StorageAdapter {
   }
 
   #nextRevision(): number {
-    this.#revision += 1;
-    return this.#revision;
+    this.#state.revision += 1;
+    return this.#state.revision;
   }
 
   #namespace(name: string): Namespace {

@@ -1,0 +1,17 @@
+/**
+ * Conformance suites for the adapter contracts: a factory in, vitest tests out. Every built-in
+ * backend passes them; a third-party backend proves itself the same way. Requires `vitest`.
+ *
+ * ```ts
+ * // test/my-storage.test.ts
+ * import { describeStorageContract } from 'digital-fabrica/adapters/testing';
+ * describeStorageContract('my-backend', { open: async () => createMyStorage() });
+ * ```
+ *
+ * @module
+ */
+export type { AdapterHarness, ContractOptions, ContractSkip, OutageControl } from './harness.js';
+export { describeStorageContract } from './storage.js';
+export { describeCacheContract } from './cache.js';
+export { describePubSubContract } from './pubsub.js';
+export { waitFor } from './support.js';
