@@ -14,7 +14,8 @@ export const entries = {
 export default defineConfig({
   entry: entries,
   format: ['esm', 'cjs'],
-  dts: true,
+  dts: { compilerOptions: { stripInternal: true } },
+  tsconfig: 'tsconfig.build.json',
   sourcemap: true,
   clean: true,
   splitting: true,
