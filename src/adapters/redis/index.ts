@@ -1,0 +1,40 @@
+/**
+ * Redis backends for storage, cache and pub/sub. They take the host's client — an `ioredis`
+ * `Redis` or `Cluster` (v5 or v6), typed structurally so this package never imports `ioredis`
+ * itself — and never close it.
+ *
+ * ```ts
+ * import Redis from 'ioredis';
+ * import { createRedisStorage, createRedisCache, createRedisPubSub } from 'digital-fabrica/adapters/redis';
+ * const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+ * const storage = createRedisStorage({ client, prefix: 'myapp' });
+ * ```
+ *
+ * Design, in short:
+ * - Every key of one adapter shares the hash tag `{<prefix>}`, so every multi-key Lua script is
+ *   legal on Redis Cluster. One prefix's keyspace therefore lives in ONE slot (one shard); to
+ *   spread load, use several adapters with different prefixes.
+ * - Every storage operation is one Lua script (atomic); versions come from an INCR'd revision
+ *   key; expiry uses the Redis server's clock (`TIME`) and native `PEXPIREAT`, so processes with
+ *   skewed clocks agree and Redis frees expired memory itself.
+ * - Listing reads a per-namespace sorted set in byte order (= Unicode code point order) and
+ *   lazily drops entries of documents that expired.
+ * - Pub/sub publishes on the host's client and subscribes on one dedicated connection made with
+ *   `client.duplicate()`, which `close()` closes.
+ * - Driver errors never escape: connection loss and transient server states become
+ *   `ADAPTER_UNAVAILABLE` (retryable), everything unexpected `INTERNAL`, each with `cause`.
+ *
+ * @module
+ */
+export { createRedisStorage, type RedisStorageOptions } from './storage.js';
+export { createRedisCache, type RedisCacheOptions } from './cache.js';
+export { createRedisPubSub, type RedisPubSubOptions } from './pubsub.js';
+export type { RedisCommonOptions } from './options.js';
+export type {
+  RedisArgument,
+  RedisClient,
+  RedisScriptClient,
+  RedisCacheClient,
+  RedisPubSubClient,
+  RedisSubscriberConnection,
+} from './driver.js';
