@@ -58,15 +58,14 @@ while true do
       redis.call('ZREM', index, key)
     end
     scanned = scanned + 1
+    if scanned >= budget then
+      out[1] = 2
+      out[2] = key
+      return out
+    end
   end
   if #batch < want then return out end
-  local last = batch[#batch]
-  if scanned >= budget then
-    out[1] = 2
-    out[2] = last
-    return out
-  end
-  min = '(' .. last
+  min = '(' .. batch[#batch]
 end
 `,
 );
