@@ -1,0 +1,38 @@
+/**
+ * PostgreSQL backends for storage, cache and pub/sub. They take the host's pool — a `pg.Pool`, or
+ * anything with the same `query()`/`connect()` shape, typed structurally so this package never
+ * imports `pg` — and never end it.
+ *
+ * ```ts
+ * import pg from 'pg';
+ * import { migratePostgres, createPostgresStorage, createPostgresCache, createPostgresPubSub } from 'digital-fabrica/adapters/postgres';
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * await migratePostgres({ pool });            // once per deploy; safe to run from every replica
+ * const storage = createPostgresStorage({ pool });
+ * ```
+ *
+ * Design, in short:
+ * - Tables live in one schema (default `digital_fabrica`), created and upgraded by
+ *   {@link migratePostgres} from the SQL in {@link POSTGRES_MIGRATIONS}, under an advisory lock.
+ *   Adapters check the schema version on first use and fail with `ADAPTER_SCHEMA_MISMATCH` when
+ *   the database is behind or ahead of the package (or migrate it themselves with `migrate: true`).
+ * - Every storage operation is one round trip: reads are single SELECTs; writes call plpgsql
+ *   functions that take per-document advisory locks (in sorted order for `txn`), so compares —
+ *   also on absent documents — are atomic against every concurrent writer.
+ * - Versions come from one sequence; expiry from the database clock; expired rows are invisible
+ *   at once and removed by a background sweep.
+ * - Pub/sub uses LISTEN/NOTIFY on one dedicated pooled connection per adapter, reconnecting with
+ *   backoff; messages over NOTIFY's 8000-byte limit travel through a table.
+ * - Driver errors never escape: connection loss becomes `ADAPTER_UNAVAILABLE` (retryable), write
+ *   conflicts `CONFLICT`, missing schema objects `ADAPTER_SCHEMA_MISMATCH`, anything else
+ *   `INTERNAL`, each with `cause`; messages never contain parameter values.
+ *
+ * @module
+ */
+export { createPostgresStorage, type PostgresStorageOptions } from './storage.js';
+export { createPostgresCache, type PostgresCacheOptions } from './cache.js';
+export { createPostgresPubSub, type PostgresPubSubOptions } from './pubsub.js';
+export { migratePostgres, type MigratePostgresOptions, type MigratePostgresResult } from './migrate.js';
+export { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION, type PostgresMigration } from './migrations.js';
+export { DEFAULT_SCHEMA as POSTGRES_DEFAULT_SCHEMA, type PostgresAdapterOptions } from './options.js';
+export type { PgNotification, PgPool, PgPoolClient, PgQueryResult, PgQueryable } from './driver.js';
