@@ -55,6 +55,7 @@ interface ErrorShape {
   readonly code?: unknown;
   readonly message?: unknown;
   readonly errors?: unknown;
+  readonly cause?: unknown;
 }
 
 /** The classification of a driver error: which {@link FabricaError} code it maps to. */
@@ -63,17 +64,19 @@ export type PgErrorKind = 'CONFLICT' | 'ADAPTER_UNAVAILABLE' | 'ADAPTER_SCHEMA_M
 /**
  * Classifies a driver error by SQLSTATE, Node socket error code or the driver's own fixed wording.
  */
-export function classifyPgError(err: unknown): PgErrorKind {
-  if (typeof err !== 'object' || err === null) return 'INTERNAL';
-  const { code, message, errors } = err as ErrorShape;
+export function classifyPgError(err: unknown, depth = 0): PgErrorKind {
+  if (typeof err !== 'object' || err === null || depth > 4) return 'INTERNAL';
+  const { code, message, errors, cause } = err as ErrorShape;
   if (typeof code === 'string') {
     if (CONFLICT_STATES.has(code)) return 'CONFLICT';
     if (UNAVAILABLE_STATES.has(code) || code.startsWith('08') || NETWORK_CODES.has(code)) return 'ADAPTER_UNAVAILABLE';
     if (SCHEMA_STATES.has(code)) return 'ADAPTER_SCHEMA_MISMATCH';
   }
   // Node's happy-eyeballs connect (localhost → ::1 and 127.0.0.1) rejects with an AggregateError.
-  if (Array.isArray(errors) && errors.some((e) => classifyPgError(e) === 'ADAPTER_UNAVAILABLE')) return 'ADAPTER_UNAVAILABLE';
+  if (Array.isArray(errors) && errors.some((e) => classifyPgError(e, depth + 1) === 'ADAPTER_UNAVAILABLE')) return 'ADAPTER_UNAVAILABLE';
   if (typeof message === 'string' && typeof code !== 'string' && NETWORK_MESSAGE.test(message)) return 'ADAPTER_UNAVAILABLE';
+  // A wrapper (e.g. a pool or proxy library) around one of the above.
+  if (cause !== undefined && typeof code !== 'string') return classifyPgError(cause, depth + 1);
   return 'INTERNAL';
 }
 
