@@ -4,6 +4,9 @@ import { createRedisCache, createRedisPubSub, createRedisStorage } from '../../s
 import { redisKeyLayout } from '../../src/adapters/redis/keys.js';
 import { runScript } from '../../src/adapters/redis/lua.js';
 import { listScript } from '../../src/adapters/redis/scripts/list.js';
+import { addScript } from '../../src/adapters/redis/scripts/add.js';
+import { txnScript } from '../../src/adapters/redis/scripts/txn.js';
+import { planTxn } from '../../src/adapters/redis/txn-plan.js';
 import { waitFor } from '../../src/adapters/testing/index.js';
 import { caught } from '../../src/adapters/testing/support.js';
 import type { JsonValue } from '../../src/adapters/storage.js';
@@ -191,6 +194,53 @@ if (url === '') {
         expect(page.items.map((d) => d.key)).toEqual(['a', 'b', 'c', 'd', 'e']);
         expect(await client.zrangebylex(layout.index(ns), '-', '+')).toEqual(['a', 'b', 'c', 'd', 'e']);
         await storage.close();
+      });
+
+      it('answers a resent write (same request id) with its first reply instead of applying it twice', async () => {
+        // What ioredis does after a dropped connection: send the very same EVALSHA again.
+        const storage = createRedisStorage({ client, prefix });
+        const layout = redisKeyLayout(prefix);
+        const ns = 'replay';
+        const { version } = await storage.put(ns, 'doc', 'v1');
+
+        const cas = planTxn(
+          layout,
+          [{ namespace: ns, key: 'doc', version }],
+          [{ type: 'put', namespace: ns, key: 'doc', value: null }],
+          [{ type: 'put', namespace: ns, key: 'lost', value: null }],
+          { success: ['"v2"'], failure: ['"failure branch"'] },
+          { requestId: 'cas-1', windowMs: 60_000 },
+        );
+        const first = await runScript(client, txnScript, cas.keys, cas.args);
+        const resent = await runScript(client, txnScript, cas.keys, cas.args);
+        expect((first as unknown[])[0]).toBe(1);
+        expect(resent).toEqual(first);
+        expect((await storage.get(ns, 'doc'))!).toMatchObject({ value: 'v2', version: (first as number[])[1] });
+        expect(await storage.get(ns, 'lost')).toBeNull();
+
+        const addKeys = [layout.revision, layout.document(ns, 'quota'), layout.index(ns), layout.replay('add-1')];
+        const addArgs = ['quota', 1, '', 1, '', 60_000];
+        const granted = await runScript(client, addScript, addKeys, addArgs);
+        expect(await runScript(client, addScript, addKeys, addArgs)).toEqual(granted);
+        expect((await storage.get(ns, 'quota'))!.value).toBe(1);
+        // A new call (new id) is a new request: refused by the max.
+        expect(await storage.add(ns, 'quota', 1, { max: 1 })).toMatchObject({ applied: false, value: 1 });
+        // Records expire with the window.
+        expect(await client.pttl(layout.replay('add-1'))).toBeGreaterThan(0);
+        await storage.close();
+      });
+
+      it('keeps no replay records with replayWindowMs: 0', async () => {
+        const ns = 'noreplay';
+        const storage = createRedisStorage({ client, prefix: `${prefix}-nr`, replayWindowMs: 0 });
+        try {
+          await storage.put(ns, 'k', 1);
+          await storage.add(ns, 'c', 1);
+          expect(await scanAll(client, `{${prefix}-nr}:r:*`)).toEqual([]);
+        } finally {
+          await storage.close();
+          await deletePrefixKeys(url, `${prefix}-nr`);
+        }
       });
 
       it('sets native expiry on documents so Redis frees them itself', async () => {

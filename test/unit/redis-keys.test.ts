@@ -21,6 +21,7 @@ describe('redis key layout', () => {
       layout.document('users', '}{'),
       layout.documentPrefix('users'),
       layout.index('users'),
+      layout.replay('0b6e3c1e-8d1f-4a43-9d3e-5f3c2a1b0c9d'),
       layout.cache('{evil}'),
       layout.cachePrefix,
     ];
@@ -52,8 +53,9 @@ describe('redis key layout', () => {
       ],
       [{ type: 'put', namespace: 'n', key: 'b', value: 2 }],
       { success: ['1', null], failure: ['2'] },
+      { requestId: 'req-1', windowMs: 5000 },
     );
-    expect(plan.keys).toEqual([layout.revision, layout.document('n', 'a'), layout.document('n', 'b'), layout.document('m', 'c'), layout.index('n'), layout.index('n'), layout.index('m')]);
-    expect(plan.args).toEqual(['3', '2', '2', '1', 'a', 'b', 'c', '1', 'v', '3', '2', 'e', '0', 'p', '1', '1', '500', 'd', '3', '', '', 'p', '2', '2', '']);
+    expect(plan.keys).toEqual([layout.revision, layout.replay('req-1'), layout.document('n', 'a'), layout.document('n', 'b'), layout.document('m', 'c'), layout.index('n'), layout.index('n'), layout.index('m')]);
+    expect(plan.args).toEqual(['3', '2', '2', '1', '5000', 'a', 'b', 'c', '1', 'v', '3', '2', 'e', '0', 'p', '1', '1', '500', 'd', '3', '', '', 'p', '2', '2', '']);
   });
 });

@@ -66,5 +66,16 @@ export interface RedisPubSubClient {
   duplicate(): RedisSubscriberConnection;
 }
 
-/** Every method any Redis adapter calls: an `ioredis` client satisfies it. */
+/**
+ * Every method any Redis adapter calls: an `ioredis` `Redis` or `Cluster` satisfies it as is.
+ * Each adapter only requires its own slice ({@link RedisScriptClient}, {@link RedisCacheClient},
+ * {@link RedisPubSubClient}); a missing method fails its factory with `VALIDATION_FAILED`.
+ *
+ * @example
+ * ```ts
+ * import Redis from 'ioredis';
+ * import type { RedisClient } from 'digital-fabrica/adapters/redis';
+ * const client: RedisClient = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+ * ```
+ */
 export interface RedisClient extends RedisCacheClient, RedisPubSubClient {}

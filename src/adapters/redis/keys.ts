@@ -11,6 +11,7 @@ import { z } from 'zod';
  * {df}:rev                    revision counter (INCR) behind every document version
  * {df}:d:<namespace>:<key>    document: hash { v: JSON, n: version, x: expiresAt ms (if any) }
  * {df}:i:<namespace>          listing index: sorted set, all scores 0, members = keys (byte order)
+ * {df}:r:<request id>         reply of one storage write, kept briefly so a resent call is not applied twice
  * {df}:c:<key>                cache entry: plain string of bytes, expiry by SET PX
  * df:ps:<channel>             pub/sub channel name (not a key: channels have no slot)
  * ```
@@ -42,6 +43,8 @@ export interface RedisKeyLayout {
   documentPrefix(namespace: string): string;
   /** The sorted set indexing a namespace's keys for listing. */
   index(namespace: string): string;
+  /** The replay record of one storage write call. */
+  replay(requestId: string): string;
   /** The string holding one cache entry. */
   cache(key: string): string;
   /** What {@link RedisKeyLayout.cache} puts before the key. */
@@ -63,6 +66,7 @@ export function redisKeyLayout(prefix: string): RedisKeyLayout {
     document: (namespace, key) => `${tag}:d:${namespace}:${key}`,
     documentPrefix: (namespace) => `${tag}:d:${namespace}:`,
     index: (namespace) => `${tag}:i:${namespace}`,
+    replay: (requestId) => `${tag}:r:${requestId}`,
     cache: (key) => `${cachePrefix}${key}`,
     cachePrefix,
     channel: (channel) => `${channelPrefix}${channel}`,

@@ -5,7 +5,20 @@ import { parseInput } from '../../core/validation.js';
 import { ValidationError } from '../../core/errors.js';
 import { DEFAULT_REDIS_PREFIX, redisPrefixSchema } from './keys.js';
 
-/** Options every Redis adapter accepts besides its client. */
+/**
+ * Options every Redis adapter accepts besides its client.
+ *
+ * @example
+ * ```ts
+ * import Redis from 'ioredis';
+ * import { createRedisStorage, createRedisCache, type RedisCommonOptions } from 'digital-fabrica/adapters/redis';
+ * const client = new Redis();
+ * // One prefix per tenant group: each prefix is one hash slot, so groups spread over a cluster.
+ * const common: RedisCommonOptions = { prefix: 'tenants-a', logger: console };
+ * const storage = createRedisStorage({ client, ...common });
+ * const cache = createRedisCache({ client, ...common });
+ * ```
+ */
 export interface RedisCommonOptions {
   /**
    * Names this adapter's keyspace (default `'df'`): keys are `{<prefix>}:...`, all in one cluster
@@ -30,21 +43,24 @@ export function clientSchema<C>(methods: readonly string[]) {
 }
 
 /**
- * Validates a Redis adapter's options: `client` against `methods`, `prefix`, `logger`, and no
- * unknown keys (a misspelt option would otherwise be silently ignored).
+ * Validates a Redis adapter's options: `client` against `methods`, `prefix`, `logger`, the
+ * adapter's own `extra` fields, and no unknown keys (a misspelt option would otherwise be
+ * silently ignored).
  * @throws `VALIDATION_FAILED`
  */
-export function parseRedisOptions<C>(
+export function parseRedisOptions<C, E extends z.ZodRawShape = Record<never, never>>(
   options: unknown,
   methods: readonly string[],
   what: string,
-): { client: C; prefix: string; logger: Logger } {
+  extra?: E,
+): { client: C; prefix: string; logger: Logger; extra: z.output<z.ZodObject<E>> } {
   const schema = z.strictObject({
     client: clientSchema<C>(methods),
     prefix: redisPrefixSchema.optional(),
     logger: loggerSchema.optional(),
+    ...(extra ?? ({} as E)),
   });
-  const opts = parseInput(schema, options, what);
+  const opts = parseInput(schema, options, what) as { client: C; prefix?: string; logger?: Logger } & Record<string, unknown>;
   const keyPrefix = (opts.client as { options?: { keyPrefix?: unknown } }).options?.keyPrefix;
   if (typeof keyPrefix === 'string' && keyPrefix !== '') {
     // ioredis prefixes declared KEYS but not the keys our scripts derive or SCAN returns: one
@@ -52,5 +68,6 @@ export function parseRedisOptions<C>(
     const message = 'client keyPrefix is not supported: use the adapter prefix option instead';
     throw new ValidationError(`invalid ${what}: ${message}`, [{ path: ['client', 'options', 'keyPrefix'], message, code: 'custom' }]);
   }
-  return { client: opts.client as C, prefix: opts.prefix ?? DEFAULT_REDIS_PREFIX, logger: opts.logger ?? silentLogger };
+  const { client, prefix, logger, ...rest } = opts;
+  return { client, prefix: prefix ?? DEFAULT_REDIS_PREFIX, logger: logger ?? silentLogger, extra: rest as z.output<z.ZodObject<E>> };
 }

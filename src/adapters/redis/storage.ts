@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { Logger } from '../../core/logger.js';
 import { AdapterClosedError, FabricaError } from '../../core/errors.js';
 import type {
@@ -34,7 +35,17 @@ import { txnScript } from './scripts/txn.js';
 export interface RedisStorageOptions extends RedisCommonOptions {
   /** The host's client (e.g. an `ioredis` `Redis` or `Cluster`). The adapter never closes it. */
   readonly client: RedisScriptClient;
+  /**
+   * How long (ms) the reply of each write is kept so that a call the client resends after a
+   * dropped connection is answered, not applied twice (default 120 000; 0 turns this off). It
+   * should cover the client's reconnect time: ioredis resends in-flight commands on reconnect
+   * (`autoResendUnfulfilledCommands`, on by default) until `maxRetriesPerRequest` gives up.
+   * Costs one small key per write for that long.
+   */
+  readonly replayWindowMs?: number;
 }
+
+const DEFAULT_REPLAY_WINDOW_MS = 120_000;
 
 // Index entries one list call may examine (live or expired) before returning a short page with
 // a cursor: bounds the time a single script holds the server.
@@ -58,8 +69,10 @@ const LIST_SCAN_BUDGET = 10_000;
  * ```
  */
 export function createRedisStorage(options: RedisStorageOptions): StorageAdapter {
-  const opts = parseRedisOptions<RedisScriptClient>(options, ['evalsha', 'eval'], 'redis storage options');
-  return new RedisStorage(opts.client, redisKeyLayout(opts.prefix), opts.logger);
+  const opts = parseRedisOptions<RedisScriptClient, { replayWindowMs: z.ZodOptional<z.ZodNumber> }>(options, ['evalsha', 'eval'], 'redis storage options', {
+    replayWindowMs: z.number().int().min(0).max(24 * 3600 * 1000).optional(),
+  });
+  return new RedisStorage(opts.client, redisKeyLayout(opts.prefix), opts.logger, opts.extra.replayWindowMs ?? DEFAULT_REPLAY_WINDOW_MS);
 }
 
 class RedisStorage implements StorageAdapter {
@@ -69,6 +82,7 @@ class RedisStorage implements StorageAdapter {
     private readonly client: RedisScriptClient,
     private readonly keys: RedisKeyLayout,
     private readonly logger: Logger,
+    private readonly replayWindowMs: number,
   ) {}
 
   async init(): Promise<void> {
@@ -100,7 +114,7 @@ class RedisStorage implements StorageAdapter {
     const op: TxnOp = { type: 'put', namespace: ns, key: k, value: null, ...(ttlMs === undefined ? {} : { ttlMs }) };
     // A conditional put is a one-compare txn: the check and the write are one script.
     const compare = ifVersion === undefined ? [] : [{ namespace: ns, key: k, version: ifVersion }];
-    const plan = planTxn(this.keys, compare, [op], [], { success: [json], failure: [] });
+    const plan = planTxn(this.keys, compare, [op], [], { success: [json], failure: [] }, this.#replay());
     const result = await this.#runTxn(plan, [op], [], 'storage.put');
     if (!result.succeeded) throw staleVersionError(ns, k);
     return { version: result.results[0]!.version! };
@@ -109,7 +123,7 @@ class RedisStorage implements StorageAdapter {
   async delete(namespace: string, key: string): Promise<boolean> {
     this.#assertOpen();
     const op: TxnOp = { type: 'delete', namespace: checkNamespace(namespace), key: checkKey(key) };
-    const plan = planTxn(this.keys, [], [op], [], { success: [null], failure: [] });
+    const plan = planTxn(this.keys, [], [op], [], { success: [null], failure: [] }, this.#replay());
     const result = await this.#runTxn(plan, [op], [], 'storage.delete');
     return result.results[0]!.existed;
   }
@@ -142,7 +156,14 @@ class RedisStorage implements StorageAdapter {
     const txn = parseTxn(request);
     // Serialise every value before sending anything, so a bad value aborts the txn untouched.
     const encode = (ops: readonly TxnOp[]) => ops.map((op) => (op.type === 'put' ? encodeJson(op.value) : null));
-    const plan = planTxn(this.keys, txn.compare, txn.success, txn.failure, { success: encode(txn.success), failure: encode(txn.failure) });
+    const plan = planTxn(
+      this.keys,
+      txn.compare,
+      txn.success,
+      txn.failure,
+      { success: encode(txn.success), failure: encode(txn.failure) },
+      this.#replay(),
+    );
     return this.#runTxn(plan, txn.success, txn.failure, 'storage.txn');
   }
 
@@ -152,8 +173,8 @@ class RedisStorage implements StorageAdapter {
     const opt = (n: number | undefined): RedisArgument => (n === undefined ? '' : n);
     const reply = await this.#script(
       addScript,
-      [this.keys.revision, this.keys.document(req.namespace, req.key), this.keys.index(req.namespace)],
-      [req.key, req.delta, opt(req.min), opt(req.max), opt(req.ttlMs)],
+      [this.keys.revision, this.keys.document(req.namespace, req.key), this.keys.index(req.namespace), this.keys.replay(this.#replay().requestId)],
+      [req.key, req.delta, opt(req.min), opt(req.max), opt(req.ttlMs), this.replayWindowMs],
       'storage.add',
       { namespace: req.namespace, key: req.key },
     );
@@ -170,6 +191,11 @@ class RedisStorage implements StorageAdapter {
 
   #assertOpen(): void {
     if (this.#closed) throw new AdapterClosedError('redis storage is closed');
+  }
+
+  /** A fresh id per call: a resend by the client carries the same arguments, hence the same id. */
+  #replay(): { requestId: string; windowMs: number } {
+    return { requestId: globalThis.crypto.randomUUID(), windowMs: this.replayWindowMs };
   }
 
   async #script(

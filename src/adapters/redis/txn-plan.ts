@@ -13,6 +13,7 @@ export interface TxnPlan {
  * key the script touches is declared in KEYS (what Redis Cluster routes and checks by).
  *
  * @param jsons per op of `success` then `failure`: the JSON text of a put, `null` for a delete
+ * @param replay the call's unique request id and how long its reply is kept for a resend (0: not kept)
  */
 export function planTxn(
   layout: RedisKeyLayout,
@@ -20,6 +21,7 @@ export function planTxn(
   success: readonly TxnOp[],
   failure: readonly TxnOp[],
   jsons: { readonly success: readonly (string | null)[]; readonly failure: readonly (string | null)[] },
+  replay: { readonly requestId: string; readonly windowMs: number },
 ): TxnPlan {
   const slots = new Map<string, number>();
   const docKeys: string[] = [];
@@ -57,12 +59,13 @@ export function planTxn(
   const failureArgs = opArgs(failure, jsons.failure);
 
   return {
-    keys: [layout.revision, ...docKeys, ...indexKeys],
+    keys: [layout.revision, layout.replay(replay.requestId), ...docKeys, ...indexKeys],
     args: [
       String(docKeys.length),
       String(compare.length),
       String(success.length),
       String(failure.length),
+      String(replay.windowMs),
       ...members,
       ...compareArgs,
       ...successArgs,

@@ -7,11 +7,13 @@ import { defineScript } from '../lua.js';
  * KEYS[1]  revision counter
  * KEYS[2]  document hash of the counter
  * KEYS[3]  listing index of the counter's namespace
+ * KEYS[4]  replay record of this call ('{<prefix>}:r:<request id>'), as in the txn script
  * ARGV[1]  key of the counter inside its namespace (the index member)
  * ARGV[2]  delta (a safe integer)
  * ARGV[3]  min ('' = none)
  * ARGV[4]  max ('' = none)
  * ARGV[5]  ttlMs applied only when this add creates the counter ('' = none)
+ * ARGV[6]  replay window in ms ('0': keep no replay record)
  * Reply    { applied (1|0), value as JSON text, version (nil when the counter does not exist) }
  * Error    'DF_NOT_A_NUMBER ...' when the live document is not a number (nothing written)
  *
@@ -20,6 +22,9 @@ import { defineScript } from '../lua.js';
  * always works), or next is not a safe integer. A delta of 0 reads without writing. Lua numbers
  * are IEEE doubles like JavaScript's, so the arithmetic and comparisons agree bit for bit.
  * The value travels back as JSON text: a Lua number in a reply would be truncated to an integer.
+ *
+ * Replay: a call resent by the client after a dropped connection (same request id) returns the
+ * first run's reply instead of adding twice — a quota unit must never be taken twice.
  */
 export const addScript = defineScript(
   'add',
@@ -27,6 +32,9 @@ export const addScript = defineScript(
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function int(n) return string.format('%.0f', n) end
+
+local replayed = redis.call('GET', KEYS[4])
+if replayed then return cmsgpack.unpack(replayed) end
 
 local f = redis.call('HMGET', KEYS[2], 'v', 'n', 'x')
 local live = f[1] and not (f[3] and tonumber(f[3]) <= now)
@@ -71,6 +79,8 @@ else
   end
   redis.call('ZADD', KEYS[3], 0, ARGV[1])
 end
-return { 1, json, newVersion }
+local out = { 1, json, newVersion }
+if ARGV[6] ~= '0' then redis.call('SET', KEYS[4], cmsgpack.pack(out), 'PX', ARGV[6]) end
+return out
 `,
 );
