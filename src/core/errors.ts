@@ -17,6 +17,8 @@ export type FabricaErrorCode =
   | 'RATE_LIMITED'
   | 'TASK_LEASE_LOST'
   | 'CRYPTO_AUTH_FAILED'
+  | 'CRYPTO_KEY_INVALID'
+  | 'CRYPTO_KEY_EXHAUSTED'
   | 'ADAPTER_UNAVAILABLE'
   | 'ADAPTER_SCHEMA_MISMATCH'
   | 'ADAPTER_CLOSED'
@@ -37,6 +39,10 @@ export const ERROR_DEFAULTS: Readonly<Record<FabricaErrorCode, { readonly status
   RATE_LIMITED: { status: 429, retryable: true },
   TASK_LEASE_LOST: { status: 409, retryable: false },
   CRYPTO_AUTH_FAILED: { status: 400, retryable: false },
+  // Key material that parses but cannot be used (not RSA, modulus below 2048 bits, public key where a private one is needed).
+  CRYPTO_KEY_INVALID: { status: 400, retryable: false },
+  // A key reached its message limit (NIST SP 800-38D §8.3) and the keyring is set to refuse: rotate, then retry.
+  CRYPTO_KEY_EXHAUSTED: { status: 503, retryable: false },
   ADAPTER_UNAVAILABLE: { status: 503, retryable: true },
   ADAPTER_SCHEMA_MISMATCH: { status: 500, retryable: false },
   ADAPTER_CLOSED: { status: 503, retryable: false },
