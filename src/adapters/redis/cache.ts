@@ -21,7 +21,9 @@ const SCAN_COUNT = 1000;
 
 /**
  * A byte cache on Redis: one string key per entry (`{<prefix>}:c:<key>`) written with `SET PX`,
- * so Redis expires and evicts entries itself (its `maxmemory-policy` decides eviction).
+ * so Redis expires and evicts entries itself (its `maxmemory-policy` decides eviction). Expiry
+ * has Redis' millisecond resolution: an entry may still be read during the millisecond its TTL
+ * ends, never after.
  *
  * @throws `VALIDATION_FAILED` for bad options.
  * @example

@@ -24,6 +24,19 @@
  * - Driver errors never escape: connection loss and transient server states become
  *   `ADAPTER_UNAVAILABLE` (retryable), everything unexpected `INTERNAL`, each with `cause`.
  *
+ * When a connection drops, ioredis resends the commands that were in flight once it reconnects
+ * (`autoResendUnfulfilledCommands`, on by default), although the server may have run them.
+ * Storage writes carry a request id and the server keeps each write's reply for
+ * `replayWindowMs`, so a resent `put`/`delete`/`txn`/`add` is answered, never applied twice.
+ * Cache writes are idempotent enough (a resent `delete` may report `false`); a resent `PUBLISH`
+ * can deliver a message twice. Keep `maxRetriesPerRequest` finite so that commands fail with
+ * `ADAPTER_UNAVAILABLE` during an outage instead of waiting for it to end.
+ *
+ * Costs to know: listing index entries of documents that expired unlisted stay (a few bytes
+ * each) until a `list` passes over them; replay records live `replayWindowMs` (default 2 min).
+ * Requires Redis 5 or later (scripts replicated by their effects; tested with 7.0). Works on a
+ * single node, with replicas, and on Redis Cluster (not run against a cluster in this repo's tests).
+ *
  * @module
  */
 export { createRedisStorage, type RedisStorageOptions } from './storage.js';

@@ -21,12 +21,16 @@ import { z } from 'zod';
  * code point order the contract lists by.
  */
 
-/** Prefix characters: safe in key names, channel names and glob patterns; no braces (they would move the hash tag). */
+/**
+ * Prefix characters: safe in key names, channel names and glob patterns. No braces: they would
+ * move the hash tag. No `:`: channel names may contain `:`, so with `a` and `a:ps` both allowed,
+ * `a:ps:ps:x` would be channel `ps:x` of one adapter and channel `x` of the other.
+ */
 export const redisPrefixSchema = z
   .string()
   .min(1, 'prefix must not be empty')
   .max(64, 'prefix must be at most 64 characters')
-  .regex(/^[A-Za-z0-9_.:-]+$/, 'prefix may only contain A-Z a-z 0-9 _ . : - (no braces: the adapter adds the hash tag)');
+  .regex(/^[A-Za-z0-9_.-]+$/, 'prefix may only contain A-Z a-z 0-9 _ . - (no braces: the adapter adds the hash tag)');
 
 /** The default prefix. */
 export const DEFAULT_REDIS_PREFIX = 'df';

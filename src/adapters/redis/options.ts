@@ -22,7 +22,7 @@ import { DEFAULT_REDIS_PREFIX, redisPrefixSchema } from './keys.js';
 export interface RedisCommonOptions {
   /**
    * Names this adapter's keyspace (default `'df'`): keys are `{<prefix>}:...`, all in one cluster
-   * slot. 1–64 characters from `[A-Za-z0-9_.:-]`. Adapters sharing a prefix share data.
+   * slot. 1–64 characters from `[A-Za-z0-9_.-]`. Adapters sharing a prefix share data.
    */
   readonly prefix?: string;
   /** Receives diagnostics (connection errors, handler failures); never values. Default: silent. */

@@ -35,8 +35,10 @@ interface ChannelState {
 /**
  * Publish/subscribe over Redis: `PUBLISH` on the host's client to `<prefix>:ps:<channel>`,
  * `SUBSCRIBE` on one dedicated connection made with `client.duplicate()` on first subscribe.
- * Delivery is at most once: messages published while the subscriber is disconnected are lost;
- * after a reconnect the client re-subscribes by itself (ioredis `autoResubscribe`, on by default).
+ * Messages published while the subscriber is disconnected are lost; after a reconnect the client
+ * re-subscribes by itself (ioredis `autoResubscribe`, on by default). One caveat to at-most-once:
+ * a PUBLISH in flight when the publisher's connection drops may be resent by ioredis on reconnect
+ * (`autoResendUnfulfilledCommands`), so make handlers idempotent (invalidations naturally are).
  *
  * @throws `VALIDATION_FAILED` for bad options.
  * @example
