@@ -52,6 +52,13 @@ export interface PgPoolClient extends PgQueryable {
  * The host's connection pool, e.g. `new pg.Pool(...)`. The adapters run single statements on it
  * and check out at most one connection each (the pub/sub `LISTEN` connection). They never call
  * `end()`: the pool belongs to the host.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * import type { PgPool } from 'digital-fabrica/adapters/postgres';
+ * const pool: PgPool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+ * ```
  */
 export interface PgPool extends PgQueryable {
   /** Checks a connection out; the adapter always gives it back with `release()`. */

@@ -258,7 +258,16 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = Object.freeze([
   Object.freeze({ version: 1, name: 'documents, cache, pub/sub payloads and storage functions', sql: V1_SCHEMA }),
 ]);
 
-/** The schema version this package requires: the last migration's number. */
+/**
+ * The schema version this package requires: the last migration's number. The adapters refuse a
+ * database at any other version with `ADAPTER_SCHEMA_MISMATCH`.
+ *
+ * @example
+ * ```ts
+ * import { POSTGRES_SCHEMA_VERSION } from 'digital-fabrica/adapters/postgres';
+ * console.log(`this build of digital-fabrica needs schema version ${POSTGRES_SCHEMA_VERSION}`);
+ * ```
+ */
 export const POSTGRES_SCHEMA_VERSION: number = POSTGRES_MIGRATIONS[POSTGRES_MIGRATIONS.length - 1]!.version;
 
 /** Substitutes the placeholders of a migration for one schema (`schema` must already be validated). */

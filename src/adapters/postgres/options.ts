@@ -2,10 +2,33 @@ import { z } from 'zod';
 import type { Logger } from '../../core/logger.js';
 import type { PgPool } from './driver.js';
 
-/** The schema every PostgreSQL adapter uses unless told otherwise. */
+/**
+ * The schema every PostgreSQL adapter uses unless told otherwise.
+ *
+ * @example
+ * ```ts
+ * import { POSTGRES_DEFAULT_SCHEMA } from 'digital-fabrica/adapters/postgres';
+ * console.log(POSTGRES_DEFAULT_SCHEMA); // 'digital_fabrica'
+ * ```
+ */
 export const DEFAULT_SCHEMA = 'digital_fabrica';
 
-/** Options every PostgreSQL adapter takes. */
+/**
+ * Options every PostgreSQL adapter takes. Invalid options fail with `VALIDATION_FAILED` when the
+ * adapter is created.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * import type { PostgresAdapterOptions } from 'digital-fabrica/adapters/postgres';
+ * const options: PostgresAdapterOptions = {
+ *   pool: new pg.Pool({ connectionString: process.env.DATABASE_URL }),
+ *   schema: 'tenant_data',
+ *   sweepIntervalMs: 30_000,
+ *   logger: console,
+ * };
+ * ```
+ */
 export interface PostgresAdapterOptions {
   /** The host's pool (e.g. `new pg.Pool(...)`). The adapter never ends it. */
   readonly pool: PgPool;
