@@ -27,6 +27,13 @@
  *   conflicts `CONFLICT`, missing schema objects `ADAPTER_SCHEMA_MISMATCH`, anything else
  *   `INTERNAL`, each with `cause`; messages never contain parameter values.
  *
+ * Requirements on the host's side: PostgreSQL 11 or newer with UTF-8 encoding; the pool at READ
+ * COMMITTED (PostgreSQL's default), since the write functions rely on each statement seeing what
+ * committed before its lock was granted; a session-mode connection for pub/sub (`LISTEN` does not
+ * work through PgBouncer's transaction pooling). Give the pool an `'error'` listener and a
+ * `connectionTimeoutMillis`, as `pg` recommends, so outages surface as `ADAPTER_UNAVAILABLE`
+ * instead of waiting for ever.
+ *
  * @module
  */
 export { createPostgresStorage, type PostgresStorageOptions } from './storage.js';
