@@ -9,6 +9,7 @@ export type FabricaErrorCode =
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'ACCESS_DENIED'
+  | 'ACCESS_ROLE_CYCLE'
   | 'AUTH_REQUIRED'
   | 'AUTH_TOKEN_INVALID'
   | 'AUTH_TOKEN_EXPIRED'
@@ -31,6 +32,7 @@ export const ERROR_DEFAULTS: Readonly<Record<FabricaErrorCode, { readonly status
   NOT_FOUND: { status: 404, retryable: false },
   CONFLICT: { status: 409, retryable: true },
   ACCESS_DENIED: { status: 403, retryable: false },
+  ACCESS_ROLE_CYCLE: { status: 422, retryable: false },
   AUTH_REQUIRED: { status: 401, retryable: false },
   AUTH_TOKEN_INVALID: { status: 401, retryable: false },
   AUTH_TOKEN_EXPIRED: { status: 401, retryable: false },

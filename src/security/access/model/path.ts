@@ -1,0 +1,161 @@
+/**
+ * Resource paths and resource patterns.
+ *
+ * A resource path is a `/`-separated list of segments, e.g. `projects/42/tasks/123`; its type is
+ * the first segment. Paths are compared segment by segment and byte for byte, so `tasks/1` never
+ * matches `tasks/10`. Every path has exactly ONE spelling, because a deny rule written for one
+ * spelling must not be bypassed by another:
+ * - no empty segments: a leading, trailing or doubled `/` is rejected, never stripped;
+ * - no `.` or `..` segments (no traversal);
+ * - no `%`: paths are never percent-decoded here, so hosts decode before checking and
+ *   `tasks/a%2Fb` cannot alias `tasks/a/b`;
+ * - no `*` (reserved for patterns), no control characters, no lone surrogates;
+ * - non-ASCII text must be in Unicode NFC, so `café` has one spelling;
+ * - at most {@link MAX_PATH_LENGTH} characters and {@link MAX_SEGMENTS} segments.
+ * Matching is case-sensitive.
+ */
+import { z } from 'zod';
+
+/** Longest resource path or pattern, in UTF-16 code units. */
+export const MAX_PATH_LENGTH = 1024;
+/** Most segments in a resource path or pattern. */
+export const MAX_SEGMENTS = 32;
+
+/** A validated resource path and where each of its segments ends (internal, allocation-light). */
+export interface ScannedPath {
+  /** The path text, e.g. `projects/42/tasks/123`. */
+  readonly text: string;
+  /** `ends[i]` is the index just past segment `i` (a `/` or the end of `text`). */
+  readonly ends: readonly number[];
+}
+
+/**
+ * Validates a resource path in one pass over its characters and records the segment ends.
+ * Returns the ends, or a message saying what is wrong. This is the hot path of every check, so it
+ * is hand-written; `resourcePathSchema` states the same rules with zod, and a property test holds
+ * the two equal.
+ */
+export function scanPath(text: string): number[] | string {
+  const length = text.length;
+  if (length === 0) return 'path must not be empty';
+  if (length > MAX_PATH_LENGTH) return `path must be at most ${MAX_PATH_LENGTH} characters`;
+  const ends: number[] = [];
+  let start = 0;
+  let nonAscii = false;
+  for (let i = 0; i <= length; i++) {
+    const c = i === length ? 47 : text.charCodeAt(i);
+    if (c === 47) {
+      const size = i - start;
+      if (size === 0) return 'path must not have empty segments (leading, trailing or double slash)';
+      if (text.charCodeAt(start) === 46 && (size === 1 || (size === 2 && text.charCodeAt(start + 1) === 46))) {
+        return 'path must not contain "." or ".." segments';
+      }
+      ends.push(i);
+      if (ends.length > MAX_SEGMENTS) return `path must have at most ${MAX_SEGMENTS} segments`;
+      start = i + 1;
+    } else if (c < 32 || (c >= 127 && c <= 159)) {
+      return 'path must not contain control characters';
+    } else if (c === 37) {
+      return 'path must not contain "%" (decode percent-encoding before checking)';
+    } else if (c === 42) {
+      return 'path must not contain "*" (wildcards belong in patterns)';
+    } else if (c > 127) {
+      nonAscii = true;
+    }
+  }
+  if (nonAscii) {
+    if (!text.isWellFormed()) return 'path must be well-formed Unicode (no lone surrogates)';
+    if (text.normalize('NFC') !== text) return 'path must be in Unicode NFC';
+  }
+  return ends;
+}
+
+// One segment of a resource path, as a regular expression: the independent statement of the rules.
+// eslint-disable-next-line no-control-regex
+const SEGMENT = /^(?!\.\.?$)[^/%*\u0000-\u001f\u007f-\u009f]+$/;
+
+/** zod schema of a resource path (the same rules as {@link scanPath}, stated declaratively). */
+export const resourcePathSchema = z
+  .string()
+  .min(1, 'path must not be empty')
+  .max(MAX_PATH_LENGTH, `path must be at most ${MAX_PATH_LENGTH} characters`)
+  .refine((text) => text.split('/').every((segment) => SEGMENT.test(segment)), 'path has an empty, "." or ".." segment or a forbidden character')
+  .refine((text) => text.split('/').length <= MAX_SEGMENTS, `path must have at most ${MAX_SEGMENTS} segments`)
+  .refine((text) => text.isWellFormed(), 'path must be well-formed Unicode')
+  .refine((text) => text.normalize('NFC') === text, 'path must be in Unicode NFC');
+
+/** How a pattern is indexed. */
+export type PatternKind = 'exact' | 'deep' | 'all' | 'wildcard';
+
+/** A validated resource pattern in canonical form. */
+export interface ResourcePattern {
+  /** Canonical text: a lone type `tasks` becomes `tasks/**`. */
+  readonly text: string;
+  /** Canonical segments; `*` and `**` are wildcards. */
+  readonly segments: readonly string[];
+  /**
+   * `exact`: no wildcard (`tasks/123`); `deep`: literal segments then `**` (`projects/42/**`);
+   * `all`: just `**`; `wildcard`: contains a `*` segment (`projects/42/tasks/*`).
+   */
+  readonly kind: PatternKind;
+  /** The resource type the pattern is limited to (its first segment), or `null` when that is a wildcard. */
+  readonly type: string | null;
+}
+
+/**
+ * Parses a resource pattern: segments as in a path, where a whole segment may be `*` (exactly one
+ * segment) or, as the LAST segment only, `**` (zero or more segments). A pattern of one literal
+ * segment names a type: `tasks` means `tasks/**` (the collection and everything under it).
+ * `tasks/123` is one instance, not its children. Returns the pattern or a message.
+ */
+export function parsePattern(text: string): ResourcePattern | string {
+  if (text.length === 0) return 'pattern must not be empty';
+  if (text.length > MAX_PATH_LENGTH) return `pattern must be at most ${MAX_PATH_LENGTH} characters`;
+  const raw = text.split('/');
+  if (raw.length > MAX_SEGMENTS) return `pattern must have at most ${MAX_SEGMENTS} segments`;
+  let wildcard = false;
+  for (let i = 0; i < raw.length; i++) {
+    const segment = raw[i]!;
+    if (segment === '**') {
+      if (i !== raw.length - 1) return '"**" may only be the last segment of a pattern';
+      continue;
+    }
+    if (segment === '*') {
+      wildcard = true;
+      continue;
+    }
+    if (segment.includes('*')) return 'wildcards must be whole segments ("*" or "**")';
+    const problem = scanPath(segment);
+    if (typeof problem === 'string') return problem.replace('path', 'pattern');
+  }
+  const segments = raw.length === 1 && raw[0] !== '*' && raw[0] !== '**' ? [raw[0]!, '**'] : raw;
+  const last = segments[segments.length - 1];
+  const kind: PatternKind = wildcard ? 'wildcard' : segments.length === 1 && last === '**' ? 'all' : last === '**' ? 'deep' : 'exact';
+  const first = segments[0]!;
+  return { text: segments.join('/'), segments, kind, type: first === '*' || first === '**' ? null : first };
+}
+
+/**
+ * Whether `pattern` matches the path with the given segments: the reference matcher, written for
+ * clarity. The compiled index must agree with it (property-tested).
+ */
+export function patternMatches(pattern: readonly string[], path: readonly string[]): boolean {
+  for (let i = 0; i < pattern.length; i++) {
+    const p = pattern[i]!;
+    if (p === '**') return true;
+    if (i >= path.length) return false;
+    if (p !== '*' && p !== path[i]) return false;
+  }
+  return pattern.length === path.length;
+}
+
+/** Splits a validated path into its segments. */
+export function segmentsOf(text: string, ends: readonly number[]): string[] {
+  const out: string[] = [];
+  let start = 0;
+  for (const end of ends) {
+    out.push(text.slice(start, end));
+    start = end + 1;
+  }
+  return out;
+}
