@@ -184,6 +184,23 @@ if (url === '') {
       expect((await caught(() => createPostgresPubSub({ pool, payloadRetentionMs: 0 }))).code).toBe('VALIDATION_FAILED');
     });
 
+    it('storage refuses a pool at an isolation level other than read committed with VALIDATION_FAILED', async () => {
+      const schema = fresh();
+      await migratePostgres({ pool, schema });
+      const serializable = createTestPool(url, { options: '-c default_transaction_isolation=serializable' });
+      const storage = createPostgresStorage({ pool: serializable, schema });
+      const cache = createPostgresCache({ pool: serializable, schema });
+      try {
+        expect((await caught(() => storage.init())).code).toBe('VALIDATION_FAILED');
+        expect((await caught(() => storage.put('ns', 'k', 1))).code).toBe('VALIDATION_FAILED');
+        // The cache has no read-then-write logic, so it does not care.
+        await cache.set('k', new Uint8Array([1]));
+      } finally {
+        await Promise.all([storage.close(), cache.close()]);
+        await serializable.end();
+      }
+    });
+
     it('reports an unreachable database as ADAPTER_UNAVAILABLE', async () => {
       const dead = createTestPool('postgres://postgres@127.0.0.1:1/postgres', { connectionTimeoutMillis: 500 });
       try {

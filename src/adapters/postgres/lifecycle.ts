@@ -1,4 +1,4 @@
-import { AdapterClosedError } from '../../core/errors.js';
+import { AdapterClosedError, ValidationError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import { isFabricaError } from '../../core/errors.js';
@@ -23,6 +23,7 @@ export class Lifecycle {
     private readonly what: string,
     private readonly options: ResolvedAdapterOptions,
     private readonly sweep: (() => Promise<number>) | undefined,
+    private readonly requireReadCommitted = false,
   ) {
     this.logger = options.logger ?? silentLogger;
   }
@@ -61,7 +62,14 @@ export class Lifecycle {
   async #initialise(): Promise<void> {
     const { pool, schema } = this.options;
     if (this.options.migrate) await migratePostgres({ pool, schema, logger: this.logger });
-    else await checkSchemaVersion(pool, schema);
+    const { isolation } = await checkSchemaVersion(pool, schema);
+    // Under REPEATABLE READ or SERIALIZABLE a write function would keep reading the snapshot taken
+    // before it waited for its lock, so compares could pass on stale versions. Checked on one
+    // pooled connection: this catches database- and role-level defaults, the usual way it is set.
+    if (this.requireReadCommitted && isolation !== '' && isolation !== 'read committed') {
+      const message = `the pool runs at ${isolation} isolation; postgres ${this.what} requires read committed (PostgreSQL's default)`;
+      throw new ValidationError(`invalid postgres ${this.what} options: ${message}`, [{ path: ['pool'], message, code: 'custom' }]);
+    }
     if (this.#closed) return;
     this.#startSweeper();
   }

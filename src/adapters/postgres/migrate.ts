@@ -109,14 +109,17 @@ export async function migratePostgres(options: MigratePostgresOptions): Promise<
 }
 
 /**
- * Fails unless `schema` is at exactly the version this package requires.
+ * Fails unless `schema` is at exactly the version this package requires; returns the isolation
+ * level a pooled connection runs at (e.g. `'read committed'`).
  * @throws `ADAPTER_SCHEMA_MISMATCH` (never migrated, behind, or ahead), `ADAPTER_UNAVAILABLE`, `INTERNAL`
  */
-export async function checkSchemaVersion(db: PgQueryable, schema: string): Promise<void> {
+export async function checkSchemaVersion(db: PgQueryable, schema: string): Promise<{ isolation: string }> {
   let version: number;
+  let isolation: string;
   try {
-    const { rows } = await db.query<{ version: number }>(selectSchemaVersion(quoteIdentifier(schema)));
+    const { rows } = await db.query<{ version: number; isolation: string }>(selectSchemaVersion(quoteIdentifier(schema)));
     version = Number(rows[0]?.version ?? 0);
+    isolation = String(rows[0]?.isolation ?? '');
   } catch (err) {
     const mapped = mapPgError(err, 'schema check');
     if (mapped.code !== 'ADAPTER_SCHEMA_MISMATCH') throw mapped;
@@ -132,6 +135,7 @@ export async function checkSchemaVersion(db: PgQueryable, schema: string): Promi
       { details: { backend: 'postgres', schema, found: version, expected: POSTGRES_SCHEMA_VERSION } },
     );
   }
+  return { isolation };
 }
 
 function aheadError(schema: string, found: number): SchemaMismatchError {

@@ -42,7 +42,8 @@ const optionsSchema = z.strictObject(adapterOptionsShape);
  *   background sweep every `sweepIntervalMs`.
  * - `init()` checks that the schema is at this package's version (or migrates it with
  *   `migrate: true`). Every method runs that check on first use, so calling `init()` is optional.
- * - Requires READ COMMITTED (PostgreSQL's default) as the pool's isolation level.
+ * - Requires READ COMMITTED (PostgreSQL's default) as the pool's isolation level: `init()` fails
+ *   with `VALIDATION_FAILED` when a pooled connection runs at another level.
  *
  * @throws `VALIDATION_FAILED` for bad options. Methods throw `ADAPTER_SCHEMA_MISMATCH` while the
  *   schema is not migrated, `ADAPTER_UNAVAILABLE` when the database cannot be reached,
@@ -71,7 +72,7 @@ class PostgresStorage implements StorageAdapter {
   constructor(options: ReturnType<typeof resolveAdapterOptions>) {
     this.#pool = options.pool;
     this.#sql = storageStatements(quoteIdentifier(options.schema));
-    this.#life = new Lifecycle('storage', options, () => sweepInBatches((limit) => this.#sweepBatch(limit)));
+    this.#life = new Lifecycle('storage', options, () => sweepInBatches((limit) => this.#sweepBatch(limit)), true);
   }
 
   async init(): Promise<void> {

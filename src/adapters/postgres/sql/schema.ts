@@ -29,7 +29,9 @@ export const selectAppliedVersions = (s: string): string => `SELECT version FROM
 export const insertMigration = (s: string): string => `INSERT INTO ${s}.schema_migrations (version, name) VALUES ($1, $2)`;
 
 /**
- * The schema's current version: the highest applied migration, 0 when none. Fails with 42P01 or
- * 3F000 when the schema was never migrated (no parameters). Rows: `version`.
+ * The schema's current version: the highest applied migration, 0 when none; and the session's
+ * isolation level, checked in the same round trip. Fails with 42P01 or 3F000 when the schema was
+ * never migrated (no parameters). Rows: `version`, `isolation`.
  */
-export const selectSchemaVersion = (s: string): string => `SELECT coalesce(max(version), 0)::int AS version FROM ${s}.schema_migrations`;
+export const selectSchemaVersion = (s: string): string =>
+  `SELECT coalesce(max(version), 0)::int AS version, current_setting('transaction_isolation') AS isolation FROM ${s}.schema_migrations`;
