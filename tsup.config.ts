@@ -4,6 +4,7 @@ import { defineConfig } from 'tsup';
 export const entries = {
   index: 'src/index.ts',
   errors: 'src/errors.ts',
+  'security/index': 'src/security/index.ts',
   'adapters/index': 'src/adapters/index.ts',
   'adapters/memory/index': 'src/adapters/memory/index.ts',
   'adapters/postgres/index': 'src/adapters/postgres/index.ts',

@@ -31,6 +31,7 @@ writeFileSync(
       paths: {
         'digital-fabrica': [src('index.ts')],
         'digital-fabrica/errors': [src('errors.ts')],
+        'digital-fabrica/security': [src('security/index.ts')],
         'digital-fabrica/adapters': [src('adapters/index.ts')],
         'digital-fabrica/adapters/*': [src('adapters/*/index.ts')],
         'digital-fabrica/*': [src('*/index.ts')],
