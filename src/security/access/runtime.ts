@@ -101,7 +101,7 @@ export class PolicyRuntime {
 
   /** Drops compiled data of a scope whose records changed. */
   invalidate(scope: string): void {
-    this.#compiler.invalidate(scope, scope === TEMPLATE_SCOPE);
+    this.#compiler.invalidate(scope);
   }
 
   /** Compiles every tenant now (instead of on first use). */

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { parseInput } from '../../core/validation.js';
-import { concatBytes, decodeUtf8, encodeBase64url, randomBytes, toBytes, wipe } from '../internal/bytes.js';
+import { concatBytes, decodeUtf8, encodeBase64url, randomNonce, toBytes, wipe } from '../internal/bytes.js';
 import { authFailed, tooLarge } from '../internal/errors.js';
 import { bytesOrText } from '../internal/schemas.js';
 import { engineChoiceSchema, resolveAesGcmEngine, type AesGcmEngine, type AesGcmEngineChoice } from './engines.js';
@@ -66,7 +66,7 @@ export function parseCipherOptions(options: unknown): { aad: Uint8Array; engine:
  * @internal
  */
 export async function sealEnvelope(engine: AesGcmEngine, key: KeyMaterial, keyId: string, plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
-  const nonce = randomBytes(NONCE_BYTES);
+  const nonce = randomNonce(NONCE_BYTES);
   const header = encodeHeader('A256GCM', keyId, nonce);
   const out = await engine.seal(key, nonce, plaintext, aad.length > 0 ? concatBytes(header, aad) : header, header.length);
   out.set(header, 0);

@@ -42,7 +42,7 @@ import { authFailed, invalidInput } from '../internal/errors.js';
 import { bytesOrText } from '../internal/schemas.js';
 import { messageBytes } from './aes-gcm.js';
 import { engineChoiceSchema, GCM_TAG_BYTES, resolveAesGcmEngine, type AesGcmEngine, type AesGcmEngineChoice } from './engines.js';
-import { ENVELOPE_VERSION } from './envelope.js';
+import { ENVELOPE_VERSION, readKeyId } from './envelope.js';
 import { KeyMaterial } from './key-material.js';
 import { resolveKey, type AesKeyInput } from './key.js';
 import { Segmenter } from './segmenter.js';
@@ -175,7 +175,8 @@ export function decryptTransform(engine: AesGcmEngine, resolve: StreamKeyResolve
     const headerLength = FIXED_HEADER + idLength + SALT_BYTES + PREFIX_BYTES;
     if (pending.length < headerLength) return undefined;
     const header = pending.slice(0, headerLength);
-    const keyId = String.fromCharCode(...header.subarray(FIXED_HEADER, FIXED_HEADER + idLength));
+    const keyId = readKeyId(header, FIXED_HEADER, idLength);
+    if (keyId === null) throw authFailed('stream', 'malformed');
     const key = resolve(keyId);
     if (key === undefined) throw authFailed('stream', 'unknown_key_id', { keyId });
     const salt = header.subarray(FIXED_HEADER + idLength, FIXED_HEADER + idLength + SALT_BYTES);

@@ -9,7 +9,7 @@
  * The whole header, wrapped key included, is GCM associated data: changing any byte fails.
  */
 import { parseInput } from '../../core/validation.js';
-import { concatBytes, decodeUtf8, encodeBase64url, randomBytes, utf8, wipe } from '../internal/bytes.js';
+import { concatBytes, decodeUtf8, encodeBase64url, randomBytes, randomNonce, utf8, wipe } from '../internal/bytes.js';
 import { authFailed } from '../internal/errors.js';
 import { subtleCrypto } from '../internal/node.js';
 import { messageBytes, openEnvelope, parseCipherOptions, type EncryptOptions } from '../cipher/aes-gcm.js';
@@ -48,7 +48,7 @@ export async function hybridEncrypt(key: RsaPublicKey, plaintext: Uint8Array | s
   const contentKey = randomBytes(CONTENT_KEY_BYTES);
   try {
     const wrapped = new Uint8Array(await subtleCrypto()!.encrypt(oaepParams(LABEL), cryptoKeyOf(publicKey), contentKey as BufferSource));
-    const nonce = randomBytes(NONCE_BYTES);
+    const nonce = randomNonce(NONCE_BYTES);
     const header = encodeHeader(ALGORITHM[publicKey.hash], publicKey.id, nonce, wrapped);
     const out = await engine.seal(new KeyMaterial(contentKey), nonce, data, aad.length > 0 ? concatBytes(header, aad) : header, header.length);
     out.set(header, 0);

@@ -1,47 +1,74 @@
 /**
- * Compiles the raw policy into per-tenant indexes so that a check never scans grants:
+ * Compiles the raw policy into indexes so that a check never scans grants:
  *
- *   tenant → user → (role-set index, direct-grant index) → action → deny/allow path indexes
+ *   scope (templates | tenant) → action → path index → entry → holder roles
+ *   tenant → user → role closure per scope (+ the user's own direct-grant index)
  *
- * - Each role's OWN rules are indexed once (`RuleIndex`); template roles once for all tenants.
- * - Users bound to the same roles share one `RoleSetIndex`: the transitive closure of their roles
- *   (inheritance is a DAG, so the closure is a plain union) reduced to, per action, the list of
- *   path indexes to consult. Action wildcards (`*`, `ns:*`) are merged into each concrete action's
- *   list at compile time, so a check does one hash lookup for the action.
- * Memory is linear in the rules plus, per distinct role set, one small list per action.
+ * - Rules are indexed once per scope, with the number of the role holding them; template rules
+ *   once for all tenants (no copy per tenant).
+ * - Each user's bound roles are expanded into their transitive closure once (inheritance is a DAG,
+ *   so the closure is a plain union); users bound to the same roles share one closure.
+ * - Action wildcards (`*`, `ns:*`) are merged into each concrete action's index at compile time,
+ *   so a check does one hash lookup for the action.
+ * A check is then: user lookup, per scope one action lookup and a few path-key lookups, and a
+ * holder ∩ closure test per matching key. Memory is linear in the rules plus one closure per
+ * distinct set of bound roles.
  */
 import { ACTION_PATTERN } from '../model/action.js';
 import type { GrantRecord, RoleRecord, RuleBody } from '../model/records.js';
+import { TEMPLATE_SCOPE } from '../model/records.js';
 import type { PolicyState } from '../model/state.js';
 import { ValidationError } from '../../../core/errors.js';
-import { PathIndex } from './path-index.js';
+import { PathIndex, type RoleIds } from './path-index.js';
 
-/** Allow and deny rules of one action key. */
-interface ActionRules {
-  allow: PathIndex | null;
-  deny: PathIndex | null;
-}
+/** One scope's rules, by concrete action (wildcard-action rules merged in). */
+export class ScopeIndex {
+  readonly #concrete = new Map<string, PathIndex>();
+  // `ns:*` keys (merged with `*`), for concrete actions that no rule names exactly.
+  readonly #namespaces = new Map<string, PathIndex>();
+  readonly #star: PathIndex | null;
 
-/** The path indexes to consult for one action. */
-export interface ActionLists {
-  readonly deny: readonly PathIndex[];
-  readonly allow: readonly PathIndex[];
-}
-
-const EMPTY_LISTS: ActionLists = Object.freeze({ deny: Object.freeze([]), allow: Object.freeze([]) });
-
-/** One holder's own rules, by action key (`read`, `tasks:*`, `*`). */
-export class RuleIndex {
-  readonly byAction = new Map<string, ActionRules>();
-
-  /** Indexes the given rules. */
-  constructor(rules: Iterable<RuleBody>) {
-    for (const rule of rules) {
-      let entry = this.byAction.get(rule.action);
-      if (!entry) this.byAction.set(rule.action, (entry = { allow: null, deny: null }));
-      const index = rule.effect === 'deny' ? (entry.deny ??= new PathIndex()) : (entry.allow ??= new PathIndex());
-      index.add(rule.resource, rule.condition);
+  /** Indexes `rules`, each held by a role number. */
+  constructor(rules: Iterable<{ readonly rule: RuleBody; readonly role: number }>) {
+    const byKey = new Map<string, { rule: RuleBody; role: number }[]>();
+    for (const r of rules) {
+      let list = byKey.get(r.rule.action);
+      if (!list) byKey.set(r.rule.action, (list = []));
+      list.push(r);
     }
+    const build = (sources: readonly string[]): PathIndex | null => {
+      let index: PathIndex | null = null;
+      for (const source of sources) {
+        for (const { rule, role } of byKey.get(source) ?? []) {
+          (index ??= new PathIndex()).add(rule.resource, role, rule.effect === 'deny', rule.condition);
+        }
+      }
+      return index;
+    };
+    for (const key of byKey.keys()) {
+      if (key === '*') continue;
+      if (key.endsWith(':*')) {
+        this.#namespaces.set(key, build([key, '*'])!);
+      } else {
+        const colon = key.indexOf(':');
+        this.#concrete.set(key, build(colon < 0 ? [key, '*'] : [key, `${key.slice(0, colon)}:*`, '*'])!);
+      }
+    }
+    this.#star = build(['*']);
+  }
+
+  /** The index deciding `action` (a validated concrete action), or `null` when no rule covers it. */
+  lookup(action: string): PathIndex | null {
+    const index = this.#concrete.get(action);
+    if (index !== undefined) return index;
+    if (this.#namespaces.size > 0) {
+      const colon = action.indexOf(':');
+      if (colon > 0) {
+        const ns = this.#namespaces.get(`${action.slice(0, colon)}:*`);
+        if (ns !== undefined) return ns;
+      }
+    }
+    return this.#star;
   }
 }
 
@@ -59,103 +86,83 @@ export function assertAction(action: unknown): asserts action is string {
   if (knownActions.size < KNOWN_ACTIONS_LIMIT) knownActions.add(action);
 }
 
-/** The rules reachable from a set of rule indexes, resolved per action. */
-export class RoleSetIndex {
-  // Concrete actions (exact rules merged with the matching `ns:*` and `*` rules).
-  readonly #concrete = new Map<string, ActionLists>();
-  // `ns:*` keys (merged with `*`), for concrete actions that no rule names exactly.
-  readonly #namespaces = new Map<string, ActionLists>();
-  readonly #star: ActionLists;
-
-  /** Builds the per-action lists from the holders' indexes. */
-  constructor(indexes: readonly RuleIndex[]) {
-    const keys = new Set<string>();
-    for (const index of indexes) for (const key of index.byAction.keys()) keys.add(key);
-    const collect = (sources: readonly string[]): ActionLists => {
-      const deny: PathIndex[] = [];
-      const allow: PathIndex[] = [];
-      for (const index of indexes) {
-        for (const source of sources) {
-          const rules = index.byAction.get(source);
-          if (rules?.deny) deny.push(rules.deny);
-          if (rules?.allow) allow.push(rules.allow);
-        }
-      }
-      return deny.length === 0 && allow.length === 0 ? EMPTY_LISTS : { deny, allow };
-    };
-    for (const key of keys) {
-      if (key === '*') continue;
-      if (key.endsWith(':*')) this.#namespaces.set(key, collect([key, '*']));
-      else {
-        const colon = key.indexOf(':');
-        this.#concrete.set(key, collect(colon < 0 ? [key, '*'] : [key, `${key.slice(0, colon)}:*`, '*']));
-      }
-    }
-    this.#star = collect(['*']);
-  }
-
-  /** The path indexes deciding `action` (a validated concrete action). */
-  lookup(action: string): ActionLists {
-    const lists = this.#concrete.get(action);
-    if (lists !== undefined) return lists;
-    if (this.#namespaces.size > 0) {
-      const colon = action.indexOf(':');
-      if (colon > 0) {
-        const ns = this.#namespaces.get(`${action.slice(0, colon)}:*`);
-        if (ns !== undefined) return ns;
-      }
-    }
-    return this.#star;
-  }
-}
+/** The role closure of a user direct-grant index: its only holder is role 0. */
+export const DIRECT_ROLES: RoleIds = Object.freeze({ set: new Set([0]), list: Object.freeze([0]) });
 
 /** What one user has in one tenant. */
 export interface UserEntry {
-  /** The closure of the user's live role bindings, or `null` without any. */
-  readonly roles: RoleSetIndex | null;
-  /** The user's direct grants, or `null` without any. */
-  readonly direct: RoleSetIndex | null;
+  /** Closure of the user's live bindings among the templates, or `null`. */
+  readonly templates: RoleIds | null;
+  /** Closure of the user's live bindings among the tenant's own roles, or `null`. */
+  readonly own: RoleIds | null;
+  /** The user's direct grants (holder 0), or `null`. */
+  readonly direct: ScopeIndex | null;
 }
 
 /** One tenant's compiled policy. */
 export interface TenantIndex {
   readonly users: ReadonlyMap<string, UserEntry>;
+  /** Rules of the tenant's own roles. */
+  readonly own: ScopeIndex | null;
+  /** Rules of the templates (shared by every tenant). */
+  readonly templates: ScopeIndex | null;
 }
 
-const EMPTY_TENANT: TenantIndex = Object.freeze({ users: new Map() });
+const EMPTY_TENANT: TenantIndex = Object.freeze({ users: new Map(), own: null, templates: null });
+
+interface CompiledScope {
+  readonly index: ScopeIndex | null;
+  readonly numbers: ReadonlyMap<RoleRecord, number>;
+}
+
+function compileScope(state: PolicyState, scope: string): CompiledScope {
+  const numbers = new Map<RoleRecord, number>();
+  const s = state.get(scope);
+  if (!s) return { index: null, numbers };
+  const rules: { rule: GrantRecord; role: number }[] = [];
+  for (const role of s.roles.values()) {
+    const n = numbers.size;
+    numbers.set(role, n);
+    for (const grant of s.roleGrants.get(role.name)?.values() ?? []) if (state.isLiveGrant(grant)) rules.push({ rule: grant, role: n });
+  }
+  return { index: rules.length === 0 ? null : new ScopeIndex(rules), numbers };
+}
+
+function toRoleIds(ids: readonly number[]): RoleIds | null {
+  return ids.length === 0 ? null : { set: new Set(ids), list: ids };
+}
 
 /**
- * Compiles tenants on demand and caches them; template role indexes are shared by all tenants.
+ * Compiles tenants on demand and caches them; the templates are compiled once for all tenants.
  * Call `invalidate` when a scope's records change.
  */
 export class PolicyCompiler {
   readonly #state: PolicyState;
   readonly #tenants = new Map<string, TenantIndex>();
-  #templates = new Map<RoleRecord, RuleIndex>();
+  #templates: CompiledScope | null = null;
 
   constructor(state: PolicyState) {
     this.#state = state;
   }
 
   /** Drops compiled data depending on `scope`: a template change invalidates every tenant. */
-  invalidate(scope: string, isTemplates: boolean): void {
-    if (isTemplates) {
+  invalidate(scope: string): void {
+    if (scope === TEMPLATE_SCOPE) {
       this.#tenants.clear();
-      this.#templates = new Map();
+      this.#templates = null;
     } else {
       this.#tenants.delete(scope);
     }
   }
 
-  /** Whether the tenant's index is compiled and current. */
-  isCompiled(tenant: string): boolean {
-    return this.#tenants.has(tenant);
-  }
-
-  /** The tenant's compiled index (compiling it if needed). */
+  /**
+   * The tenant's compiled index. A tenant without records compiles to an empty index that is not
+   * cached, so checks naming arbitrary tenants cannot grow memory.
+   */
   tenant(tenant: string): TenantIndex {
     const cached = this.#tenants.get(tenant);
     if (cached !== undefined) return cached;
+    if (this.#state.get(tenant) === undefined) return EMPTY_TENANT;
     const compiled = this.#compile(tenant);
     this.#tenants.set(tenant, compiled);
     return compiled;
@@ -163,19 +170,9 @@ export class PolicyCompiler {
 
   #compile(tenant: string): TenantIndex {
     const state = this.#state;
-    const scope = state.get(tenant);
-    if (!scope) return EMPTY_TENANT;
-    const own = new Map<RoleRecord, RuleIndex>();
-    const ruleIndexOf = (role: RoleRecord): RuleIndex => {
-      const cache = role.scope === tenant ? own : this.#templates;
-      let index = cache.get(role);
-      if (!index) {
-        const grants = state.get(role.scope)?.roleGrants.get(role.name)?.values() ?? [];
-        index = new RuleIndex(live(grants, state));
-        cache.set(role, index);
-      }
-      return index;
-    };
+    const scope = state.get(tenant)!;
+    const templates = (this.#templates ??= compileScope(state, TEMPLATE_SCOPE));
+    const own = compileScope(state, tenant);
     const closures = new Map<RoleRecord, readonly RoleRecord[]>();
     const closureOf = (role: RoleRecord): readonly RoleRecord[] => {
       const cached = closures.get(role);
@@ -196,7 +193,7 @@ export class PolicyCompiler {
       closures.set(role, result);
       return result;
     };
-    const roleSets = new Map<string, RoleSetIndex>();
+    const roleSets = new Map<string, Pick<UserEntry, 'templates' | 'own'>>();
     const users = new Map<string, UserEntry>();
     for (const [user, bindings] of scope.bindings) {
       const bound: RoleRecord[] = [];
@@ -211,22 +208,28 @@ export class PolicyCompiler {
         .join('\n');
       let set = roleSets.get(key);
       if (!set) {
-        const roles = new Set<RoleRecord>();
-        for (const r of bound) for (const c of closureOf(r)) roles.add(c);
-        set = new RoleSetIndex([...roles].map(ruleIndexOf).filter((i) => i.byAction.size > 0));
+        const tpl: number[] = [];
+        const mine: number[] = [];
+        const seen = new Set<RoleRecord>();
+        for (const r of bound) {
+          for (const c of closureOf(r)) {
+            if (seen.has(c)) continue;
+            seen.add(c);
+            if (c.scope === TEMPLATE_SCOPE) tpl.push(templates.numbers.get(c)!);
+            else mine.push(own.numbers.get(c)!);
+          }
+        }
+        set = { templates: toRoleIds(tpl), own: toRoleIds(mine) };
         roleSets.set(key, set);
       }
-      users.set(user, { roles: set, direct: null });
+      users.set(user, { ...set, direct: null });
     }
     for (const [user, grants] of scope.userGrants) {
       if (grants.size === 0) continue;
-      const direct = new RoleSetIndex([new RuleIndex(grants.values())]);
-      users.set(user, { roles: users.get(user)?.roles ?? null, direct });
+      const direct = new ScopeIndex([...grants.values()].map((rule) => ({ rule, role: 0 })));
+      const roles = users.get(user);
+      users.set(user, { templates: roles?.templates ?? null, own: roles?.own ?? null, direct });
     }
-    return { users };
+    return { users, own: own.index, templates: templates.index };
   }
-}
-
-function* live(grants: Iterable<GrantRecord>, state: PolicyState): Generator<GrantRecord> {
-  for (const grant of grants) if (state.isLiveGrant(grant)) yield grant;
 }

@@ -1,24 +1,33 @@
 /**
- * The hot path: one decision from a compiled tenant index. Deny rules of every holder are
- * consulted before any allow rule, so the order rules were written in never matters; with no
- * matching allow the answer is no (default deny).
+ * The hot path: one decision from a compiled tenant index. Every scope the user holds roles in is
+ * probed for deny rules before an allow can stand, so the order rules were written in never
+ * matters; with no matching allow the answer is no (default deny).
  */
 import type { CheckSubject } from '../model/subjects.js';
-import { ALLOW, DENY } from './path-index.js';
-import { assertAction, type ActionLists, type TenantIndex } from './compile.js';
+import { ALLOW, DENY, type RoleIds } from './path-index.js';
+import { DIRECT_ROLES, assertAction, type ScopeIndex, type TenantIndex } from './compile.js';
+
+/** Probes one scope; returns the new "allowed so far", or `null` for a deny. */
+function probeScope(scope: ScopeIndex | null, roles: RoleIds | null, subject: CheckSubject, action: string, allowed: boolean): boolean | null {
+  if (scope === null || roles === null) return allowed;
+  const index = scope.lookup(action);
+  // Once allowed, only a deny can change the answer: skip indexes that hold none.
+  if (index === null || (allowed && !index.hasDeny)) return allowed;
+  const verdict = index.probe(subject, roles);
+  if (verdict === DENY) return null;
+  return allowed || verdict === ALLOW;
+}
 
 /** Decides `action` for a validated subject. @throws `VALIDATION_FAILED` for a malformed action */
 export function decide(index: TenantIndex, subject: CheckSubject, action: string): boolean {
   assertAction(action);
   const user = index.users.get(subject.userId);
   if (user === undefined) return false;
-  const fromRoles: ActionLists | null = user.roles === null ? null : user.roles.lookup(action);
-  const direct: ActionLists | null = user.direct === null ? null : user.direct.lookup(action);
-  if (fromRoles !== null) for (const p of fromRoles.deny) if (p.matches(subject, DENY)) return false;
-  if (direct !== null) {
-    for (const p of direct.deny) if (p.matches(subject, DENY)) return false;
-    for (const p of direct.allow) if (p.matches(subject, ALLOW)) return true;
-  }
-  if (fromRoles !== null) for (const p of fromRoles.allow) if (p.matches(subject, ALLOW)) return true;
-  return false;
+  let allowed: boolean | null = false;
+  allowed = probeScope(index.own, user.own, subject, action, allowed);
+  if (allowed === null) return false;
+  allowed = probeScope(index.templates, user.templates, subject, action, allowed);
+  if (allowed === null) return false;
+  allowed = probeScope(user.direct, user.direct === null ? null : DIRECT_ROLES, subject, action, allowed);
+  return allowed === true;
 }

@@ -1,8 +1,11 @@
 /**
- * The resource side of the compiled index: all rules of one effect for one action of one role,
- * keyed by path so a check costs a few hash lookups instead of a scan of the rules.
+ * The resource side of the compiled index: every rule of one scope for one action, keyed by path,
+ * each entry naming WHICH roles hold it. A check probes a few keys and intersects their holders
+ * with the user's (precomputed) role closure, so its cost does not grow with the number of rules,
+ * roles or inheritance depth.
  *
- * - `exact`: instance patterns (`tasks/123`) in a hash map keyed by the whole path, one lookup;
+ * Keys:
+ * - `exact`: instance patterns (`tasks/123`) in a hash map keyed by the whole path: one lookup;
  * - `deep`: `prefix/**` patterns (and types: `tasks` = `tasks/**`) keyed by the prefix; a check
  *   looks up only the prefix lengths that occur (`deepDepths` bit mask), usually one;
  * - `all`: the `**` pattern;
@@ -12,93 +15,143 @@
  */
 import { evaluateCondition, type Condition, type ConditionContext } from '../model/condition.js';
 
-/** All rules ending at one place: `always` if one of them is unconditional, else their conditions. */
-export interface RuleEntry {
-  always: boolean;
-  conditions: Condition[] | null;
+/** A probe's outcome: nothing matched, an allow matched (and no deny so far), or a deny matched. */
+export type Verdict = typeof NONE | typeof ALLOW | typeof DENY;
+/** No rule applied. */
+export const NONE = 0;
+/** An allow rule applied. */
+export const ALLOW = 1;
+/** A deny rule applied (final: deny wins). */
+export const DENY = 2;
+
+/** The roles holding one kind of rule at one key. Long lists also get a set, so an intersection costs min(holders, closure). */
+interface Holders {
+  readonly ids: number[];
+  set: Set<number> | null;
 }
 
-/** How conditions decide: an allow applies only if its condition is true; a deny unless it is false (fail closed). */
-export type Mode = typeof ALLOW | typeof DENY;
-/** Evaluate as allow rules. */
-export const ALLOW = 0;
-/** Evaluate as deny rules. */
-export const DENY = 1;
+interface ConditionalRule {
+  readonly role: number;
+  readonly deny: boolean;
+  readonly condition: Condition;
+}
+
+/** Everything held at one key. */
+interface Entry {
+  allow: Holders | null;
+  deny: Holders | null;
+  conditional: ConditionalRule[] | null;
+}
 
 interface TrieNode {
   literal: Map<string, TrieNode> | null;
   star: TrieNode | null;
-  end: RuleEntry | null;
-  deep: RuleEntry | null;
+  end: Entry | null;
+  deep: Entry | null;
 }
 
+const SET_THRESHOLD = 8;
+
+const newEntry = (): Entry => ({ allow: null, deny: null, conditional: null });
 const newNode = (): TrieNode => ({ literal: null, star: null, end: null, deep: null });
 
-function addTo(entry: RuleEntry | null, condition: Condition | undefined): RuleEntry {
-  const e = entry ?? { always: false, conditions: null };
-  if (condition === undefined) e.always = true;
-  else (e.conditions ??= []).push(condition);
-  return e;
+function addHolder(holders: Holders | null, role: number): Holders {
+  const h = holders ?? { ids: [], set: null };
+  if (h.set?.has(role) || (h.set === null && h.ids.includes(role))) return h;
+  h.ids.push(role);
+  if (h.set !== null) h.set.add(role);
+  else if (h.ids.length > SET_THRESHOLD) h.set = new Set(h.ids);
+  return h;
 }
 
-/** Tests one entry against the subject. */
-function applies(entry: RuleEntry, mode: Mode, ctx: ConditionContext): boolean {
-  if (entry.always) return true;
-  const conditions = entry.conditions;
-  if (conditions === null) return false;
-  for (let i = 0; i < conditions.length; i++) {
-    const truth = evaluateCondition(conditions[i]!, ctx);
-    if (mode === ALLOW ? truth === 1 : truth !== 0) return true;
+function intersects(holders: Holders, roles: ReadonlySet<number>, roleList: readonly number[]): boolean {
+  const ids = holders.ids;
+  if (holders.set === null || ids.length <= roleList.length) {
+    for (let i = 0; i < ids.length; i++) if (roles.has(ids[i]!)) return true;
+    return false;
   }
+  const set = holders.set;
+  for (let i = 0; i < roleList.length; i++) if (set.has(roleList[i]!)) return true;
   return false;
 }
 
-/** Rules of one effect for one action, indexed by resource pattern. */
+/** The roles a user holds in one scope (its closure), as a set and a list. */
+export interface RoleIds {
+  readonly set: ReadonlySet<number>;
+  readonly list: readonly number[];
+}
+
+/**
+ * What applies at one entry. Deny first: an unconditional deny, or a conditional deny whose
+ * condition is not false (fail closed). Then an unconditional allow, or a conditional allow whose
+ * condition is true.
+ */
+function judge(entry: Entry, roles: RoleIds, ctx: ConditionContext): Verdict {
+  if (entry.deny !== null && intersects(entry.deny, roles.set, roles.list)) return DENY;
+  let verdict: Verdict = NONE;
+  const conditional = entry.conditional;
+  if (conditional !== null) {
+    for (let i = 0; i < conditional.length; i++) {
+      const rule = conditional[i]!;
+      if (!roles.set.has(rule.role)) continue;
+      const truth = evaluateCondition(rule.condition, ctx);
+      if (rule.deny) {
+        if (truth !== 0) return DENY;
+      } else if (truth === 1) {
+        verdict = ALLOW;
+      }
+    }
+  }
+  if (verdict === NONE && entry.allow !== null && intersects(entry.allow, roles.set, roles.list)) return ALLOW;
+  return verdict;
+}
+
+/** Rules of one scope for one action, indexed by resource pattern and by holder. */
 export class PathIndex {
-  #all: RuleEntry | null = null;
-  #exact: Map<string, RuleEntry> | null = null;
-  #deep: Map<string, RuleEntry> | null = null;
+  #all: Entry | null = null;
+  #exact: Map<string, Entry> | null = null;
+  #deep: Map<string, Entry> | null = null;
   // Bit d-1 set: some deep pattern has a prefix of d segments (d <= 32).
   #deepDepths = 0;
   #trie: TrieNode | null = null;
-  #size = 0;
+  #hasDeny = false;
 
-  /** Number of rules added. */
-  get size(): number {
-    return this.#size;
+  /** Whether any deny rule is indexed (when not, the first allow found is the answer). */
+  get hasDeny(): boolean {
+    return this.#hasDeny;
   }
 
-  /** Adds a rule with a canonical pattern (already validated). */
-  add(pattern: string, condition: Condition | undefined): void {
-    this.#size += 1;
-    if (pattern === '**') {
-      this.#all = addTo(this.#all, condition);
-      return;
-    }
+  /** Adds a rule with a canonical pattern (already validated), held by role number `role`. */
+  add(pattern: string, role: number, deny: boolean, condition: Condition | undefined): void {
+    if (deny) this.#hasDeny = true;
+    const entry = this.#entryFor(pattern);
+    if (condition !== undefined) (entry.conditional ??= []).push({ role, deny, condition });
+    else if (deny) entry.deny = addHolder(entry.deny, role);
+    else entry.allow = addHolder(entry.allow, role);
+  }
+
+  #entryFor(pattern: string): Entry {
+    if (pattern === '**') return (this.#all ??= newEntry());
     const segments = pattern.split('/');
-    if (segments.includes('*')) {
-      this.#addWildcard(segments, condition);
-      return;
-    }
+    if (segments.includes('*')) return this.#trieEntry(segments);
+    let map: Map<string, Entry>;
+    let key = pattern;
     if (segments[segments.length - 1] === '**') {
-      const prefix = pattern.slice(0, pattern.length - 3);
-      const map = (this.#deep ??= new Map());
-      map.set(prefix, addTo(map.get(prefix) ?? null, condition));
+      key = pattern.slice(0, pattern.length - 3);
+      map = this.#deep ??= new Map();
       this.#deepDepths |= 1 << (segments.length - 2);
-      return;
+    } else {
+      map = this.#exact ??= new Map();
     }
-    const map = (this.#exact ??= new Map());
-    map.set(pattern, addTo(map.get(pattern) ?? null, condition));
+    let entry = map.get(key);
+    if (!entry) map.set(key, (entry = newEntry()));
+    return entry;
   }
 
-  #addWildcard(segments: readonly string[], condition: Condition | undefined): void {
+  #trieEntry(segments: readonly string[]): Entry {
     let node = (this.#trie ??= newNode());
-    for (let i = 0; i < segments.length; i++) {
-      const segment = segments[i]!;
-      if (segment === '**') {
-        node.deep = addTo(node.deep, condition);
-        return;
-      }
+    for (const segment of segments) {
+      if (segment === '**') return (node.deep ??= newEntry());
       if (segment === '*') {
         node = node.star ??= newNode();
       } else {
@@ -108,39 +161,57 @@ export class PathIndex {
         node = next;
       }
     }
-    node.end = addTo(node.end, condition);
+    return (node.end ??= newEntry());
   }
 
-  /** Whether any rule of this index matches the subject's path (and its condition holds in `mode`). */
-  matches(ctx: ConditionContext, mode: Mode): boolean {
-    if (this.#all !== null && applies(this.#all, mode, ctx)) return true;
+  /**
+   * Every entry matching the subject's path, judged for `roles`: `DENY` as soon as one denies,
+   * else `ALLOW` if one allows, else `NONE`.
+   */
+  probe(ctx: ConditionContext, roles: RoleIds): Verdict {
+    let verdict: Verdict = NONE;
+    // Returns true when the search can stop (a deny, or an allow with no deny left to find).
+    const see = (entry: Entry): boolean => {
+      const v = judge(entry, roles, ctx);
+      if (v === DENY) {
+        verdict = DENY;
+        return true;
+      }
+      if (v === ALLOW) {
+        verdict = ALLOW;
+        return !this.#hasDeny;
+      }
+      return false;
+    };
+    if (this.#all !== null && see(this.#all)) return verdict;
     const path = ctx.path;
     if (this.#exact !== null) {
       const e = this.#exact.get(path);
-      if (e !== undefined && applies(e, mode, ctx)) return true;
+      if (e !== undefined && see(e)) return verdict;
     }
-    const ends = ctx.ends;
     if (this.#deep !== null) {
-      let depths = this.#deepDepths;
+      const ends = ctx.ends;
       const n = ends.length;
+      let depths = this.#deepDepths;
       for (let d = 1; depths !== 0 && d <= n; d++, depths >>>= 1) {
         if ((depths & 1) === 0) continue;
         const e = this.#deep.get(d === n ? path : path.slice(0, ends[d - 1]));
-        if (e !== undefined && applies(e, mode, ctx)) return true;
+        if (e !== undefined && see(e)) return verdict;
       }
     }
-    return this.#trie !== null && walk(this.#trie, 0, 0, ctx, mode);
+    if (this.#trie !== null) walk(this.#trie, 0, 0, ctx, see);
+    return verdict;
   }
 }
 
-function walk(node: TrieNode, depth: number, start: number, ctx: ConditionContext, mode: Mode): boolean {
-  if (node.deep !== null && applies(node.deep, mode, ctx)) return true;
+function walk(node: TrieNode, depth: number, start: number, ctx: ConditionContext, see: (entry: Entry) => boolean): boolean {
+  if (node.deep !== null && see(node.deep)) return true;
   const ends = ctx.ends;
-  if (depth === ends.length) return node.end !== null && applies(node.end, mode, ctx);
+  if (depth === ends.length) return node.end !== null && see(node.end);
   const end = ends[depth]!;
   if (node.literal !== null) {
     const next = node.literal.get(ctx.path.slice(start, end));
-    if (next !== undefined && walk(next, depth + 1, end + 1, ctx, mode)) return true;
+    if (next !== undefined && walk(next, depth + 1, end + 1, ctx, see)) return true;
   }
-  return node.star !== null && walk(node.star, depth + 1, end + 1, ctx, mode);
+  return node.star !== null && walk(node.star, depth + 1, end + 1, ctx, see);
 }
