@@ -15,19 +15,18 @@ export class Segmenter {
 
   /**
    * Yields every segment that `chunk` completes and that is known not to be the last. Yielded
-   * arrays are views (into `chunk` or a buffer that is then abandoned): consume each one before
-   * asking for the next.
+   * arrays are views into `chunk` or into this segmenter's own buffer, which the next segment
+   * overwrites: consume (seal, open, copy) each one before resuming the generator.
    */
   *push(chunk: Uint8Array): Generator<Uint8Array, void, undefined> {
     const size = this.#size;
     let offset = 0;
     while (offset < chunk.length) {
       if (this.#fill === size) {
-        // A full buffer followed by more input: it is not the last segment.
-        const full = this.#buffer!;
-        this.#buffer = undefined;
+        // A full buffer followed by more input: it is not the last segment. The buffer is reused
+        // for the next segment once the caller resumes the generator, i.e. after it consumed this one.
         this.#fill = 0;
-        yield full;
+        yield this.#buffer!;
         continue;
       }
       if (this.#fill === 0 && chunk.length - offset > size) {
