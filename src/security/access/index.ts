@@ -32,4 +32,4 @@ export type { BindingInput, GrantInput, RevokeInput, RoleDefinition, RoleRef, Ru
 export type { Effect } from './model/records.js';
 export type { DecisionReason, ExplainedRule, Explanation } from './engine/explain.js';
 export type { PermittedResources, PermittedRule } from './engine/permitted.js';
-export type { BindingInfo, GrantInfo, PolicyChange, ResourceTypeInput, RoleInfo } from './runtime.js';
+export type { AccessPolicyOptions, BindingInfo, GrantInfo, PolicyChange, ResourceTypeInput, RoleInfo } from './runtime.js';

@@ -21,7 +21,7 @@ import { newGeneration } from './model/records.js';
 import type { ResourceInput, UserInput } from './model/subjects.js';
 import type { Explanation } from './engine/explain.js';
 import type { PermittedResources } from './engine/permitted.js';
-import { PolicyRuntime, type BindingInfo, type GrantInfo, type PolicyChange, type ResourceTypeInput, type RoleInfo } from './runtime.js';
+import { PolicyRuntime, accessPolicyOptionsSchema, type AccessPolicyOptions, type BindingInfo, type GrantInfo, type PolicyChange, type ResourceTypeInput, type RoleInfo } from './runtime.js';
 
 /**
  * An in-memory RBAC policy: roles with inheritance, templates shared by tenants, per-tenant
@@ -40,8 +40,14 @@ import { PolicyRuntime, type BindingInfo, type GrantInfo, type PolicyChange, typ
  * ```
  */
 export class AccessPolicy {
-  readonly #runtime = new PolicyRuntime();
+  readonly #runtime: PolicyRuntime;
   #revision = 0;
+
+  /** @throws `VALIDATION_FAILED` for bad options. */
+  constructor(options: AccessPolicyOptions = {}) {
+    const o = parseInput(accessPolicyOptionsSchema, options, 'access policy options');
+    this.#runtime = new PolicyRuntime(o.mergeLimit);
+  }
 
   /** Number of changes applied so far. */
   get revision(): number {

@@ -12,7 +12,7 @@ import { applyPlan, type Plan } from './model/planner.js';
 import { TEMPLATE_SCOPE, type Effect } from './model/records.js';
 import { PolicyState } from './model/state.js';
 import type { Condition } from './model/condition.js';
-import { readSubject, readUser, type ResourceInput, type UserInput } from './model/subjects.js';
+import { assertTenant, readSubject, readUser, type ResourceInput, type UserInput } from './model/subjects.js';
 import { PolicyCompiler, assertAction } from './engine/compile.js';
 import { decide } from './engine/decide.js';
 import { explainDecision, type Explanation } from './engine/explain.js';
@@ -62,6 +62,19 @@ export interface BindingInfo {
   readonly role: string;
 }
 
+/** Tuning of the compiled index. */
+export interface AccessPolicyOptions {
+  /**
+   * Users whose roles (with inheritance) and direct grants hold at most this many rules get a
+   * private merged index: one probe per check instead of one per scope (default 64; 0 disables).
+   * Costs memory per distinct set of bound roles, capped per tenant.
+   */
+  readonly mergeLimit?: number;
+}
+
+/** zod schema of {@link AccessPolicyOptions}. */
+export const accessPolicyOptionsSchema = z.strictObject({ mergeLimit: z.number().int().min(0).max(4096).optional() });
+
 /** The result of an administrative change. */
 export interface PolicyChange {
   /** False when the policy already was as requested (nothing written). */
@@ -91,7 +104,12 @@ const bindingFilterSchema = z.strictObject({ tenant: tenantSchema, user: userIdS
 export class PolicyRuntime {
   /** The raw records. */
   readonly state = new PolicyState();
-  readonly #compiler = new PolicyCompiler(this.state);
+  readonly #compiler: PolicyCompiler;
+
+  /** `mergeLimit`: see {@link AccessPolicyOptions.mergeLimit}. */
+  constructor(mergeLimit?: number) {
+    this.#compiler = new PolicyCompiler(this.state, mergeLimit);
+  }
 
   /** Applies a committed plan and invalidates what it affects. */
   apply(plan: Plan): void {
@@ -111,8 +129,13 @@ export class PolicyRuntime {
 
   /** The decision, from the compiled index. @throws `VALIDATION_FAILED` */
   can(user: UserInput, resource: ResourceInput, action: string): boolean {
-    const subject = readSubject(user, resource);
-    return decide(this.#compiler.tenant(subject.tenant), subject, action);
+    const subject = readSubject(user, resource, false);
+    let index = this.#compiler.cached(subject.tenant);
+    if (index === undefined) {
+      assertTenant(subject.tenant);
+      index = this.#compiler.tenant(subject.tenant);
+    }
+    return decide(index, subject, action);
   }
 
   /** The decision and its reason, from the reference evaluator. @throws `VALIDATION_FAILED` */

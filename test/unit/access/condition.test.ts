@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { conditionSchema, evaluateCondition, type Condition, type ConditionContext, type Truth } from '../../../src/security/access/model/condition.js';
+import { conditionSchema, evaluateCondition, type Condition, type ConditionContext, type Operand, type Truth } from '../../../src/security/access/model/condition.js';
 import { readSubject, resourceInputSchema, userInputSchema } from '../../../src/security/access/model/subjects.js';
 import { scanPath } from '../../../src/security/access/model/path.js';
 
@@ -17,7 +17,7 @@ function ctx(over: Partial<ConditionContext> = {}): ConditionContext {
   };
 }
 
-const ref = (r: string) => ({ ref: r }) as const;
+const ref = (r: string) => ({ ref: r }) as Operand;
 const val = (v: unknown) => ({ value: v }) as never;
 
 describe('condition evaluation (three-valued)', () => {

@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MAX_PATH_LENGTH, MAX_SEGMENTS, parsePattern, patternMatches, resourcePathSchema, scanPath, segmentsOf } from '../../../src/security/access/model/path.js';
 import { ALLOW, PathIndex } from '../../../src/security/access/engine/path-index.js';
+
+const HOLDER = { set: new Set([0]), list: [0] };
 import { AccessPolicy } from '../../../src/security/access/policy.js';
 
 /** Compiled-index answer for one pattern and one path. */
@@ -9,10 +11,10 @@ function indexMatches(pattern: string, path: string): boolean {
   const p = parsePattern(pattern);
   if (typeof p === 'string') throw new Error(p);
   const index = new PathIndex();
-  index.add(p.text, undefined);
+  index.add(p.text, 0, false, undefined);
   const ends = scanPath(path);
   if (typeof ends === 'string') throw new Error(ends);
-  return index.matches({ userId: 'u', userAttributes: undefined, ownerId: undefined, resourceAttributes: undefined, path, ends }, ALLOW);
+  return index.probe({ userId: 'u', userAttributes: undefined, ownerId: undefined, resourceAttributes: undefined, path, ends }, HOLDER) === ALLOW;
 }
 
 /** Reference answer. */

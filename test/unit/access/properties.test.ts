@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AccessPolicy } from '../../../src/security/access/policy.js';
 import { isFabricaError } from '../../../src/core/errors.js';
 import type { Condition, Effect, ResourceInput } from '../../../src/security/access/index.js';
@@ -72,8 +72,12 @@ function apply(policy: AccessPolicy, op: Op): void {
   }
 }
 
+// Every invariant runs against both index layouts: per-scope indexes shared by all users
+// (mergeLimit 0), per-user merged indexes (the default), and a mix (a small limit).
+let mergeLimit: number | undefined;
+
 function build(ops: readonly Op[]): AccessPolicy {
-  const policy = new AccessPolicy();
+  const policy = new AccessPolicy(mergeLimit === undefined ? {} : { mergeLimit });
   for (const op of ops) apply(policy, op);
   return policy;
 }
@@ -97,9 +101,17 @@ function decisions(policy: AccessPolicy, tenants?: readonly string[]): boolean[]
   return [...queries(tenants)].map((q) => policy.can(q.user, q.resource, q.action));
 }
 
-const RUNS = { numRuns: 150 };
+const RUNS = { numRuns: 100 };
 
-describe('RBAC invariants (fast-check)', () => {
+describe.each([
+  ['shared per-scope indexes', 0],
+  ['mixed', 3],
+  ['merged per-user indexes', undefined],
+] as const)('RBAC invariants (fast-check), %s', (_layout, limit) => {
+  beforeAll(() => {
+    mergeLimit = limit;
+  });
+
   it('explain agrees with can: the compiled index equals the reference evaluator on every check', () => {
     fc.assert(
       fc.property(opsArb(), (ops) => {

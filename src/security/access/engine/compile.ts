@@ -97,6 +97,11 @@ export interface UserEntry {
   readonly own: RoleIds | null;
   /** The user's direct grants (holder 0), or `null`. */
   readonly direct: ScopeIndex | null;
+  /**
+   * Every rule the user holds (roles' closure and direct grants) merged into one index with
+   * holder 0, when they are few; then the fields above are not consulted.
+   */
+  readonly merged: ScopeIndex | null;
 }
 
 /** One tenant's compiled policy. */
@@ -107,6 +112,11 @@ export interface TenantIndex {
   /** Rules of the templates (shared by every tenant). */
   readonly templates: ScopeIndex | null;
 }
+
+/** Default of the merge limit: a merged index of this many rules costs a few kilobytes per distinct role set. */
+export const DEFAULT_MERGE_LIMIT = 64;
+// Most rule entries all merged indexes of one tenant may hold together; past it, users share the per-scope indexes.
+const MERGE_BUDGET = 1_000_000;
 
 const EMPTY_TENANT: TenantIndex = Object.freeze({ users: new Map(), own: null, templates: null });
 
@@ -138,11 +148,14 @@ function toRoleIds(ids: readonly number[]): RoleIds | null {
  */
 export class PolicyCompiler {
   readonly #state: PolicyState;
+  readonly #mergeLimit: number;
   readonly #tenants = new Map<string, TenantIndex>();
   #templates: CompiledScope | null = null;
 
-  constructor(state: PolicyState) {
+  /** `mergeLimit`: users holding at most this many rules get a private merged index (0: never). */
+  constructor(state: PolicyState, mergeLimit = DEFAULT_MERGE_LIMIT) {
     this.#state = state;
+    this.#mergeLimit = mergeLimit;
   }
 
   /** Drops compiled data depending on `scope`: a template change invalidates every tenant. */
@@ -153,6 +166,11 @@ export class PolicyCompiler {
     } else {
       this.#tenants.delete(scope);
     }
+  }
+
+  /** The tenant's compiled index if it is compiled and current (a cache hit also proves the id valid). */
+  cached(tenant: string): TenantIndex | undefined {
+    return this.#tenants.get(tenant);
   }
 
   /**
@@ -193,8 +211,25 @@ export class PolicyCompiler {
       closures.set(role, result);
       return result;
     };
-    const roleSets = new Map<string, Pick<UserEntry, 'templates' | 'own'>>();
-    const users = new Map<string, UserEntry>();
+    // Users whose roles hold few rules get one merged index of exactly their rules (holder 0):
+    // a single probe, no holder intersection. Everyone else probes the shared per-scope indexes.
+    let budget = MERGE_BUDGET;
+    const liveGrants = (role: RoleRecord): GrantRecord[] =>
+      [...(state.get(role.scope)?.roleGrants.get(role.name)?.values() ?? [])].filter((g) => state.isLiveGrant(g));
+    const merge = (rules: readonly GrantRecord[]): ScopeIndex | null => {
+      if (rules.length > this.#mergeLimit || rules.length > budget) return null;
+      budget -= rules.length;
+      return new ScopeIndex(rules.map((rule) => ({ rule, role: 0 })));
+    };
+    interface RoleSet {
+      readonly templates: RoleIds | null;
+      readonly own: RoleIds | null;
+      readonly closure: readonly RoleRecord[];
+      readonly ruleCount: number;
+      merged: ScopeIndex | null | undefined;
+    }
+    const roleSets = new Map<string, RoleSet>();
+    const setOf = new Map<string, RoleSet>();
     for (const [user, bindings] of scope.bindings) {
       const bound: RoleRecord[] = [];
       for (const binding of bindings.values()) {
@@ -211,24 +246,38 @@ export class PolicyCompiler {
         const tpl: number[] = [];
         const mine: number[] = [];
         const seen = new Set<RoleRecord>();
+        let ruleCount = 0;
         for (const r of bound) {
           for (const c of closureOf(r)) {
             if (seen.has(c)) continue;
             seen.add(c);
+            ruleCount += state.get(c.scope)?.roleGrants.get(c.name)?.size ?? 0;
             if (c.scope === TEMPLATE_SCOPE) tpl.push(templates.numbers.get(c)!);
             else mine.push(own.numbers.get(c)!);
           }
         }
-        set = { templates: toRoleIds(tpl), own: toRoleIds(mine) };
+        set = { templates: toRoleIds(tpl), own: toRoleIds(mine), closure: [...seen], ruleCount, merged: undefined };
         roleSets.set(key, set);
       }
-      users.set(user, { ...set, direct: null });
+      setOf.set(user, set);
+    }
+    const users = new Map<string, UserEntry>();
+    for (const [user, set] of setOf) {
+      if (scope.userGrants.has(user)) continue;
+      if (set.merged === undefined) set.merged = set.ruleCount <= this.#mergeLimit ? merge(set.closure.flatMap(liveGrants)) : null;
+      users.set(user, { templates: set.templates, own: set.own, direct: null, merged: set.merged });
     }
     for (const [user, grants] of scope.userGrants) {
       if (grants.size === 0) continue;
-      const direct = new ScopeIndex([...grants.values()].map((rule) => ({ rule, role: 0 })));
-      const roles = users.get(user);
-      users.set(user, { templates: roles?.templates ?? null, own: roles?.own ?? null, direct });
+      const set = setOf.get(user);
+      const direct = [...grants.values()];
+      const merged = (set?.ruleCount ?? 0) + direct.length <= this.#mergeLimit ? merge([...(set?.closure.flatMap(liveGrants) ?? []), ...direct]) : null;
+      users.set(user, {
+        templates: set?.templates ?? null,
+        own: set?.own ?? null,
+        direct: merged === null ? new ScopeIndex(direct.map((rule) => ({ rule, role: 0 }))) : null,
+        merged,
+      });
     }
     return { users, own: own.index, templates: templates.index };
   }

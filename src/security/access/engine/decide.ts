@@ -23,6 +23,10 @@ export function decide(index: TenantIndex, subject: CheckSubject, action: string
   assertAction(action);
   const user = index.users.get(subject.userId);
   if (user === undefined) return false;
+  if (user.merged !== null) {
+    const index = user.merged.lookup(action);
+    return index !== null && index.probe(subject, DIRECT_ROLES) === ALLOW;
+  }
   let allowed: boolean | null = false;
   allowed = probeScope(index.own, user.own, subject, action, allowed);
   if (allowed === null) return false;

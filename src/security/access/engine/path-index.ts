@@ -51,6 +51,8 @@ interface TrieNode {
 }
 
 const SET_THRESHOLD = 8;
+// Deep prefixes per depth compared in place (see `#fewDeep`).
+const FEW = 4;
 
 const newEntry = (): Entry => ({ allow: null, deny: null, conditional: null });
 const newNode = (): TrieNode => ({ literal: null, star: null, end: null, deep: null });
@@ -113,6 +115,9 @@ export class PathIndex {
   #deep: Map<string, Entry> | null = null;
   // Bit d-1 set: some deep pattern has a prefix of d segments (d <= 32).
   #deepDepths = 0;
+  // Per depth, the deep prefixes while there are few of them: compared in place with startsWith,
+  // which saves cutting (and hashing) a substring per check. `null`: too many, use the map.
+  readonly #fewDeep: ({ readonly prefix: string; readonly entry: Entry }[] | null | undefined)[] = [];
   #trie: TrieNode | null = null;
   #hasDeny = false;
 
@@ -136,7 +141,8 @@ export class PathIndex {
     if (segments.includes('*')) return this.#trieEntry(segments);
     let map: Map<string, Entry>;
     let key = pattern;
-    if (segments[segments.length - 1] === '**') {
+    const deep = segments[segments.length - 1] === '**';
+    if (deep) {
       key = pattern.slice(0, pattern.length - 3);
       map = this.#deep ??= new Map();
       this.#deepDepths |= 1 << (segments.length - 2);
@@ -144,7 +150,15 @@ export class PathIndex {
       map = this.#exact ??= new Map();
     }
     let entry = map.get(key);
-    if (!entry) map.set(key, (entry = newEntry()));
+    if (!entry) {
+      map.set(key, (entry = newEntry()));
+      if (deep) {
+        const depth = segments.length - 1;
+        const few = this.#fewDeep[depth];
+        if (few === undefined) this.#fewDeep[depth] = [{ prefix: key, entry }];
+        else if (few !== null) this.#fewDeep[depth] = few.length < FEW ? [...few, { prefix: key, entry }] : null;
+      }
+    }
     return entry;
   }
 
@@ -166,28 +180,26 @@ export class PathIndex {
 
   /**
    * Every entry matching the subject's path, judged for `roles`: `DENY` as soon as one denies,
-   * else `ALLOW` if one allows, else `NONE`.
+   * else `ALLOW` if one allows, else `NONE`. (No closures here: this runs on every check.)
    */
   probe(ctx: ConditionContext, roles: RoleIds): Verdict {
-    let verdict: Verdict = NONE;
-    // Returns true when the search can stop (a deny, or an allow with no deny left to find).
-    const see = (entry: Entry): boolean => {
-      const v = judge(entry, roles, ctx);
-      if (v === DENY) {
-        verdict = DENY;
-        return true;
-      }
-      if (v === ALLOW) {
-        verdict = ALLOW;
-        return !this.#hasDeny;
-      }
-      return false;
-    };
-    if (this.#all !== null && see(this.#all)) return verdict;
+    // Without deny rules the first allow is the answer; with them, every match must be seen.
+    const stopOnAllow = !this.#hasDeny;
+    // Only NONE or ALLOW accumulate here: a DENY returns at once.
+    let verdict: number = NONE;
+    if (this.#all !== null) {
+      const v = judge(this.#all, roles, ctx);
+      if (v === DENY || (v === ALLOW && stopOnAllow)) return v;
+      verdict |= v;
+    }
     const path = ctx.path;
     if (this.#exact !== null) {
       const e = this.#exact.get(path);
-      if (e !== undefined && see(e)) return verdict;
+      if (e !== undefined) {
+        const v = judge(e, roles, ctx);
+        if (v === DENY || (v === ALLOW && stopOnAllow)) return v;
+        verdict |= v;
+      }
     }
     if (this.#deep !== null) {
       const ends = ctx.ends;
@@ -195,23 +207,63 @@ export class PathIndex {
       let depths = this.#deepDepths;
       for (let d = 1; depths !== 0 && d <= n; d++, depths >>>= 1) {
         if ((depths & 1) === 0) continue;
+        const few = this.#fewDeep[d];
+        if (few) {
+          const end = ends[d - 1]!;
+          for (let i = 0; i < few.length; i++) {
+            const { prefix, entry } = few[i]!;
+            if (prefix.length !== end || !path.startsWith(prefix)) continue;
+            const v = judge(entry, roles, ctx);
+            if (v === DENY || (v === ALLOW && stopOnAllow)) return v;
+            verdict |= v;
+          }
+          continue;
+        }
         const e = this.#deep.get(d === n ? path : path.slice(0, ends[d - 1]));
-        if (e !== undefined && see(e)) return verdict;
+        if (e !== undefined) {
+          const v = judge(e, roles, ctx);
+          if (v === DENY || (v === ALLOW && stopOnAllow)) return v;
+          verdict |= v;
+        }
       }
     }
-    if (this.#trie !== null) walk(this.#trie, 0, 0, ctx, see);
-    return verdict;
+    if (this.#trie !== null) {
+      const v = walk(this.#trie, 0, 0, ctx, roles, stopOnAllow);
+      if (v === DENY) return DENY;
+      verdict |= v;
+    }
+    return verdict as Verdict;
   }
 }
 
-function walk(node: TrieNode, depth: number, start: number, ctx: ConditionContext, see: (entry: Entry) => boolean): boolean {
-  if (node.deep !== null && see(node.deep)) return true;
+/** Walks the wildcard trie; returns `DENY` at once, `ALLOW` at once if `stopOnAllow`, else what it saw. */
+function walk(node: TrieNode, depth: number, start: number, ctx: ConditionContext, roles: RoleIds, stopOnAllow: boolean): Verdict {
+  // Only NONE or ALLOW accumulate here: a DENY returns at once.
+  let verdict: number = NONE;
+  if (node.deep !== null) {
+    const v = judge(node.deep, roles, ctx);
+    if (v === DENY || (v === ALLOW && stopOnAllow)) return v;
+    verdict = v;
+  }
   const ends = ctx.ends;
-  if (depth === ends.length) return node.end !== null && see(node.end);
+  if (depth === ends.length) {
+    if (node.end === null) return verdict as Verdict;
+    const v = judge(node.end, roles, ctx);
+    return v === DENY ? DENY : ((verdict | v) as Verdict);
+  }
   const end = ends[depth]!;
   if (node.literal !== null) {
     const next = node.literal.get(ctx.path.slice(start, end));
-    if (next !== undefined && walk(next, depth + 1, end + 1, ctx, see)) return true;
+    if (next !== undefined) {
+      const v = walk(next, depth + 1, end + 1, ctx, roles, stopOnAllow);
+      if (v === DENY || (v === ALLOW && stopOnAllow)) return v;
+      verdict |= v;
+    }
   }
-  return node.star !== null && walk(node.star, depth + 1, end + 1, ctx, see);
+  if (node.star !== null) {
+    const v = walk(node.star, depth + 1, end + 1, ctx, roles, stopOnAllow);
+    if (v === DENY) return DENY;
+    verdict |= v;
+  }
+  return verdict as Verdict;
 }

@@ -42,32 +42,52 @@ export function scanPath(text: string): number[] | string {
   const ends: number[] = [];
   let start = 0;
   let nonAscii = false;
-  for (let i = 0; i <= length; i++) {
-    const c = i === length ? 47 : text.charCodeAt(i);
-    if (c === 47) {
-      const size = i - start;
-      if (size === 0) return 'path must not have empty segments (leading, trailing or double slash)';
-      if (text.charCodeAt(start) === 46 && (size === 1 || (size === 2 && text.charCodeAt(start + 1) === 46))) {
-        return 'path must not contain "." or ".." segments';
+  for (let i = 0; i < length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 128) {
+      const kind = ASCII[c]!;
+      if (kind === OK) continue;
+      if (kind === SLASH) {
+        const problem = segmentProblem(text, start, i);
+        if (problem !== null) return problem;
+        ends.push(i);
+        if (ends.length >= MAX_SEGMENTS) return `path must have at most ${MAX_SEGMENTS} segments`;
+        start = i + 1;
+        continue;
       }
-      ends.push(i);
-      if (ends.length > MAX_SEGMENTS) return `path must have at most ${MAX_SEGMENTS} segments`;
-      start = i + 1;
-    } else if (c < 32 || (c >= 127 && c <= 159)) {
-      return 'path must not contain control characters';
-    } else if (c === 37) {
-      return 'path must not contain "%" (decode percent-encoding before checking)';
-    } else if (c === 42) {
-      return 'path must not contain "*" (wildcards belong in patterns)';
-    } else if (c > 127) {
-      nonAscii = true;
+      return FORBIDDEN[kind]!;
     }
+    if (c <= 159) return FORBIDDEN[CONTROL]!;
+    nonAscii = true;
   }
+  const problem = segmentProblem(text, start, length);
+  if (problem !== null) return problem;
+  ends.push(length);
   if (nonAscii) {
     if (!text.isWellFormed()) return 'path must be well-formed Unicode (no lone surrogates)';
     if (text.normalize('NFC') !== text) return 'path must be in Unicode NFC';
   }
   return ends;
+}
+
+// Character classes of ASCII, looked up per character on the hot path.
+const OK = 0;
+const SLASH = 1;
+const CONTROL = 2;
+const PERCENT = 3;
+const STAR = 4;
+const ASCII = new Uint8Array(128).map((_, c) => (c === 47 ? SLASH : c < 32 || c === 127 ? CONTROL : c === 37 ? PERCENT : c === 42 ? STAR : OK));
+const FORBIDDEN: Record<number, string> = {
+  [CONTROL]: 'path must not contain control characters',
+  [PERCENT]: 'path must not contain "%" (decode percent-encoding before checking)',
+  [STAR]: 'path must not contain "*" (wildcards belong in patterns)',
+};
+
+function segmentProblem(text: string, start: number, end: number): string | null {
+  const size = end - start;
+  if (size === 0) return 'path must not have empty segments (leading, trailing or double slash)';
+  if (size <= 2 && text.charCodeAt(start) === 46 && (size === 1 || text.charCodeAt(start + 1) === 46)) return 'path must not contain "." or ".." segments';
+  return null;
 }
 
 // One segment of a resource path, as a regular expression: the independent statement of the rules.

@@ -145,6 +145,7 @@ export async function createAccessControl(options: AccessControlOptions): Promis
     revalidateIntervalMs: o.revalidateIntervalMs ?? 1000,
     pollIntervalMs: o.pollIntervalMs ?? 1000,
     maxStalenessMs: o.maxStalenessMs ?? 30_000,
+    mergeLimit: o.mergeLimit,
   });
   await service.start();
   return service;
@@ -156,7 +157,7 @@ function errorCode(err: unknown): string {
 
 class AccessControlService implements AccessControl {
   readonly #o: ResolvedOptions;
-  readonly #runtime = new PolicyRuntime();
+  readonly #runtime: PolicyRuntime;
   readonly #mutex = new Mutex();
   // Identifies this instance's announcements, so it ignores its own echoes.
   readonly #origin = globalThis.crypto.randomUUID();
@@ -174,6 +175,7 @@ class AccessControlService implements AccessControl {
 
   constructor(options: ResolvedOptions) {
     this.#o = options;
+    this.#runtime = new PolicyRuntime(options.mergeLimit);
   }
 
   async start(): Promise<void> {

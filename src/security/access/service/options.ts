@@ -5,6 +5,7 @@ import type { StorageAdapter } from '../../../adapters/storage.js';
 import type { Clock } from '../../../core/clock.js';
 import type { FabricaEventBus } from '../../../core/events.js';
 import type { Logger } from '../../../core/logger.js';
+import type { AccessPolicyOptions } from '../runtime.js';
 
 /** Options of {@link createAccessControl}. */
 export interface AccessControlOptions {
@@ -38,6 +39,8 @@ export interface AccessControlOptions {
    * `can()` fails closed (returns false, `explain` says `stale-policy`) until it can be verified again.
    */
   readonly maxStalenessMs?: number;
+  /** See {@link AccessPolicyOptions.mergeLimit} (default 64). */
+  readonly mergeLimit?: number;
 }
 
 const shaped = (methods: readonly string[], what: string) =>
@@ -59,6 +62,7 @@ export const accessControlOptionsSchema = z
     revalidateIntervalMs: z.number().int().min(0).max(3_600_000).optional(),
     pollIntervalMs: z.number().int().min(0).max(3_600_000).optional(),
     maxStalenessMs: z.number().int().min(1).max(86_400_000).optional(),
+    mergeLimit: z.number().int().min(0).max(4096).optional(),
   })
   .superRefine((o, ctx) => {
     const poll = o.pollIntervalMs ?? 1000;
@@ -78,4 +82,5 @@ export interface ResolvedOptions {
   readonly revalidateIntervalMs: number;
   readonly pollIntervalMs: number;
   readonly maxStalenessMs: number;
+  readonly mergeLimit: number | undefined;
 }
