@@ -36,16 +36,16 @@ export const ENVELOPE_VERSION = 1;
 /** GCM nonce length of every envelope: 96 bits, the length SP 800-38D recommends (§5.2.1.1). */
 export const NONCE_BYTES = 12;
 
+/** What an envelope's algorithm byte says it holds: AES-256-GCM, or RSA-OAEP (hash) wrapping an AES-256-GCM key. */
+export type EnvelopeAlgorithm = 'A256GCM' | 'RSA-OAEP-256+A256GCM' | 'RSA-OAEP-384+A256GCM' | 'RSA-OAEP-512+A256GCM';
+
 /** Algorithm byte values. @internal */
-export const ALGORITHM = {
+export const ALGORITHM: Readonly<Record<EnvelopeAlgorithm, number>> = {
   A256GCM: 0x01,
   'RSA-OAEP-256+A256GCM': 0x11,
   'RSA-OAEP-384+A256GCM': 0x12,
   'RSA-OAEP-512+A256GCM': 0x13,
-} as const;
-
-/** What an envelope's algorithm byte says it holds. */
-export type EnvelopeAlgorithm = keyof typeof ALGORITHM;
+};
 
 const ALGORITHM_NAMES = new Map<number, EnvelopeAlgorithm>(
   (Object.entries(ALGORITHM) as [EnvelopeAlgorithm, number][]).map(([name, value]) => [value, name]),
