@@ -3,7 +3,7 @@
  * implements. Types only, plus the validation rules every backend shares.
  *
  * ```ts
- * import type { StorageAdapter, CacheAdapter, PubSub } from 'digital-fabrica/adapters';
+ * import type { StorageAdapter, CacheAdapter, PubSub, QueueAdapter } from 'digital-fabrica/adapters';
  * ```
  *
  * @module
@@ -26,6 +26,31 @@ export type {
 } from './storage.js';
 export type { CacheAdapter, CacheSetOptions } from './cache.js';
 export type { PubSub, MessageHandler, Unsubscribe } from './pubsub.js';
+export type {
+  QueueAdapter,
+  TaskBand,
+  TaskState,
+  TaskBackoff,
+  TaskResources,
+  EnqueueRequest,
+  EnqueueResult,
+  TaskError,
+  TaskHistoryEntry,
+  TaskUpdateReason,
+  Task,
+  TaskLease,
+  ClaimedTask,
+  TaskUpdate,
+  ClaimResult,
+  FailOptions,
+  QueuePolicy,
+  TenantPolicy,
+  TaskCounts,
+  TaskGroupCounts,
+  TenantQueueState,
+  QueueStats,
+} from './queue.js';
+export { TASK_BANDS, TASK_STATES, MAX_TASK_PAYLOAD_LENGTH, MAX_ENQUEUE_BATCH, MAX_CLAIM_LIMIT } from './queue.js';
 export {
   MAX_NAMESPACE_LENGTH,
   MAX_KEY_LENGTH,

@@ -2,7 +2,7 @@
  * In-memory backends: the zero-setup default. Exact contract semantics within one process.
  *
  * ```ts
- * import { createMemoryStorage, createMemoryCache, createMemoryPubSub } from 'digital-fabrica/adapters/memory';
+ * import { createMemoryStorage, createMemoryCache, createMemoryPubSub, createMemoryQueue } from 'digital-fabrica/adapters/memory';
  * ```
  *
  * @module
@@ -10,3 +10,4 @@
 export { createMemoryStorage, MemoryStorageState, type MemoryStorageOptions } from './storage.js';
 export { createMemoryCache, MemoryCacheState, type MemoryCacheOptions } from './cache.js';
 export { createMemoryPubSub, MemoryPubSubHub, type MemoryPubSubOptions } from './pubsub.js';
+export { createMemoryQueue, MemoryQueueState, type MemoryQueueOptions } from './queue.js';

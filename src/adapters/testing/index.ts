@@ -15,3 +15,4 @@ export { describeStorageContract } from './storage.js';
 export { describeCacheContract } from './cache.js';
 export { describePubSubContract } from './pubsub.js';
 export { waitFor } from './support.js';
+export { describeQueueContract, type QueueHarness } from './queue.js';

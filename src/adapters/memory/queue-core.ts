@@ -1,0 +1,493 @@
+import type { JsonValue } from '../storage.js';
+import type {
+  ClaimedTask,
+  QueuePolicy,
+  Task,
+  TaskCounts,
+  TaskError,
+  TaskGroupCounts,
+  TaskHistoryEntry,
+  TaskLease,
+  TaskState,
+  TaskUpdate,
+  TaskUpdateReason,
+} from '../queue.js';
+import { bandName, CLAIM_MAINTENANCE_BATCH, DEFAULT_QUEUE_POLICY, IssuedLease, type NewTask } from '../internal/queue-requests.js';
+import { leaseLostError, taskNotFound, taskStateConflict } from '../internal/queue-errors.js';
+import { compareKeys } from '../internal/order.js';
+import { FairQueue, PLACE, type FairTask } from '../../tasks/policy/fair-queue.js';
+import { IndexedHeap } from '../../tasks/policy/heap.js';
+
+/**
+ * The state of one named memory queue, shared by every handle opened on it. Every method runs
+ * synchronously, so each is atomic with respect to every other handle: that is the whole
+ * concurrency story of the memory backend. Time comes from the calling handle (its clock).
+ *
+ * The fair decision is the pure policy of `tasks/policy/fair-queue.ts`, run as is: the memory
+ * backend depends on nothing but the contract types, the core and that policy.
+ */
+
+const STATE_INDEX: Readonly<Record<TaskState, number>> = {
+  queued: 0,
+  assigned: 1,
+  running: 2,
+  completed: 3,
+  failed: 4,
+  cancelled: 5,
+  dead: 6,
+};
+
+/** One task: the policy's scheduling fields plus everything the contract stores. */
+export class TaskRecord implements FairTask {
+  qpos = -1;
+  apos = -1;
+  place: number = PLACE.none;
+  promoteAt = Infinity;
+  band: number;
+  readyAt: number;
+  state: TaskState = 'queued';
+  attempt = 0;
+  token: string | null = null;
+  workerId: string | null = null;
+  leaseExpiresAt = 0;
+  updatedAt: number;
+  finishedAt = 0;
+  progressJson: string | null = null;
+  resultJson: string | null = null;
+  error: TaskError | null = null;
+  /**
+   * Transitions after enqueue as flat 5-tuples (state, at, attempt, workerId, reason): one array
+   * per task instead of an object per transition; `null` until the first one.
+   */
+  history: (string | number | null)[] | null = null;
+  /** The lease handed out for the current delivery. */
+  lease: IssuedLease | null = null;
+
+  constructor(
+    readonly id: string,
+    readonly seq: number,
+    readonly spec: NewTask,
+    readonly counts: number[],
+    readonly createdAt: number,
+    readyAt: number,
+  ) {
+    this.band = spec.band;
+    this.readyAt = readyAt;
+    this.updatedAt = createdAt;
+  }
+
+  get tenantId(): string {
+    return this.spec.tenantId;
+  }
+  get priority(): number {
+    return this.spec.priority;
+  }
+  get cost(): number {
+    return this.spec.cost;
+  }
+  get originalBand(): number {
+    return this.spec.band;
+  }
+}
+
+/** Creates task ids; injected so ids follow the handle's clock. */
+export type NextId = () => string;
+
+export class MemoryQueueCore {
+  policy: QueuePolicy = DEFAULT_QUEUE_POLICY;
+  readonly fair = new FairQueue<TaskRecord>({ agingMs: DEFAULT_QUEUE_POLICY.agingMs, maxConcurrency: DEFAULT_QUEUE_POLICY.maxConcurrency });
+  readonly #tasks = new Map<string, TaskRecord>();
+  readonly #idempotency = new Map<string, TaskRecord>();
+  readonly #leases = new IndexedHeap<TaskRecord>('qpos');
+  readonly #retained = new IndexedHeap<TaskRecord>('qpos');
+  readonly #failedRetained = new IndexedHeap<TaskRecord>('qpos');
+  readonly #assigned = new Map<string, Set<TaskRecord>>();
+  /** Counts per tenant, then per type: [queued, assigned, running, completed, failed, cancelled, dead]. */
+  readonly #groups = new Map<string, Map<string, number[]>>();
+  readonly #listeners = new Set<() => void>();
+  #seq = 0;
+
+  /** Registers a wake-up listener (a handle waiting for work); returns its removal. */
+  listen(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+
+  wake(): void {
+    for (const listener of this.#listeners) listener();
+  }
+
+  get(id: string): TaskRecord | undefined {
+    return this.#tasks.get(id);
+  }
+
+  enqueue(spec: NewTask, now: number, nextId: NextId): { record: TaskRecord; created: boolean } {
+    if (spec.idempotencyKey !== null) {
+      const existing = this.#idempotency.get(idempotencyId(spec.tenantId, spec.idempotencyKey));
+      if (existing !== undefined) return { record: existing, created: false };
+    }
+    const readyAt = spec.runAt ?? now + spec.delayMs;
+    this.#seq += 1;
+    const record = new TaskRecord(nextId(), this.#seq, spec, this.#group(spec.tenantId, spec.type), now, Math.max(readyAt, 0));
+    record.counts[0]! += 1;
+    this.#tasks.set(record.id, record);
+    if (spec.idempotencyKey !== null) this.#idempotency.set(idempotencyId(spec.tenantId, spec.idempotencyKey), record);
+    this.fair.add(record, now);
+    return { record, created: true };
+  }
+
+  /** Steps 1–3 of the claim order (see the contract): reap, assigned first, then the fair picks. */
+  claim(workerId: string, limit: number, leaseMs: number, now: number, newToken: () => string): { tasks: TaskRecord[]; reaped: TaskUpdate[]; nextAt: number | null } {
+    const reaped = this.reap(now, CLAIM_MAINTENANCE_BATCH);
+    this.purge(now, CLAIM_MAINTENANCE_BATCH);
+    const tasks: TaskRecord[] = [];
+    const mine = this.#assigned.get(workerId);
+    if (mine !== undefined) {
+      for (const record of mine) {
+        if (tasks.length === limit) break;
+        mine.delete(record);
+        this.#leases.remove(record);
+        this.#setState(record, 'running', now, { workerId });
+        record.leaseExpiresAt = now + leaseMs;
+        this.#leases.push(record, record.leaseExpiresAt);
+        tasks.push(record);
+      }
+      if (mine.size === 0) this.#assigned.delete(workerId);
+    }
+    if (tasks.length < limit) {
+      for (const record of this.fair.claim(limit - tasks.length, now)) {
+        record.attempt += 1;
+        record.token = newToken();
+        record.workerId = workerId;
+        record.leaseExpiresAt = now + leaseMs;
+        this.#setState(record, 'running', now, { workerId });
+        this.#leases.push(record, record.leaseExpiresAt);
+        tasks.push(record);
+      }
+    }
+    let nextAt: number | null = null;
+    if (tasks.length < limit) {
+      const next = Math.min(this.fair.nextEventAt(now) ?? Infinity, this.#leases.peekKey());
+      nextAt = next === Infinity ? null : next;
+    }
+    return { tasks, reaped, nextAt };
+  }
+
+  /** Checks a lease: the token matches the current delivery and has not expired. */
+  holder(lease: TaskLease, now: number): TaskRecord {
+    const record = this.#tasks.get(lease.taskId);
+    if (record === undefined) throw leaseLostError(lease.taskId, 'not-found');
+    if (record.state !== 'running' && record.state !== 'assigned') throw leaseLostError(lease.taskId, 'not-active', record.state);
+    if (record.token !== lease.token) throw leaseLostError(lease.taskId, 'superseded');
+    if (record.leaseExpiresAt <= now) throw leaseLostError(lease.taskId, 'expired');
+    return record;
+  }
+
+  extend(record: TaskRecord, leaseMs: number, progressJson: string | undefined, now: number): void {
+    record.leaseExpiresAt = now + leaseMs;
+    this.#leases.rekey(record, record.leaseExpiresAt);
+    if (progressJson !== undefined) record.progressJson = progressJson;
+    record.updatedAt = now;
+  }
+
+  complete(record: TaskRecord, resultJson: string | null, now: number): TaskUpdate {
+    this.#releaseSlot(record);
+    record.resultJson = resultJson;
+    this.#setState(record, 'completed', now);
+    return this.#finishTerminal(record, now);
+  }
+
+  fail(record: TaskRecord, error: TaskError, retryInMs: number, final: boolean, now: number): TaskUpdate {
+    this.#releaseSlot(record);
+    record.error = error;
+    if (final) {
+      this.#setState(record, 'failed', now, { reason: 'final-failure' });
+      return this.#finishTerminal(record, now);
+    }
+    if (record.attempt >= record.spec.maxAttempts) {
+      this.#setState(record, 'dead', now, { reason: 'attempts-exhausted' });
+      return this.#finishTerminal(record, now);
+    }
+    return this.#requeue(record, now + retryInMs, now, 'retry');
+  }
+
+  release(record: TaskRecord, delayMs: number, now: number): TaskUpdate {
+    this.#releaseSlot(record);
+    // A hand-back is not a failed delivery: the attempt is given back.
+    record.attempt = Math.max(0, record.attempt - 1);
+    return this.#requeue(record, now + delayMs, now, 'released');
+  }
+
+  assign(id: string, workerId: string, leaseMs: number, now: number, newToken: () => string): { update: TaskUpdate; lease: TaskLease } {
+    const record = this.#tasks.get(id);
+    if (record === undefined) throw taskNotFound(id);
+    if (record.state !== 'queued') throw taskStateConflict(id, record.state, 'assign');
+    this.fair.take(record);
+    record.attempt += 1;
+    record.token = newToken();
+    record.workerId = workerId;
+    record.leaseExpiresAt = now + leaseMs;
+    this.#leases.push(record, record.leaseExpiresAt);
+    let mine = this.#assigned.get(workerId);
+    if (mine === undefined) {
+      mine = new Set();
+      this.#assigned.set(workerId, mine);
+    }
+    mine.add(record);
+    const update = this.#setState(record, 'assigned', now, { workerId, reason: 'assigned' });
+    return { update, lease: leaseOf(record) };
+  }
+
+  cancel(id: string, now: number): TaskUpdate {
+    const record = this.#tasks.get(id);
+    if (record === undefined) throw taskNotFound(id);
+    if (record.state === 'cancelled') return updateOf(record, record.updatedAt);
+    if (record.state === 'completed' || record.state === 'failed' || record.state === 'dead') throw taskStateConflict(id, record.state, 'cancel');
+    if (record.state === 'queued') this.fair.remove(record);
+    else this.#releaseSlot(record);
+    this.#setState(record, 'cancelled', now, { reason: 'cancelled' });
+    return this.#finishTerminal(record, now);
+  }
+
+  delete(id: string, now: number): boolean {
+    const record = this.#tasks.get(id);
+    if (record === undefined) return false;
+    if (record.state === 'queued' || record.state === 'assigned' || record.state === 'running') this.cancel(id, now);
+    // cancel() may already have dropped it (retention 0).
+    if (this.#tasks.get(id) === record) this.#drop(record);
+    return true;
+  }
+
+  /** Expired leases: re-queued at once while attempts remain, else dead. */
+  reap(now: number, limit: number): TaskUpdate[] {
+    const updates: TaskUpdate[] = [];
+    while (updates.length < limit && this.#leases.peekKey() <= now) {
+      const record = this.#leases.peek()!;
+      this.#releaseSlot(record);
+      if (record.attempt >= record.spec.maxAttempts) {
+        record.error = { code: 'TASK_LEASE_LOST', message: 'the lease expired before the task finished' };
+        this.#setState(record, 'dead', now, { reason: 'attempts-exhausted' });
+        updates.push(this.#finishTerminal(record, now));
+      } else {
+        updates.push(this.#requeue(record, now, now, 'lease-expired'));
+      }
+    }
+    return updates;
+  }
+
+  /** Removes terminal tasks past their retention; returns how many. */
+  purge(now: number, limit: number): number {
+    let purged = 0;
+    const retention = this.policy.retentionMs;
+    while (purged < limit && this.#retained.peekKey() + retention <= now) {
+      this.#drop(this.#retained.peek()!);
+      purged += 1;
+    }
+    const failedRetention = this.policy.failedRetentionMs;
+    if (failedRetention !== null) {
+      while (purged < limit && this.#failedRetained.peekKey() + failedRetention <= now) {
+        this.#drop(this.#failedRetained.peek()!);
+        purged += 1;
+      }
+    }
+    return purged;
+  }
+
+  counts(): { counts: TaskCounts; groups: TaskGroupCounts[] } {
+    const delayed = new Map<TaskRecord['counts'], number>();
+    for (const record of this.fair.delayedTasks()) delayed.set(record.counts, (delayed.get(record.counts) ?? 0) + 1);
+    const totals = [0, 0, 0, 0, 0, 0, 0, 0];
+    const groups: TaskGroupCounts[] = [];
+    const tenants = [...this.#groups.keys()].sort(compareKeys);
+    for (const tenantId of tenants) {
+      const types = this.#groups.get(tenantId)!;
+      for (const type of [...types.keys()].sort(compareKeys)) {
+        const c = types.get(type)!;
+        const d = delayed.get(c) ?? 0;
+        for (let i = 0; i < 7; i++) totals[i]! += c[i]!;
+        totals[7]! += d;
+        groups.push({ tenantId, type, ...countsOf(c, d) });
+      }
+    }
+    return { counts: countsOf(totals, totals[7]!), groups };
+  }
+
+  #group(tenantId: string, type: string): number[] {
+    let types = this.#groups.get(tenantId);
+    if (types === undefined) {
+      types = new Map();
+      this.#groups.set(tenantId, types);
+    }
+    let counts = types.get(type);
+    if (counts === undefined) {
+      counts = [0, 0, 0, 0, 0, 0, 0];
+      types.set(type, counts);
+    }
+    return counts;
+  }
+
+  #setState(record: TaskRecord, state: TaskState, now: number, extra: { workerId?: string; reason?: TaskUpdateReason } = {}): TaskUpdate {
+    record.counts[STATE_INDEX[record.state]]! -= 1;
+    record.counts[STATE_INDEX[state]]! += 1;
+    record.state = state;
+    record.updatedAt = now;
+    (record.history ??= []).push(state, now, record.attempt, extra.workerId ?? null, extra.reason ?? null);
+    return updateOf(record, now, extra.reason);
+  }
+
+  /** An assigned or running task stops holding its slot (lease, worker, concurrency). */
+  #releaseSlot(record: TaskRecord): void {
+    this.#leases.remove(record);
+    if (record.state === 'assigned' && record.workerId !== null) {
+      const mine = this.#assigned.get(record.workerId);
+      mine?.delete(record);
+      if (mine?.size === 0) this.#assigned.delete(record.workerId);
+    }
+    this.fair.finish(record.spec.tenantId);
+    record.token = null;
+    record.workerId = null;
+    record.leaseExpiresAt = 0;
+    record.lease = null;
+    // Freed capacity only matters to waiting workers when a concurrency cap is in force.
+    if (this.policy.maxConcurrency !== null || this.fair.tenantPolicy(record.spec.tenantId).maxConcurrency !== null) this.wake();
+  }
+
+  #requeue(record: TaskRecord, readyAt: number, now: number, reason: TaskUpdateReason): TaskUpdate {
+    record.band = record.spec.band;
+    record.readyAt = readyAt;
+    const update = this.#setState(record, 'queued', now, { reason });
+    this.fair.add(record, now);
+    this.wake();
+    return { ...update, readyAt };
+  }
+
+  #finishTerminal(record: TaskRecord, now: number): TaskUpdate {
+    const history = record.history;
+    const reason = history === null ? null : (history[history.length - 1] as TaskUpdateReason | null);
+    const update = updateOf(record, now, reason ?? undefined);
+    record.finishedAt = now;
+    const failedKind = record.state === 'failed' || record.state === 'dead';
+    const retention = failedKind ? this.policy.failedRetentionMs : this.policy.retentionMs;
+    if (retention === 0) this.#drop(record);
+    else (failedKind ? this.#failedRetained : this.#retained).push(record, now);
+    return update;
+  }
+
+  #drop(record: TaskRecord): void {
+    this.#retained.remove(record) || this.#failedRetained.remove(record);
+    this.#tasks.delete(record.id);
+    const key = record.spec.idempotencyKey;
+    if (key !== null) {
+      const id = idempotencyId(record.spec.tenantId, key);
+      if (this.#idempotency.get(id) === record) this.#idempotency.delete(id);
+    }
+    record.counts[STATE_INDEX[record.state]]! -= 1;
+    if (record.counts.every((c) => c === 0)) {
+      const types = this.#groups.get(record.spec.tenantId);
+      if (types?.get(record.spec.type) === record.counts) types.delete(record.spec.type);
+      if (types?.size === 0) this.#groups.delete(record.spec.tenantId);
+    }
+  }
+}
+
+function idempotencyId(tenantId: string, key: string): string {
+  return `${tenantId}\u0000${key}`;
+}
+
+function countsOf(c: readonly number[], delayed: number): TaskCounts {
+  return { queued: c[0]!, delayed, assigned: c[1]!, running: c[2]!, completed: c[3]!, failed: c[4]!, cancelled: c[5]!, dead: c[6]! };
+}
+
+/** The update describing `record`'s current state. */
+export function updateOf(record: TaskRecord, at: number, reason?: TaskUpdateReason): TaskUpdate {
+  const update: { -readonly [K in keyof TaskUpdate]: TaskUpdate[K] } = {
+    taskId: record.id,
+    tenantId: record.spec.tenantId,
+    type: record.spec.type,
+    state: record.state,
+    attempt: record.attempt,
+    at,
+  };
+  if (record.state === 'queued') update.readyAt = record.readyAt;
+  if (reason !== undefined) update.reason = reason;
+  return update;
+}
+
+/** The lease a worker holds on `record`. */
+export function leaseOf(record: TaskRecord): TaskLease {
+  let lease = record.lease;
+  if (lease === null || lease.token !== record.token || lease.expiresAt !== record.leaseExpiresAt || lease.workerId !== record.workerId) {
+    lease = new IssuedLease(record.id, record.token!, record.workerId!, record.attempt, record.leaseExpiresAt);
+    record.lease = lease;
+  }
+  return lease;
+}
+
+/** What a claim hands to the worker (a fresh copy of the payload). */
+export function claimedOf(record: TaskRecord): ClaimedTask {
+  const s = record.spec;
+  return {
+    lease: leaseOf(record),
+    id: record.id,
+    type: s.type,
+    tenantId: s.tenantId,
+    ownerId: s.ownerId,
+    payload: JSON.parse(s.payloadJson) as JsonValue,
+    band: bandName(s.band),
+    effectiveBand: bandName(record.band),
+    priority: s.priority,
+    cost: s.cost,
+    resources: s.resources,
+    attempt: record.attempt,
+    maxAttempts: s.maxAttempts,
+    timeoutMs: s.timeoutMs,
+    backoff: s.backoff,
+    createdAt: record.createdAt,
+    readyAt: record.readyAt,
+  };
+}
+
+/** The full, detached view of `record`. */
+export function taskOf(record: TaskRecord): Task {
+  const s = record.spec;
+  const active = record.state === 'assigned' || record.state === 'running';
+  return {
+    id: record.id,
+    type: s.type,
+    tenantId: s.tenantId,
+    ownerId: s.ownerId,
+    payload: JSON.parse(s.payloadJson) as JsonValue,
+    band: bandName(s.band),
+    effectiveBand: bandName(record.band),
+    priority: s.priority,
+    cost: s.cost,
+    resources: s.resources,
+    state: record.state,
+    attempt: record.attempt,
+    maxAttempts: s.maxAttempts,
+    timeoutMs: s.timeoutMs,
+    backoff: s.backoff,
+    idempotencyKey: s.idempotencyKey,
+    createdAt: record.createdAt,
+    readyAt: record.readyAt,
+    updatedAt: record.updatedAt,
+    workerId: active ? record.workerId : null,
+    leaseExpiresAt: active ? record.leaseExpiresAt : null,
+    progress: record.progressJson === null ? null : (JSON.parse(record.progressJson) as JsonValue),
+    result: record.resultJson === null ? null : (JSON.parse(record.resultJson) as JsonValue),
+    error: record.error === null ? null : { ...record.error },
+    history: historyOf(record),
+  };
+}
+
+function historyOf(record: TaskRecord): TaskHistoryEntry[] {
+  const entries: TaskHistoryEntry[] = [{ state: 'queued', at: record.createdAt, attempt: 0 }];
+  const h = record.history ?? [];
+  for (let i = 0; i + 4 < h.length; i += 5) {
+    const entry: { -readonly [K in keyof TaskHistoryEntry]: TaskHistoryEntry[K] } = { state: h[i] as TaskState, at: h[i + 1] as number, attempt: h[i + 2] as number };
+    if (h[i + 3] !== null) entry.workerId = h[i + 3] as string;
+    if (h[i + 4] !== null) entry.reason = h[i + 4] as TaskUpdateReason;
+    entries.push(entry);
+  }
+  return entries;
+}

@@ -1,0 +1,595 @@
+import { afterAll, describe, expect } from 'vitest';
+import type { ManualClock } from '../../core/clock.js';
+import type { ClaimedTask, EnqueueRequest, QueueAdapter, TaskLease } from '../queue.js';
+import { jainIndex, shareErrors } from '../../tasks/policy/fairness.js';
+import type { ContractOptions } from './harness.js';
+import { caught, contractTest, runConcurrently, scaled, uniqueName, waitFor } from './support.js';
+
+/**
+ * What a queue backend supplies to {@link describeQueueContract}: handles on named queues. Every
+ * test opens its own queue name, so one backend instance serves the whole file.
+ */
+export interface QueueHarness {
+  /**
+   * Opens a handle on queue `queue`. Handles opened with one name share tasks; each should use
+   * its own connection(s), so "concurrent claimers" are really concurrent. The suite closes
+   * every handle it opens.
+   */
+  open(queue: string): Promise<QueueAdapter>;
+  /** Releases what the harness holds (pools, clients), after the suite closed its handles. */
+  teardown?(): Promise<void>;
+  /** The manual clock of backends that take time from the caller (memory); absent: real time, short waits. */
+  readonly clock?: ManualClock;
+}
+
+const job = (tenantId: string, extra: Partial<EnqueueRequest> = {}): EnqueueRequest => ({ type: 'job', tenantId, payload: null, ...extra });
+const batch = (tenantId: string, n: number, extra: Partial<EnqueueRequest> = {}): EnqueueRequest[] =>
+  Array.from({ length: n }, (_, i) => ({ type: 'job', tenantId, payload: i, ...extra }));
+
+/**
+ * The QueueAdapter conformance suite: every backend (memory, PostgreSQL, Redis, or a third-party
+ * one) must pass it. It checks the lifecycle, leases and fencing, retries and dead letters, the
+ * fair policy (weighted shares, flooding, aging, caps) and concurrent claimers. Call it at the top
+ * level of a vitest file.
+ *
+ * @example
+ * ```ts
+ * import { ManualClock } from 'digital-fabrica';
+ * import { describeQueueContract } from 'digital-fabrica/adapters/testing';
+ * import { createMemoryQueue, MemoryQueueState } from 'digital-fabrica/adapters/memory';
+ * const clock = new ManualClock(Date.UTC(2026, 0, 1));
+ * const state = new MemoryQueueState();
+ * describeQueueContract('memory', { clock, open: async (queue) => createMemoryQueue({ state, queue, clock }) });
+ * ```
+ */
+export function describeQueueContract(name: string, harness: QueueHarness, options?: ContractOptions): void {
+  const test = contractTest(options);
+  const slowTest = contractTest(options, 180_000);
+  const handles = new Set<QueueAdapter>();
+  const manual = harness.clock !== undefined;
+  // Leases and delays: logical time on a manual clock, short real ones elsewhere.
+  const shortMs = manual ? 1_000 : 300;
+
+  const open = async (queue = uniqueName('q')): Promise<QueueAdapter> => {
+    const handle = await harness.open(queue);
+    await handle.init();
+    handles.add(handle);
+    return handle;
+  };
+  /** Lets `ms` of queue time pass: advances the manual clock, or waits on a real one. */
+  const pass = async (ms: number): Promise<void> => {
+    if (harness.clock) harness.clock.advance(ms);
+    else await new Promise((resolve) => setTimeout(resolve, ms));
+  };
+  const claimAll = async (q: QueueAdapter, worker: string, limit: number, leaseMs = 60_000): Promise<ClaimedTask[]> =>
+    [...(await q.claim(worker, limit, leaseMs)).tasks];
+
+  describe(`QueueAdapter contract: ${name}`, () => {
+    if ((options?.scale ?? 1) < 1) console.warn(`[${name}] queue contract running at scale ${options?.scale}: not a full conformance run`);
+    afterAll(async () => {
+      for (const handle of handles) await handle.close();
+      handles.clear();
+      await harness.teardown?.();
+    });
+
+    describe('lifecycle', () => {
+      test('enqueues a task and claims it with its payload and a lease', async () => {
+        const q = await open();
+        const { task, created } = await q.enqueue({ type: 'render', tenantId: 'acme', payload: { scene: 'intro', n: [1, 2] }, ownerId: 'ada' });
+        expect(created).toBe(true);
+        expect(task).toMatchObject({ tenantId: 'acme', type: 'render', state: 'queued', attempt: 0 });
+        const { tasks } = await q.claim('w1', 10, 60_000);
+        expect(tasks).toHaveLength(1);
+        const [t] = tasks;
+        expect(t).toMatchObject({ id: task.taskId, type: 'render', tenantId: 'acme', ownerId: 'ada', payload: { scene: 'intro', n: [1, 2] }, attempt: 1, band: 'normal' });
+        expect(t!.lease).toMatchObject({ taskId: task.taskId, workerId: 'w1', attempt: 1 });
+        expect(t!.lease.expiresAt).toBeGreaterThan(t!.createdAt);
+        expect((await q.get(task.taskId))?.state).toBe('running');
+        expect((await q.claim('w2', 10, 60_000)).tasks).toHaveLength(0);
+      });
+
+      test('completes a task: result, timestamps and the state history are stored', async () => {
+        const q = await open();
+        const { task } = await q.enqueue(job('acme'));
+        const [t] = await claimAll(q, 'w1', 1);
+        const update = await q.complete(t!.lease, { frames: 24 });
+        expect(update).toMatchObject({ taskId: task.taskId, state: 'completed', attempt: 1 });
+        const stored = await q.get(task.taskId);
+        expect(stored).toMatchObject({ state: 'completed', result: { frames: 24 }, workerId: null, leaseExpiresAt: null, attempt: 1 });
+        expect(stored!.history.map((h) => h.state)).toEqual(['queued', 'running', 'completed']);
+        expect(stored!.history[1]).toMatchObject({ workerId: 'w1', attempt: 1 });
+        expect(stored!.updatedAt).toBeGreaterThanOrEqual(stored!.createdAt);
+      });
+
+      test('returns copies: mutating a claimed payload never changes the stored task', async () => {
+        const q = await open();
+        const { task } = await q.enqueue({ type: 'job', tenantId: 'acme', payload: { list: [1] } });
+        const [t] = await claimAll(q, 'w1', 1);
+        (t!.payload as { list: number[] }).list.push(2);
+        expect((await q.get(task.taskId))!.payload).toEqual({ list: [1] });
+      });
+
+      test('orders by band, then priority (higher first), then FIFO within a tenant', async () => {
+        const q = await open();
+        await q.configure({ agingMs: null });
+        const order = ['low', 'normal-p0-a', 'high', 'normal-p5', 'critical', 'normal-p0-b'];
+        await q.enqueueMany([
+          { type: 'job', tenantId: 'acme', payload: 'low', band: 'low' },
+          { type: 'job', tenantId: 'acme', payload: 'normal-p0-a' },
+          { type: 'job', tenantId: 'acme', payload: 'high', band: 'high' },
+          { type: 'job', tenantId: 'acme', payload: 'normal-p5', priority: 5 },
+          { type: 'job', tenantId: 'acme', payload: 'critical', band: 'critical' },
+          { type: 'job', tenantId: 'acme', payload: 'normal-p0-b' },
+        ]);
+        expect(order).toHaveLength(6);
+        const seen: unknown[] = [];
+        for (let i = 0; i < 6; i++) seen.push((await claimAll(q, 'w1', 1))[0]!.payload);
+        expect(seen).toEqual(['critical', 'high', 'normal-p5', 'normal-p0-a', 'normal-p0-b', 'low']);
+      });
+
+      test('rejects malformed input with VALIDATION_FAILED before touching the queue', async () => {
+        const q = await open();
+        const bad: unknown[] = [
+          { type: 'job', tenantId: '', payload: null },
+          { type: 'job', tenantId: 'a b', payload: null },
+          { type: 'bad type!', tenantId: 'acme', payload: null },
+          { type: 'job', tenantId: 'acme', payload: null, priority: 1001 },
+          { type: 'job', tenantId: 'acme', payload: null, priority: 1.5 },
+          { type: 'job', tenantId: 'acme', payload: null, cost: 0 },
+          { type: 'job', tenantId: 'acme', payload: null, band: 'urgent' },
+          { type: 'job', tenantId: 'acme', payload: null, runAt: 1, delayMs: 1 },
+          { type: 'job', tenantId: 'acme', payload: null, maxAttempts: 0 },
+          { type: 'job', tenantId: 'acme', payload: null, unknownOption: true },
+          { type: 'job', tenantId: 'acme', payload: Number.NaN },
+          { type: 'job', tenantId: 'acme', payload: { when: new Date(0) } },
+          { type: 'job', tenantId: 'acme', payload: null, idempotencyKey: 'a\u0000b' },
+        ];
+        for (const request of bad) expect((await caught(() => q.enqueue(request as EnqueueRequest))).code).toBe('VALIDATION_FAILED');
+        expect((await caught(() => q.enqueueMany([job('acme'), bad[0] as EnqueueRequest]))).code).toBe('VALIDATION_FAILED');
+        expect((await caught(() => q.claim('w1', 0, 1000))).code).toBe('VALIDATION_FAILED');
+        expect((await caught(() => q.claim('w1', 1001, 1000))).code).toBe('VALIDATION_FAILED');
+        expect((await caught(() => q.claim('w 1', 1, 1000))).code).toBe('VALIDATION_FAILED');
+        expect((await caught(() => q.claim('w1', 1, 0))).code).toBe('VALIDATION_FAILED');
+        expect((await caught(() => q.complete({ taskId: 'nope' } as TaskLease))).code).toBe('VALIDATION_FAILED');
+        expect((await caught(() => q.get('not-a-uuid'))).code).toBe('VALIDATION_FAILED');
+        expect((await caught(() => q.setTenant('acme', { weight: 0 }))).code).toBe('VALIDATION_FAILED');
+        expect((await caught(() => q.configure({ maxConcurrency: 0 }))).code).toBe('VALIDATION_FAILED');
+        expect((await q.stats()).counts.queued).toBe(0);
+      });
+
+      test('refuses a payload over the size limit with PAYLOAD_TOO_LARGE', async () => {
+        const q = await open();
+        const err = await caught(() => q.enqueue(job('acme', { payload: 'x'.repeat(1024 * 1024 + 1) })));
+        expect(err.code).toBe('PAYLOAD_TOO_LARGE');
+      });
+
+      test('a duplicate idempotency key returns the existing task and changes nothing', async () => {
+        const q = await open();
+        const first = await q.enqueue(job('acme', { idempotencyKey: 'order-42', payload: 1 }));
+        const again = await q.enqueue(job('acme', { idempotencyKey: 'order-42', payload: 2 }));
+        expect(again.created).toBe(false);
+        expect(again.task.taskId).toBe(first.task.taskId);
+        const other = await q.enqueue(job('globex', { idempotencyKey: 'order-42' }));
+        expect(other.created).toBe(true);
+        const inBatch = await q.enqueueMany([job('acme', { idempotencyKey: 'k2' }), job('acme', { idempotencyKey: 'k2' }), job('acme', { idempotencyKey: 'order-42' })]);
+        expect(inBatch.map((r) => r.created)).toEqual([true, false, false]);
+        expect(inBatch[1]!.task.taskId).toBe(inBatch[0]!.task.taskId);
+        expect(inBatch[2]!.task.taskId).toBe(first.task.taskId);
+        expect((await q.get(first.task.taskId))!.payload).toBe(1);
+        expect((await q.stats()).counts.queued).toBe(3);
+        // Still deduplicated while running and after completion (within retention).
+        const claimed = await claimAll(q, 'w1', 10);
+        for (const t of claimed) await q.complete(t.lease);
+        expect((await q.enqueue(job('acme', { idempotencyKey: 'order-42' }))).created).toBe(false);
+      });
+
+      test('concurrent enqueues with one idempotency key create exactly one task', async () => {
+        const name = uniqueName('q');
+        const qs = await Promise.all([1, 2, 3, 4].map(() => open(name)));
+        const results = await Promise.all(qs.flatMap((q) => [1, 2, 3].map(() => q.enqueue(job('acme', { idempotencyKey: 'once' })))));
+        expect(results.filter((r) => r.created)).toHaveLength(1);
+        expect(new Set(results.map((r) => r.task.taskId)).size).toBe(1);
+      });
+
+      test('a delayed task is not claimable before its time, then is', async () => {
+        const q = await open();
+        const { task } = await q.enqueue(job('acme', { delayMs: shortMs }));
+        const first = await q.claim('w1', 1, 60_000);
+        expect(first.tasks).toHaveLength(0);
+        expect(first.nextInMs).not.toBeNull();
+        expect(first.nextInMs!).toBeLessThanOrEqual(shortMs);
+        expect((await q.stats()).counts).toMatchObject({ queued: 1, delayed: 1 });
+        await pass(shortMs);
+        const got = await waitFor(async () => (await q.claim('w1', 1, 60_000)).tasks[0], { timeoutMs: 5_000, what: 'the delayed task' });
+        expect(got.id).toBe(task.taskId);
+        expect(got.readyAt).toBeGreaterThanOrEqual(got.createdAt + shortMs);
+      });
+
+      test('cancels: a queued task never runs; a running one loses its lease; twice is fine; finished is CONFLICT', async () => {
+        const q = await open();
+        const a = await q.enqueue(job('acme'));
+        expect((await q.cancel(a.task.taskId)).state).toBe('cancelled');
+        expect((await q.cancel(a.task.taskId)).state).toBe('cancelled');
+        expect((await q.claim('w1', 5, 60_000)).tasks).toHaveLength(0);
+        const b = await q.enqueue(job('acme'));
+        const [running] = await claimAll(q, 'w1', 1);
+        await q.cancel(b.task.taskId);
+        expect((await caught(() => q.complete(running!.lease))).code).toBe('TASK_LEASE_LOST');
+        expect((await caught(() => q.extend(running!.lease, 1000))).code).toBe('TASK_LEASE_LOST');
+        const c = await q.enqueue(job('acme'));
+        const [done] = await claimAll(q, 'w1', 1);
+        await q.complete(done!.lease);
+        expect((await caught(() => q.cancel(c.task.taskId))).code).toBe('CONFLICT');
+        expect((await caught(() => q.cancel('00000000-0000-7000-8000-000000000000'))).code).toBe('NOT_FOUND');
+        expect((await q.get(b.task.taskId))!.history.map((h) => h.state)).toEqual(['queued', 'running', 'cancelled']);
+      });
+
+      test('deletes a task in any state; its lease is lost and its idempotency key freed', async () => {
+        const q = await open();
+        const a = await q.enqueue(job('acme', { idempotencyKey: 'd1' }));
+        const [t] = await claimAll(q, 'w1', 1);
+        expect(await q.delete(a.task.taskId)).toBe(true);
+        expect(await q.delete(a.task.taskId)).toBe(false);
+        expect(await q.get(a.task.taskId)).toBeNull();
+        expect((await caught(() => q.complete(t!.lease))).code).toBe('TASK_LEASE_LOST');
+        expect((await q.enqueue(job('acme', { idempotencyKey: 'd1' }))).created).toBe(true);
+        const stats = await q.stats();
+        expect(stats.counts).toMatchObject({ queued: 1, running: 0, cancelled: 0 });
+      });
+
+      test('assign hands a queued task to a named worker, whose next claim starts it with the same lease', async () => {
+        const q = await open();
+        const a = await q.enqueue(job('acme', { payload: 'for-w7' }));
+        await q.enqueue(job('acme', { payload: 'other' }));
+        const { update, lease } = await q.assign(a.task.taskId, 'w7', 60_000);
+        expect(update).toMatchObject({ state: 'assigned', attempt: 1 });
+        expect((await q.get(a.task.taskId))).toMatchObject({ state: 'assigned', workerId: 'w7' });
+        // Another worker does not get it.
+        const other = await claimAll(q, 'w1', 10);
+        expect(other.map((t) => t.payload)).toEqual(['other']);
+        const mine = await claimAll(q, 'w7', 10);
+        expect(mine.map((t) => t.payload)).toEqual(['for-w7']);
+        expect(mine[0]!.lease.token).toBe(lease.token);
+        expect(mine[0]!.attempt).toBe(1);
+        await q.complete(lease, 'ok');
+        expect((await q.get(a.task.taskId))!.history.map((h) => h.state)).toEqual(['queued', 'assigned', 'running', 'completed']);
+        expect((await caught(() => q.assign(a.task.taskId, 'w7', 1000))).code).toBe('CONFLICT');
+        expect((await caught(() => q.assign('00000000-0000-7000-8000-000000000000', 'w7', 1000))).code).toBe('NOT_FOUND');
+      });
+
+      test('an assigned task can be completed with its lease without being claimed (REST workers)', async () => {
+        const q = await open();
+        const a = await q.enqueue(job('acme'));
+        const { lease } = await q.assign(a.task.taskId, 'rest-client', 60_000);
+        expect((await q.complete(lease, { via: 'rest' })).state).toBe('completed');
+        expect((await q.get(a.task.taskId))!.result).toEqual({ via: 'rest' });
+      });
+    });
+
+    describe('leases, retries and dead letters', () => {
+      test('rejects a stale lease with TASK_LEASE_LOST', async () => {
+        const q = await open();
+        await q.enqueue(job('acme'));
+        const [t] = await claimAll(q, 'w1', 1);
+        await q.complete(t!.lease);
+        expect((await caught(() => q.complete(t!.lease))).code).toBe('TASK_LEASE_LOST');
+        expect((await caught(() => q.fail(t!.lease, { error: { code: 'E', message: 'x' } }))).code).toBe('TASK_LEASE_LOST');
+        expect((await caught(() => q.release(t!.lease))).code).toBe('TASK_LEASE_LOST');
+        const forged = { ...t!.lease, token: 'forged-token' };
+        await q.enqueue(job('acme'));
+        const [u] = await claimAll(q, 'w1', 1);
+        expect((await caught(() => q.complete({ ...forged, taskId: u!.id }))).code).toBe('TASK_LEASE_LOST');
+        // A lease that crossed a process boundary as JSON still works.
+        const copy = JSON.parse(JSON.stringify(u!.lease)) as TaskLease;
+        expect((await q.complete(copy)).state).toBe('completed');
+      });
+
+      test('extend moves the expiry and stores progress', async () => {
+        const q = await open();
+        const { task } = await q.enqueue(job('acme'));
+        const [t] = await claimAll(q, 'w1', 1, shortMs);
+        const extended = await q.extend(t!.lease, 60_000, { pct: 50 });
+        expect(extended.token).toBe(t!.lease.token);
+        expect(extended.expiresAt).toBeGreaterThan(t!.lease.expiresAt);
+        expect((await q.get(task.taskId))!.progress).toEqual({ pct: 50 });
+        await pass(shortMs * 2);
+        // Still held: the extension outlived the original lease.
+        expect((await q.claim('w2', 1, 60_000)).tasks).toHaveLength(0);
+        expect((await q.complete(extended)).state).toBe('completed');
+      });
+
+      test('an expired lease is reaped: the task is delivered again with the next attempt, the old lease is dead', async () => {
+        const q = await open();
+        const { task } = await q.enqueue(job('acme', { maxAttempts: 3 }));
+        const [first] = await claimAll(q, 'w1', 1, shortMs);
+        await pass(shortMs);
+        const again = await waitFor(async () => (await q.claim('w2', 1, 60_000)).tasks[0], { timeoutMs: 5_000, what: 'redelivery' });
+        expect(again.id).toBe(task.taskId);
+        expect(again.attempt).toBe(2);
+        expect(again.lease.token).not.toBe(first!.lease.token);
+        expect((await caught(() => q.complete(first!.lease))).code).toBe('TASK_LEASE_LOST');
+        expect((await caught(() => q.extend(first!.lease, 60_000))).code).toBe('TASK_LEASE_LOST');
+        await q.complete(again.lease);
+        const history = (await q.get(task.taskId))!.history;
+        expect(history.map((h) => [h.state, h.reason ?? null])).toEqual([
+          ['queued', null],
+          ['running', null],
+          ['queued', 'lease-expired'],
+          ['running', null],
+          ['completed', null],
+        ]);
+      });
+
+      test('an expired lease past the last attempt is dead-lettered, not lost; reapExpired does it without a claim', async () => {
+        const q = await open();
+        const { task } = await q.enqueue(job('acme', { maxAttempts: 1 }));
+        await claimAll(q, 'w1', 1, shortMs);
+        await pass(shortMs);
+        const reaped = await waitFor(async () => {
+          const r = await q.reapExpired();
+          return r.updates.length > 0 ? r.updates : undefined;
+        }, { timeoutMs: 5_000, what: 'the reaper' });
+        expect(reaped[0]).toMatchObject({ taskId: task.taskId, state: 'dead', attempt: 1 });
+        expect((await q.get(task.taskId))!.state).toBe('dead');
+        expect((await q.stats()).counts.dead).toBe(1);
+      });
+
+      test('fail re-queues after retryInMs while attempts remain, then dead-letters', async () => {
+        const q = await open();
+        const { task } = await q.enqueue(job('acme', { maxAttempts: 2 }));
+        const [t1] = await claimAll(q, 'w1', 1);
+        const retry = await q.fail(t1!.lease, { error: { code: 'BOOM', message: 'first' }, retryInMs: shortMs });
+        expect(retry).toMatchObject({ state: 'queued', attempt: 1, reason: 'retry' });
+        expect(retry.readyAt).toBeGreaterThanOrEqual(retry.at + shortMs);
+        expect((await q.claim('w1', 1, 60_000)).tasks).toHaveLength(0);
+        await pass(shortMs);
+        const t2 = await waitFor(async () => (await q.claim('w1', 1, 60_000)).tasks[0], { timeoutMs: 5_000, what: 'the retry' });
+        expect(t2.attempt).toBe(2);
+        const dead = await q.fail(t2.lease, { error: { code: 'BOOM', message: 'second' } });
+        expect(dead).toMatchObject({ state: 'dead', attempt: 2, reason: 'attempts-exhausted' });
+        const stored = await q.get(task.taskId);
+        expect(stored).toMatchObject({ state: 'dead', error: { code: 'BOOM', message: 'second' } });
+      });
+
+      test('a final failure ends the task failed without retry', async () => {
+        const q = await open();
+        const { task } = await q.enqueue(job('acme', { maxAttempts: 5 }));
+        const [t] = await claimAll(q, 'w1', 1);
+        expect(await q.fail(t!.lease, { error: { code: 'BAD_INPUT', message: 'no' }, final: true })).toMatchObject({ state: 'failed', reason: 'final-failure' });
+        expect((await q.get(task.taskId))!.state).toBe('failed');
+      });
+
+      test('release hands a task back without spending an attempt', async () => {
+        const q = await open();
+        const { task } = await q.enqueue(job('acme', { maxAttempts: 1 }));
+        const [t] = await claimAll(q, 'w1', 1);
+        expect(await q.release(t!.lease)).toMatchObject({ state: 'queued', attempt: 0, reason: 'released' });
+        const [again] = await claimAll(q, 'w2', 1);
+        expect(again).toMatchObject({ id: task.taskId, attempt: 1 });
+        await q.complete(again!.lease);
+      });
+
+      test('keeps completed tasks for retentionMs (0: removed at once) and failed ones until deleted', async () => {
+        const q = await open();
+        await q.configure({ retentionMs: 0 });
+        const a = await q.enqueue(job('acme'));
+        const b = await q.enqueue(job('acme', { maxAttempts: 1 }));
+        const claimed = await claimAll(q, 'w1', 2);
+        const byId = new Map(claimed.map((t) => [t.id, t]));
+        await q.complete(byId.get(a.task.taskId)!.lease);
+        await q.fail(byId.get(b.task.taskId)!.lease, { error: { code: 'E', message: 'x' } });
+        expect(await q.get(a.task.taskId)).toBeNull();
+        expect((await q.get(b.task.taskId))!.state).toBe('dead');
+        expect((await q.stats()).counts).toMatchObject({ completed: 0, dead: 1 });
+      });
+    });
+
+    describe('fair policy', () => {
+      test('shares service 1:2:4 between backlogged tenants within ±5% (Jain >= 0.99)', async () => {
+        const q = await open();
+        const weights = { light: 1, medium: 2, heavy: 4 };
+        for (const [tenant, weight] of Object.entries(weights)) await q.setTenant(tenant, { weight });
+        const per = scaled(options, 1_500);
+        for (const tenant of Object.keys(weights)) await q.enqueueMany(batch(tenant, per));
+        const served: Record<string, number> = { light: 0, medium: 0, heavy: 0 };
+        const total = scaled(options, 1_400);
+        for (let done = 0; done < total; ) {
+          const tasks = await claimAll(q, 'w1', Math.min(20, total - done));
+          for (const t of tasks) served[t.tenantId]! += 1;
+          done += tasks.length;
+          await Promise.all(tasks.map((t) => q.complete(t.lease)));
+        }
+        const names = Object.keys(weights) as (keyof typeof weights)[];
+        const errors = shareErrors(names.map((n) => served[n]!), names.map((n) => weights[n]));
+        for (const e of errors) expect(Math.abs(e)).toBeLessThanOrEqual(0.05);
+        expect(jainIndex(names.map((n) => served[n]! / weights[n]))).toBeGreaterThanOrEqual(0.99);
+      });
+
+      slowTest('a tenant flooding 100,000 tasks delays another tenant\'s single task by at most one round', async () => {
+        const q = await open();
+        const flood = scaled(options, 100_000);
+        for (let i = 0; i < flood; i += 10_000) await q.enqueueMany(batch('noisy', Math.min(10_000, flood - i)));
+        for (let i = 0; i < 5; i++) for (const t of await claimAll(q, 'w1', 10)) await q.complete(t.lease);
+        const { task } = await q.enqueue(job('quiet'));
+        // One round = every backlogged tenant served once: 2 tenants here.
+        const next = await claimAll(q, 'w1', 2);
+        expect(next.map((t) => t.id)).toContain(task.taskId);
+        expect(next[0]!.id).toBe(task.taskId);
+      });
+
+      test('a tenant returning from idle re-enters at the band\'s virtual time (no burst)', async () => {
+        const q = await open();
+        await q.enqueueMany(batch('busy', 200));
+        for (let i = 0; i < 10; i++) for (const t of await claimAll(q, 'w1', 10)) await q.complete(t.lease);
+        // 'idle' was idle while 'busy' got 100 tasks; it must not be owed 100 in a row now.
+        await q.enqueueMany(batch('idle', 50));
+        const next = await claimAll(q, 'w1', 20);
+        const idle = next.filter((t) => t.tenantId === 'idle').length;
+        expect(idle).toBeGreaterThanOrEqual(9);
+        expect(idle).toBeLessThanOrEqual(11);
+      });
+
+      test('ages a low-band task past a stream of normal ones: it waits a bounded time', async () => {
+        const q = await open();
+        const agingMs = manual ? 4_000 : 400;
+        await q.configure({ agingMs });
+        const { task: low } = await q.enqueue(job('acme', { band: 'low', payload: 'low' }));
+        // A standing backlog of normal tasks with new ones arriving as fast as they are served:
+        // without aging, the low task would never run.
+        await q.enqueueMany(batch('acme', 100));
+        const claimedLow = await waitFor(
+          async () => {
+            await q.enqueueMany(batch('acme', 2));
+            const tasks = await claimAll(q, 'w1', 2);
+            await Promise.all(tasks.map((t) => q.complete(t.lease)));
+            if (manual) await pass(agingMs / 4);
+            return tasks.find((t) => t.id === low.taskId);
+          },
+          { timeoutMs: 20_000, intervalMs: 10, what: 'the aged low-band task' },
+        );
+        expect(claimedLow.band).toBe('low');
+        expect(claimedLow.effectiveBand).toBe('critical');
+        // It ran while normal work was still waiting: aging, not an empty queue, let it through.
+        expect((await q.stats()).counts.queued).toBeGreaterThanOrEqual(90);
+      });
+
+      test('a tenant at its concurrency cap is skipped, never blocking others, across handles', async () => {
+        const q = await open();
+        const peer = await open(q.name);
+        await q.setTenant('capped', { maxConcurrency: 2 });
+        expect(await peer.getTenant('capped')).toMatchObject({ maxConcurrency: 2 });
+        await q.enqueueMany(batch('capped', 10));
+        await q.enqueueMany(batch('free', 10));
+        const a = await claimAll(q, 'w1', 6);
+        const b = await claimAll(peer, 'w2', 6);
+        const capped = [...a, ...b].filter((t) => t.tenantId === 'capped');
+        expect(capped).toHaveLength(2);
+        expect([...a, ...b]).toHaveLength(12);
+        // Capacity freed by a completion goes to the capped tenant again.
+        await q.complete(capped[0]!.lease);
+        const c = await claimAll(peer, 'w2', 5);
+        expect(c.filter((t) => t.tenantId === 'capped')).toHaveLength(1);
+      });
+
+      test('the global maxConcurrency holds across handles', async () => {
+        const q = await open();
+        const peers = [q, await open(q.name), await open(q.name)];
+        await q.configure({ maxConcurrency: 5 });
+        await q.enqueueMany(batch('acme', 30));
+        const got = (await Promise.all(peers.map((p, i) => claimAll(p, `w${i}`, 4)))).flat();
+        expect(got).toHaveLength(5);
+        expect((await q.stats()).counts.running).toBe(5);
+        await q.complete(got[0]!.lease);
+        expect(await claimAll(peers[1]!, 'w1', 4)).toHaveLength(1);
+        await q.configure({ maxConcurrency: null });
+        expect(await claimAll(peers[2]!, 'w2', 4)).toHaveLength(4);
+      });
+
+      test('a rate cap bounds claims per second by the token bucket', async () => {
+        const q = await open();
+        await q.setTenant('metered', { ratePerSecond: 5, burst: 2 });
+        expect(await q.getTenant('metered')).toMatchObject({ ratePerSecond: 5, burst: 2 });
+        await q.enqueueMany(batch('metered', 50));
+        await q.enqueueMany(batch('free', 50));
+        const start = (await q.stats()).at;
+        let metered = 0;
+        let total = 0;
+        for (let i = 0; i < 10; i++) {
+          const tasks = await claimAll(q, 'w1', 5);
+          metered += tasks.filter((t) => t.tenantId === 'metered').length;
+          total += tasks.length;
+        }
+        const elapsedMs = (await q.stats()).at - start;
+        // Work-conserving: the free tenant filled the remaining slots.
+        expect(total).toBe(50);
+        expect(metered).toBeGreaterThanOrEqual(2);
+        expect(metered).toBeLessThanOrEqual(2 + Math.ceil((elapsedMs * 5) / 1000) + 1);
+        if (manual) {
+          await pass(1_000);
+          const later = await claimAll(q, 'w1', 20);
+          expect(later.filter((t) => t.tenantId === 'metered')).toHaveLength(2);
+        }
+      });
+    });
+
+    describe('concurrency', () => {
+      slowTest('no two workers ever hold the same task at the same time (concurrent claimers)', async () => {
+        const name = uniqueName('q');
+        const workers = await Promise.all(Array.from({ length: 4 }, () => open(name)));
+        const total = scaled(options, 2_000);
+        await workers[0]!.enqueueMany([...batch('a', Math.floor(total / 2)), ...batch('b', total - Math.floor(total / 2))]);
+        const held = new Set<string>();
+        const delivered = new Map<string, number>();
+        let overlaps = 0;
+        let completed = 0;
+        await Promise.all(
+          workers.map(async (q, w) => {
+            for (let idle = 0; completed < total && idle < 200; ) {
+              const { tasks } = await q.claim(`w${w}`, 5, 60_000);
+              if (tasks.length === 0) {
+                idle += 1;
+                await q.waitForWork(20);
+                continue;
+              }
+              for (const t of tasks) {
+                if (held.has(t.id)) overlaps += 1;
+                held.add(t.id);
+                delivered.set(t.id, (delivered.get(t.id) ?? 0) + 1);
+              }
+              await runConcurrently(tasks.length, tasks.length, async (i) => {
+                const t = tasks[i]!;
+                held.delete(t.id);
+                await q.complete(t.lease);
+                completed += 1;
+              });
+            }
+          }),
+        );
+        expect(overlaps).toBe(0);
+        expect(completed).toBe(total);
+        expect(delivered.size).toBe(total);
+        expect([...delivered.values()].every((n) => n === 1)).toBe(true);
+        expect((await workers[0]!.stats()).counts).toMatchObject({ queued: 0, running: 0, completed: total });
+      });
+
+      test('waitForWork wakes an idle handle when another handle enqueues', async () => {
+        const q = await open();
+        const peer = await open(q.name);
+        expect((await q.claim('w1', 1, 60_000)).tasks).toHaveLength(0);
+        const started = Date.now();
+        const waiting = q.waitForWork(20_000);
+        await peer.enqueue(job('acme'));
+        await waiting;
+        expect(Date.now() - started).toBeLessThan(15_000);
+        expect((await q.claim('w1', 1, 60_000)).tasks).toHaveLength(1);
+        // Without news it waits out its timeout, and an abort ends it at once.
+        const controller = new AbortController();
+        const aborted = q.waitForWork(20_000, controller.signal);
+        controller.abort();
+        await aborted;
+      });
+    });
+
+    describe('stats', () => {
+      test('counts tasks per state and per (tenant, type), and reports waits and unserved tenants', async () => {
+        const q = await open();
+        await q.enqueueMany([...batch('acme', 3), { type: 'other', tenantId: 'acme', payload: null }, ...batch('globex', 2), job('globex', { delayMs: 60_000 })]);
+        const [t] = await claimAll(q, 'w1', 1);
+        await q.complete(t!.lease);
+        const stats = await q.stats();
+        expect(stats.counts).toMatchObject({ queued: 6, delayed: 1, running: 0, completed: 1 });
+        const groups = Object.fromEntries(stats.groups.map((g) => [`${g.tenantId}/${g.type}`, g]));
+        expect(groups['acme/other']).toMatchObject({ queued: 1 });
+        expect(groups['globex/job']).toMatchObject({ queued: 3, delayed: 1 });
+        // Equal virtual times tie-break by tenant id: acme's first task ran.
+        expect(groups['acme/job']).toMatchObject({ queued: 2, completed: 1 });
+        expect(stats.oldestReadyAt).not.toBeNull();
+        expect(stats.oldestReadyAt!).toBeLessThanOrEqual(stats.at);
+        const tenants = Object.fromEntries(stats.tenants.map((s) => [s.tenantId, s]));
+        expect(tenants.acme!.ready + tenants.globex!.ready).toBe(5);
+        expect(tenants.acme!.unservedMs).not.toBeNull();
+        expect(stats.policy).toMatchObject({ maxConcurrency: null });
+      });
+    });
+  });
+}

@@ -1,0 +1,274 @@
+/**
+ * Indexed binary min-heaps: O(log n) push, pop, remove and re-key, O(1) peek. Each item records
+ * its own position in a named field, so a task can leave the middle of a heap (claimed out of
+ * order, cancelled, promoted) without leaving a stale slot behind — lazy deletion would let
+ * stale slots pile up below one long-waiting task.
+ *
+ * An item sits in at most one heap per position field at a time; the two fields let one task
+ * record be in a ready (or delayed, or lease) heap and an aging heap at once.
+ */
+
+/** The position fields an item carries, one per heap family. -1: not in a heap of that family. */
+export interface HeapPositions {
+  /** Position in the ready, delayed, lease or retention heap (a task is in one of them at most). */
+  qpos: number;
+  /** Position in an aging heap. */
+  apos: number;
+}
+
+/** Which position field a heap maintains. */
+export type HeapSlot = keyof HeapPositions;
+
+/**
+ * A min-heap on numeric keys. Keys are kept beside the items (no comparator callback on the hot
+ * path); equal keys pop in an unspecified order, so callers encode tie-breaks into the key.
+ */
+export class IndexedHeap<E extends HeapPositions> {
+  readonly #keys: number[] = [];
+  readonly #items: E[] = [];
+  readonly #slot: HeapSlot;
+
+  /** @param slot the position field this heap maintains on its items. */
+  constructor(slot: HeapSlot) {
+    this.#slot = slot;
+  }
+
+  /** Number of items. */
+  get size(): number {
+    return this.#items.length;
+  }
+
+  /** The item with the smallest key, or undefined. */
+  peek(): E | undefined {
+    return this.#items[0];
+  }
+
+  /** The smallest key, or `Infinity` when empty. */
+  peekKey(): number {
+    return this.#items.length === 0 ? Infinity : this.#keys[0]!;
+  }
+
+  /** True when `item` is in this heap (by its position field). */
+  has(item: E): boolean {
+    const i = item[this.#slot];
+    return i >= 0 && this.#items[i] === item;
+  }
+
+  /** Adds `item` with `key`. The item must not be in another heap of the same slot. */
+  push(item: E, key: number): void {
+    const i = this.#items.length;
+    this.#items.push(item);
+    this.#keys.push(key);
+    item[this.#slot] = i;
+    this.#up(i);
+  }
+
+  /** Removes and returns the item with the smallest key. */
+  pop(): E | undefined {
+    const items = this.#items;
+    if (items.length === 0) return undefined;
+    const top = items[0]!;
+    this.#removeAt(0);
+    return top;
+  }
+
+  /** Removes `item` if it is in this heap; true if it was. */
+  remove(item: E): boolean {
+    const i = item[this.#slot];
+    if (i < 0 || this.#items[i] !== item) return false;
+    this.#removeAt(i);
+    return true;
+  }
+
+  /** Changes the key of an item in this heap. */
+  rekey(item: E, key: number): void {
+    const i = item[this.#slot];
+    if (i < 0 || this.#items[i] !== item) throw new RangeError('item is not in this heap');
+    const old = this.#keys[i]!;
+    this.#keys[i] = key;
+    if (key < old) this.#up(i);
+    else this.#down(i);
+  }
+
+  /** Every item, in heap (not key) order. */
+  items(): readonly E[] {
+    return this.#items;
+  }
+
+  #removeAt(i: number): void {
+    const items = this.#items;
+    const keys = this.#keys;
+    const removed = items[i]!;
+    removed[this.#slot] = -1;
+    const last = items.length - 1;
+    if (i === last) {
+      items.pop();
+      keys.pop();
+      return;
+    }
+    items[i] = items.pop()!;
+    keys[i] = keys.pop()!;
+    items[i]![this.#slot] = i;
+    // The moved item may belong above or below its new place.
+    if (i > 0 && keys[i]! < keys[(i - 1) >> 1]!) this.#up(i);
+    else this.#down(i);
+  }
+
+  #up(i: number): void {
+    const items = this.#items;
+    const keys = this.#keys;
+    const slot = this.#slot;
+    const item = items[i]!;
+    const key = keys[i]!;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const pk = keys[parent]!;
+      if (pk <= key) break;
+      const p = items[parent]!;
+      items[i] = p;
+      keys[i] = pk;
+      p[slot] = i;
+      i = parent;
+    }
+    items[i] = item;
+    keys[i] = key;
+    item[slot] = i;
+  }
+
+  #down(i: number): void {
+    const items = this.#items;
+    const keys = this.#keys;
+    const slot = this.#slot;
+    const n = items.length;
+    const item = items[i]!;
+    const key = keys[i]!;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= n) break;
+      let ck = keys[child]!;
+      const right = child + 1;
+      if (right < n && keys[right]! < ck) {
+        child = right;
+        ck = keys[right]!;
+      }
+      if (ck >= key) break;
+      const c = items[child]!;
+      items[i] = c;
+      keys[i] = ck;
+      c[slot] = i;
+      i = child;
+    }
+    items[i] = item;
+    keys[i] = key;
+    item[slot] = i;
+  }
+}
+
+/** An item of an {@link OrderedHeap}: carries its own position. */
+export interface OrderedHeapItem {
+  pos: number;
+}
+
+/**
+ * A small indexed min-heap with a comparator, for the per-band heaps of tenants (ordered by
+ * virtual time, ties by tenant id): at most one entry per tenant, so the callback cost is moot.
+ */
+export class OrderedHeap<E extends OrderedHeapItem> {
+  readonly #items: E[] = [];
+  readonly #less: (a: E, b: E) => boolean;
+
+  /** @param less strict order: true when `a` must pop before `b`. */
+  constructor(less: (a: E, b: E) => boolean) {
+    this.#less = less;
+  }
+
+  /** Number of items. */
+  get size(): number {
+    return this.#items.length;
+  }
+
+  /** The first item, or undefined. */
+  peek(): E | undefined {
+    return this.#items[0];
+  }
+
+  /** True when `item` is in this heap. */
+  has(item: E): boolean {
+    return item.pos >= 0 && this.#items[item.pos] === item;
+  }
+
+  /** Adds `item`. */
+  push(item: E): void {
+    this.#items.push(item);
+    item.pos = this.#items.length - 1;
+    this.#up(item.pos);
+  }
+
+  /** Removes and returns the first item. */
+  pop(): E | undefined {
+    const top = this.#items[0];
+    if (top !== undefined) this.remove(top);
+    return top;
+  }
+
+  /** Removes `item` if present. */
+  remove(item: E): boolean {
+    const i = item.pos;
+    const items = this.#items;
+    if (i < 0 || items[i] !== item) return false;
+    item.pos = -1;
+    const last = items.pop()!;
+    if (last !== item) {
+      items[i] = last;
+      last.pos = i;
+      this.#up(i);
+      this.#down(last.pos);
+    }
+    return true;
+  }
+
+  /** Restores order after `item`'s sort fields changed. */
+  update(item: E): void {
+    if (!this.has(item)) return;
+    this.#up(item.pos);
+    this.#down(item.pos);
+  }
+
+  /** Every item, in heap order. */
+  items(): readonly E[] {
+    return this.#items;
+  }
+
+  #swap(i: number, j: number): void {
+    const items = this.#items;
+    const a = items[i]!;
+    const b = items[j]!;
+    items[i] = b;
+    items[j] = a;
+    a.pos = j;
+    b.pos = i;
+  }
+
+  #up(i: number): void {
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.#less(this.#items[i]!, this.#items[parent]!)) return;
+      this.#swap(i, parent);
+      i = parent;
+    }
+  }
+
+  #down(i: number): void {
+    const n = this.#items.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < n && this.#less(this.#items[l]!, this.#items[m]!)) m = l;
+      if (r < n && this.#less(this.#items[r]!, this.#items[m]!)) m = r;
+      if (m === i) return;
+      this.#swap(i, m);
+      i = m;
+    }
+  }
+}
