@@ -4,10 +4,10 @@
  */
 import { createFabrica, isFabricaError, ManualClock, uuidv7Timestamp } from '../src/index.js';
 import { createMemoryPubSub, MemoryPubSubHub } from '../src/adapters/memory/index.js';
+import { title } from './demo-support.js';
+import { demoSecurity } from './demo-security.js';
 
-const title = (text: string): void => console.log(`\n== ${text} ${'='.repeat(Math.max(0, 70 - text.length))}`);
-
-async function main(): Promise<void> {
+async function demoFoundation(): Promise<void> {
   const clock = new ManualClock(Date.UTC(2026, 10, 26, 9, 0, 0));
   const hub = new MemoryPubSubHub(); // two SDK instances talking as two processes would
   const fabrica = await createFabrica({ clock, pubsub: createMemoryPubSub({ hub }) });
@@ -78,6 +78,11 @@ async function main(): Promise<void> {
   }
 
   await Promise.all([fabrica.close(), peer.close()]);
+}
+
+async function main(): Promise<void> {
+  await demoFoundation();
+  await demoSecurity();
   console.log('\ndone.');
 }
 
