@@ -326,9 +326,16 @@ const policySchema = z.strictObject({
   failedRetentionMs: msSchema(MAX_DELAY_MS * 10).nullable().optional(),
 });
 
-/** Applies a validated patch to `current`. @throws `VALIDATION_FAILED` */
-export function parsePolicyPatch(patch: unknown, current: QueuePolicy): QueuePolicy {
-  const p = parseInput(policySchema, patch, 'queue policy');
+/** A validated queue policy change: absent fields stay as they are. */
+export type PolicyPatch = { -readonly [K in keyof QueuePolicy]?: QueuePolicy[K] };
+
+/** @throws `VALIDATION_FAILED` */
+export function parsePolicyPatch(patch: unknown): PolicyPatch {
+  return parseInput(policySchema, patch, 'queue policy') as PolicyPatch;
+}
+
+/** Applies a validated patch (the rule the SQL function and the Lua script restate). */
+export function mergePolicy(current: QueuePolicy, p: PolicyPatch): QueuePolicy {
   return {
     maxConcurrency: p.maxConcurrency === undefined ? current.maxConcurrency : p.maxConcurrency,
     agingMs: p.agingMs === undefined ? current.agingMs : p.agingMs,
@@ -347,9 +354,19 @@ const tenantPolicySchema = z.strictObject({
 /** The policy of a tenant never configured. */
 export const DEFAULT_TENANT_POLICY: TenantPolicy = Object.freeze({ weight: 1, maxConcurrency: null, ratePerSecond: null, burst: 1 });
 
-/** Applies a validated patch to `current`; the burst follows the rate unless given. @throws `VALIDATION_FAILED` */
-export function parseTenantPatch(patch: unknown, current: TenantPolicy): TenantPolicy {
-  const p = parseInput(tenantPolicySchema, patch, 'tenant policy');
+/** A validated tenant policy change: absent fields stay as they are. */
+export type TenantPatch = { -readonly [K in keyof TenantPolicy]?: TenantPolicy[K] };
+
+/** @throws `VALIDATION_FAILED` */
+export function parseTenantPatch(patch: unknown): TenantPatch {
+  return parseInput(tenantPolicySchema, patch, 'tenant policy') as TenantPatch;
+}
+
+/**
+ * Applies a validated patch; a new rate without a burst gets `max(1, ceil(rate))`. The SQL
+ * function and the Lua script restate this rule.
+ */
+export function mergeTenantPolicy(current: TenantPolicy, p: TenantPatch): TenantPolicy {
   const ratePerSecond = p.ratePerSecond === undefined ? current.ratePerSecond : p.ratePerSecond;
   const burst = p.burst ?? (p.ratePerSecond !== undefined ? Math.max(1, Math.ceil(ratePerSecond ?? 1)) : current.burst);
   return {

@@ -26,6 +26,8 @@ import {
   parseFail,
   parseLease,
   parseLeaseMs,
+  mergePolicy,
+  mergeTenantPolicy,
   parsePolicyPatch,
   parseReapLimit,
   parseRelease,
@@ -241,7 +243,7 @@ class MemoryQueue implements QueueAdapter {
 
   async configure(policy: Partial<QueuePolicy>): Promise<QueuePolicy> {
     this.#assertOpen();
-    const next = parsePolicyPatch(policy, this.#core.policy);
+    const next = mergePolicy(this.#core.policy, parsePolicyPatch(policy));
     this.#core.policy = Object.freeze(next);
     this.#core.fair.configure({ agingMs: next.agingMs, maxConcurrency: next.maxConcurrency });
     this.#core.wake();
@@ -251,7 +253,7 @@ class MemoryQueue implements QueueAdapter {
   async setTenant(tenantId: string, policy: Partial<TenantPolicy>): Promise<TenantPolicy> {
     this.#assertOpen();
     const id = parseTenantId(tenantId);
-    const next = Object.freeze(parseTenantPatch(policy, this.#core.fair.tenantPolicy(id)));
+    const next = Object.freeze(mergeTenantPolicy(this.#core.fair.tenantPolicy(id), parseTenantPatch(policy)));
     this.#core.fair.setTenant(id, next, this.#clock.now());
     this.#core.wake();
     return next;

@@ -1,5 +1,5 @@
 /**
- * PostgreSQL backends for storage, cache and pub/sub. They take the host's pool — a `pg.Pool`, or
+ * PostgreSQL backends for storage, cache, pub/sub and the task queue. They take the host's pool — a `pg.Pool`, or
  * anything with the same `query()`/`connect()` shape, typed structurally so this package never
  * imports `pg` — and never end it.
  *
@@ -23,6 +23,10 @@
  *   at once and removed by a background sweep.
  * - Pub/sub uses LISTEN/NOTIFY on one dedicated pooled connection per adapter, reconnecting with
  *   backoff; messages over NOTIFY's 8000-byte limit travel through a table.
+ * - The task queue (`createPostgresQueue`) claims in one plpgsql function per call: the fair
+ *   policy runs inside it under a per-queue advisory lock, task rows are taken `FOR UPDATE SKIP
+ *   LOCKED`, tenant virtual times live in `queue_tenant_bands`, and idle workers wake on
+ *   `LISTEN/NOTIFY` instead of polling.
  * - Driver errors never escape: connection loss becomes `ADAPTER_UNAVAILABLE` (retryable), write
  *   conflicts `CONFLICT`, missing schema objects `ADAPTER_SCHEMA_MISMATCH`, anything else
  *   `INTERNAL`, each with `cause`; messages never contain parameter values.
@@ -39,6 +43,7 @@
 export { createPostgresStorage, type PostgresStorageOptions } from './storage.js';
 export { createPostgresCache, type PostgresCacheOptions } from './cache.js';
 export { createPostgresPubSub, type PostgresPubSubOptions } from './pubsub.js';
+export { createPostgresQueue, type PostgresQueueOptions } from './queue.js';
 export { migratePostgres, type MigratePostgresOptions, type MigratePostgresResult } from './migrate.js';
 export { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION, type PostgresMigration } from './migrations.js';
 export { DEFAULT_SCHEMA as POSTGRES_DEFAULT_SCHEMA, type PostgresAdapterOptions } from './options.js';

@@ -10,6 +10,8 @@
  * Once released, a migration's SQL never changes: fixes ship as a new, higher version.
  */
 
+import { QUEUE_MIGRATION_SQL } from './queue-migration.js';
+
 /** One numbered migration. */
 export interface PostgresMigration {
   /** Position in the sequence, starting at 1, without gaps. */
@@ -256,6 +258,7 @@ $fn$;
  */
 export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = Object.freeze([
   Object.freeze({ version: 1, name: 'documents, cache, pub/sub payloads and storage functions', sql: V1_SCHEMA }),
+  Object.freeze({ version: 2, name: 'task queue: tables and fair-claim functions', sql: QUEUE_MIGRATION_SQL }),
 ]);
 
 /**
