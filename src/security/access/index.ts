@@ -26,7 +26,7 @@ export type { AccessControlOptions } from './service/options.js';
 export { AccessPolicy } from './policy.js';
 export { AccessDeniedError, RoleCycleError } from './errors.js';
 export { MAX_PATH_LENGTH, MAX_SEGMENTS } from './model/path.js';
-export type { AccessUser, AccessResource, AttributeBag, ResourceInput, UserInput } from './model/subjects.js';
+export { ParsedResource, parseResource, type AccessUser, type AccessResource, type AttributeBag, type ResourceInput, type UserInput } from './model/subjects.js';
 export type { AttributeRef, ComparisonOp, Condition, Operand, Scalar } from './model/condition.js';
 export type { BindingInput, GrantInput, RevokeInput, RoleDefinition, RoleRef, RuleHolder, RuleInput } from './model/inputs.js';
 export type { Effect } from './model/records.js';

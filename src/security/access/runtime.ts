@@ -12,7 +12,7 @@ import { applyPlan, type Plan } from './model/planner.js';
 import { TEMPLATE_SCOPE, type Effect } from './model/records.js';
 import { PolicyState } from './model/state.js';
 import type { Condition } from './model/condition.js';
-import { assertTenant, readSubject, readUser, type ResourceInput, type UserInput } from './model/subjects.js';
+import { assertTenant, readResource, readUser, readUserId, type ResourceInput, type UserInput } from './model/subjects.js';
 import { PolicyCompiler, assertAction } from './engine/compile.js';
 import { decide } from './engine/decide.js';
 import { explainDecision, type Explanation } from './engine/explain.js';
@@ -62,7 +62,15 @@ export interface BindingInfo {
   readonly role: string;
 }
 
-/** Tuning of the compiled index. */
+/**
+ * Tuning of the compiled index.
+ *
+ * @example
+ * ```ts
+ * import { AccessPolicy } from 'digital-fabrica/security';
+ * const policy = new AccessPolicy({ mergeLimit: 0 }); // every user probes the shared indexes
+ * ```
+ */
 export interface AccessPolicyOptions {
   /**
    * Users whose roles (with inheritance) and direct grants hold at most this many rules get a
@@ -129,20 +137,22 @@ export class PolicyRuntime {
 
   /** The decision, from the compiled index. @throws `VALIDATION_FAILED` */
   can(user: UserInput, resource: ResourceInput, action: string): boolean {
-    const subject = readSubject(user, resource, false);
-    let index = this.#compiler.cached(subject.tenant);
+    const userId = readUserId(user);
+    const res = readResource(resource, false);
+    let index = this.#compiler.cached(res.tenant);
     if (index === undefined) {
-      assertTenant(subject.tenant);
-      index = this.#compiler.tenant(subject.tenant);
+      assertTenant(res.tenant);
+      index = this.#compiler.tenant(res.tenant);
     }
-    return decide(index, subject, action);
+    return decide(index, res, userId, user, action);
   }
 
   /** The decision and its reason, from the reference evaluator. @throws `VALIDATION_FAILED` */
   explain(user: UserInput, resource: ResourceInput, action: string): Explanation {
-    const subject = readSubject(user, resource);
+    const userId = readUserId(user);
+    const res = readResource(resource, true);
     parseInput(actionSchema, action, 'action');
-    return explainDecision(this.state, subject, action);
+    return explainDecision(this.state, res, userId, user, action);
   }
 
   /** Throws `ACCESS_DENIED` with the explanation unless allowed. */

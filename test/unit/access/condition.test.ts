@@ -1,19 +1,21 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { conditionSchema, evaluateCondition, type Condition, type ConditionContext, type Operand, type Truth } from '../../../src/security/access/model/condition.js';
-import { readSubject, resourceInputSchema, userInputSchema } from '../../../src/security/access/model/subjects.js';
-import { scanPath } from '../../../src/security/access/model/path.js';
+import { readResource, readUserId, resourceInputSchema, userInputSchema } from '../../../src/security/access/model/subjects.js';
 
-function ctx(over: Partial<ConditionContext> = {}): ConditionContext {
-  const path = over.path ?? 'projects/42/tasks/7';
+interface Over {
+  ownerId?: unknown;
+  path?: string;
+}
+function ctx(over: Over = {}): ConditionContext {
   return {
     userId: 'ada',
     userAttributes: { level: 3, team: 'core', teams: ['core', 'ops'], admin: false },
-    ownerId: 'ada',
-    resourceAttributes: { level: 2, team: 'core', state: 'open', archivedAt: null, label: '5' },
-    ends: scanPath(path) as number[],
-    ...over,
-    path,
+    resource: {
+      path: over.path ?? 'projects/42/tasks/7',
+      ownerId: 'ownerId' in over ? over.ownerId : 'ada',
+      attributes: { level: 2, team: 'core', state: 'open', archivedAt: null, label: '5' },
+    },
   };
 }
 
@@ -21,7 +23,7 @@ const ref = (r: string) => ({ ref: r }) as Operand;
 const val = (v: unknown) => ({ value: v }) as never;
 
 describe('condition evaluation (three-valued)', () => {
-  const table: [string, Condition, Partial<ConditionContext>, Truth][] = [
+  const table: [string, Condition, Over, Truth][] = [
     ['owner: same id', { op: 'owner' }, {}, 1],
     ['owner: other id', { op: 'owner' }, { ownerId: 'bob' }, 0],
     ['owner: missing ownerId is unknown', { op: 'owner' }, { ownerId: undefined }, -1],
@@ -105,7 +107,8 @@ describe('check input validation', () => {
       fc.property(user, resource, (u, r) => {
         let fast = true;
         try {
-          readSubject(u, r);
+          readUserId(u);
+          readResource(r, true);
         } catch (err) {
           expect((err as { code?: string }).code).toBe('VALIDATION_FAILED');
           fast = false;

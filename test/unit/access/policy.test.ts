@@ -296,3 +296,38 @@ describe('AccessPolicy: authorize and listPermitted', () => {
     expect(update.filter(rows).map((r) => r.path)).toEqual(['tasks/2']);
   });
 });
+
+describe('parseResource: validate once, check many times', () => {
+  it('decides exactly as the raw input, and is immutable', async () => {
+    const { parseResource, ParsedResource } = await import('../../../src/security/access/model/subjects.js');
+    const p = basePolicy();
+    p.grant({ role: 'viewer', action: 'update', resource: 'tasks/*', condition: { op: 'owner' } });
+    const raw = { tenant: 'acme', path: 'tasks/1', ownerId: 'ada' };
+    const parsed = parseResource(raw);
+    expect(parsed).toBeInstanceOf(ParsedResource);
+    expect(parseResource(parsed)).toBe(parsed);
+    for (const action of ['read', 'update', 'delete']) {
+      expect(p.can('ada', parsed, action)).toBe(p.can('ada', raw, action));
+      expect(p.explain('ada', parsed, action)).toEqual(p.explain('ada', raw, action));
+    }
+    expect(Object.isFrozen(parsed)).toBe(true);
+    expect(() => {
+      (parsed as { path: string }).path = 'tasks/../x';
+    }).toThrow(TypeError);
+    expect(parseResource('tenants/acme/projects/42/tasks/7')).toMatchObject({ tenant: 'acme', path: 'projects/42/tasks/7', segments: 4 });
+    expect(codeOf(() => parseResource('tenants/acme/tasks/1/'))).toBe('VALIDATION_FAILED');
+    expect(codeOf(() => new ParsedResource({ tenant: 'acme', path: 'tasks/../x' }))).toBe('VALIDATION_FAILED');
+  });
+
+  it('treats a forged look-alike as plain input and validates it', async () => {
+    const { ParsedResource } = await import('../../../src/security/access/model/subjects.js');
+    const p = basePolicy();
+    const forged = Object.create(ParsedResource.prototype, {
+      tenant: { value: 'acme', enumerable: true },
+      path: { value: 'tasks/../secrets', enumerable: true },
+      segments: { value: 3, enumerable: true },
+    }) as InstanceType<typeof ParsedResource>;
+    expect(forged).toBeInstanceOf(ParsedResource);
+    expect(codeOf(() => p.can('ada', forged, 'read'))).toBe('VALIDATION_FAILED');
+  });
+});

@@ -8,7 +8,8 @@ import { evaluateCondition, type Condition, type Truth } from '../model/conditio
 import { patternMatches, segmentsOf } from '../model/path.js';
 import { TEMPLATE_SCOPE, type Effect, type GrantRecord, type RoleRecord } from '../model/records.js';
 import type { PolicyState } from '../model/state.js';
-import type { CheckSubject } from '../model/subjects.js';
+import { userAttributesOf, type ResourceView } from '../model/subjects.js';
+import type { ConditionContext } from '../model/condition.js';
 
 /** Why a decision came out as it did. */
 export type DecisionReason =
@@ -41,7 +42,16 @@ export interface ExplainedRule {
   readonly conditionResult: 'none' | 'true' | 'false' | 'unknown';
 }
 
-/** The decision for one check and the reason for it. */
+/**
+ * The decision for one check and the reason for it.
+ *
+ * @example
+ * ```ts
+ * import { AccessPolicy, type Explanation } from 'digital-fabrica/security';
+ * const why: Explanation = new AccessPolicy().explain('ada', 'tenants/acme/tasks/1', 'read');
+ * console.log(why.allowed, why.reason); // false 'no-matching-rule'
+ * ```
+ */
 export interface Explanation {
   /** The decision, always equal to what `can()` returns. */
   readonly allowed: boolean;
@@ -123,13 +133,14 @@ function via(rule: ExplainedRule, path: readonly string[]): string {
   return `rule ${rule.id} (${rule.effect} ${rule.action} on ${rule.resource}${rule.condition ? ', conditional' : ''}) ${holder}${chain}`;
 }
 
-/** Explains the decision for a validated subject and action by the reference evaluator. */
-export function explainDecision(state: PolicyState, subject: CheckSubject, action: string): Explanation {
-  const segments = segmentsOf(subject.path, subject.ends);
-  const candidates = effectiveRules(state, subject.tenant, subject.userId).filter(
+/** Explains the decision for a validated resource, user and action by the reference evaluator. */
+export function explainDecision(state: PolicyState, res: ResourceView, userId: string, user: unknown, action: string): Explanation {
+  const segments = segmentsOf(res.path);
+  const ctx: ConditionContext = { userId, userAttributes: userAttributesOf(user), resource: res };
+  const candidates = effectiveRules(state, res.tenant, userId).filter(
     (r) => actionMatches(r.grant.action, action) && patternMatches(r.grant.resource.split('/'), segments),
   );
-  const truthOf = (grant: GrantRecord): Truth | null => (grant.condition === undefined ? null : evaluateCondition(grant.condition, subject));
+  const truthOf = (grant: GrantRecord): Truth | null => (grant.condition === undefined ? null : evaluateCondition(grant.condition, ctx));
   for (const { grant, path } of candidates) {
     if (grant.effect !== 'deny') continue;
     const truth = truthOf(grant);
@@ -155,5 +166,5 @@ export function explainDecision(state: PolicyState, subject: CheckSubject, actio
       message: `denied: the condition of ${via(failed.rule, failed.path)} is ${failed.rule.conditionResult}`,
     };
   }
-  return { allowed: false, reason: 'no-matching-rule', matchedRule: null, path: [], message: `denied: no rule allows "${action}" on ${subject.path} (default deny)` };
+  return { allowed: false, reason: 'no-matching-rule', matchedRule: null, path: [], message: `denied: no rule allows "${action}" on ${res.path} (default deny)` };
 }

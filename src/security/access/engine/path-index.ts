@@ -14,6 +14,7 @@
  * can never match `tasks/10`.
  */
 import { evaluateCondition, type Condition, type ConditionContext } from '../model/condition.js';
+import { userAttributesOf, type ResourceView } from '../model/subjects.js';
 
 /** A probe's outcome: nothing matched, an allow matched (and no deny so far), or a deny matched. */
 export type Verdict = typeof NONE | typeof ALLOW | typeof DENY;
@@ -86,16 +87,19 @@ export interface RoleIds {
 /**
  * What applies at one entry. Deny first: an unconditional deny, or a conditional deny whose
  * condition is not false (fail closed). Then an unconditional allow, or a conditional allow whose
- * condition is true.
+ * condition is true. The condition context is built only when a conditional rule is reached, so
+ * unconditional checks allocate nothing.
  */
-function judge(entry: Entry, roles: RoleIds, ctx: ConditionContext): Verdict {
+function judge(entry: Entry, roles: RoleIds, res: ResourceView, userId: string, user: unknown): Verdict {
   if (entry.deny !== null && intersects(entry.deny, roles.set, roles.list)) return DENY;
   let verdict: Verdict = NONE;
   const conditional = entry.conditional;
   if (conditional !== null) {
+    let ctx: ConditionContext | undefined;
     for (let i = 0; i < conditional.length; i++) {
       const rule = conditional[i]!;
       if (!roles.set.has(rule.role)) continue;
+      ctx ??= { userId, userAttributes: userAttributesOf(user), resource: res };
       const truth = evaluateCondition(rule.condition, ctx);
       if (rule.deny) {
         if (truth !== 0) return DENY;
@@ -180,55 +184,57 @@ export class PathIndex {
 
   /**
    * Every entry matching the subject's path, judged for `roles`: `DENY` as soon as one denies,
-   * else `ALLOW` if one allows, else `NONE`. (No closures here: this runs on every check.)
+   * else `ALLOW` if one allows, else `NONE`. `user` is the (validated) user input whose id is
+   * `userId`, read only by conditions. (No closures or allocations here: this runs on every check.)
    */
-  probe(ctx: ConditionContext, roles: RoleIds): Verdict {
+  probe(res: ResourceView, roles: RoleIds, userId: string, user: unknown): Verdict {
     // Without deny rules the first allow is the answer; with them, every match must be seen.
     const stopOnAllow = !this.#hasDeny;
     // Only NONE or ALLOW accumulate here: a DENY returns at once.
     let verdict: number = NONE;
     if (this.#all !== null) {
-      const v = judge(this.#all, roles, ctx);
+      const v = judge(this.#all, roles, res, userId, user);
       if (v === DENY || (v === ALLOW && stopOnAllow)) return v;
       verdict |= v;
     }
-    const path = ctx.path;
+    const path = res.path;
     if (this.#exact !== null) {
       const e = this.#exact.get(path);
       if (e !== undefined) {
-        const v = judge(e, roles, ctx);
+        const v = judge(e, roles, res, userId, user);
         if (v === DENY || (v === ALLOW && stopOnAllow)) return v;
         verdict |= v;
       }
     }
     if (this.#deep !== null) {
-      const ends = ctx.ends;
-      const n = ends.length;
+      const n = res.segments;
       let depths = this.#deepDepths;
+      // `end`: index just past segment d (a slash, or the end of the path).
+      let end = -1;
       for (let d = 1; depths !== 0 && d <= n; d++, depths >>>= 1) {
+        end = d === n ? path.length : path.indexOf('/', end + 1);
         if ((depths & 1) === 0) continue;
         const few = this.#fewDeep[d];
         if (few) {
-          const end = ends[d - 1]!;
           for (let i = 0; i < few.length; i++) {
             const { prefix, entry } = few[i]!;
             if (prefix.length !== end || !path.startsWith(prefix)) continue;
-            const v = judge(entry, roles, ctx);
+            const v = judge(entry, roles, res, userId, user);
             if (v === DENY || (v === ALLOW && stopOnAllow)) return v;
             verdict |= v;
           }
           continue;
         }
-        const e = this.#deep.get(d === n ? path : path.slice(0, ends[d - 1]));
+        const e = this.#deep.get(d === n ? path : path.slice(0, end));
         if (e !== undefined) {
-          const v = judge(e, roles, ctx);
+          const v = judge(e, roles, res, userId, user);
           if (v === DENY || (v === ALLOW && stopOnAllow)) return v;
           verdict |= v;
         }
       }
     }
     if (this.#trie !== null) {
-      const v = walk(this.#trie, 0, 0, ctx, roles, stopOnAllow);
+      const v = walk(this.#trie, 0, 0, res, roles, userId, user, stopOnAllow);
       if (v === DENY) return DENY;
       verdict |= v;
     }
@@ -237,31 +243,32 @@ export class PathIndex {
 }
 
 /** Walks the wildcard trie; returns `DENY` at once, `ALLOW` at once if `stopOnAllow`, else what it saw. */
-function walk(node: TrieNode, depth: number, start: number, ctx: ConditionContext, roles: RoleIds, stopOnAllow: boolean): Verdict {
+function walk(node: TrieNode, depth: number, start: number, res: ResourceView, roles: RoleIds, userId: string, user: unknown, stopOnAllow: boolean): Verdict {
   // Only NONE or ALLOW accumulate here: a DENY returns at once.
   let verdict: number = NONE;
   if (node.deep !== null) {
-    const v = judge(node.deep, roles, ctx);
+    const v = judge(node.deep, roles, res, userId, user);
     if (v === DENY || (v === ALLOW && stopOnAllow)) return v;
     verdict = v;
   }
-  const ends = ctx.ends;
-  if (depth === ends.length) {
+  if (depth === res.segments) {
     if (node.end === null) return verdict as Verdict;
-    const v = judge(node.end, roles, ctx);
+    const v = judge(node.end, roles, res, userId, user);
     return v === DENY ? DENY : ((verdict | v) as Verdict);
   }
-  const end = ends[depth]!;
+  const path = res.path;
+  const slash = path.indexOf('/', start);
+  const end = slash < 0 ? path.length : slash;
   if (node.literal !== null) {
-    const next = node.literal.get(ctx.path.slice(start, end));
+    const next = node.literal.get(path.slice(start, end));
     if (next !== undefined) {
-      const v = walk(next, depth + 1, end + 1, ctx, roles, stopOnAllow);
+      const v = walk(next, depth + 1, end + 1, res, roles, userId, user, stopOnAllow);
       if (v === DENY || (v === ALLOW && stopOnAllow)) return v;
       verdict |= v;
     }
   }
   if (node.star !== null) {
-    const v = walk(node.star, depth + 1, end + 1, ctx, roles, stopOnAllow);
+    const v = walk(node.star, depth + 1, end + 1, res, roles, userId, user, stopOnAllow);
     if (v === DENY) return DENY;
     verdict |= v;
   }

@@ -26,10 +26,17 @@ export interface PermittedRule {
 }
 
 /**
- * What a user may do with the instances of one type, as a filter:
+ * What a user may do with the instances of one type, as a filter (see `listPermitted`):
  * - `exact` true: `all` (every instance) or `ids` (those instances) is the complete answer;
  * - otherwise narrow with `all`/`ids`/`conditional` and then `filter()` (or `test()`) each candidate,
  *   since deny rules or conditions depend on the instance.
+ *
+ * @example
+ * ```ts
+ * import { AccessPolicy, type PermittedResources } from 'digital-fabrica/security';
+ * const visible: PermittedResources = new AccessPolicy().listPermitted('ada', 'read', 'tenants/acme/tasks');
+ * const where = visible.exact ? (visible.all ? 'TRUE' : `id IN (${visible.ids.map((id) => `'${id}'`).join(',') || 'NULL'})`) : 'filter rows';
+ * ```
  */
 export interface PermittedResources {
   /** The tenant listed. */

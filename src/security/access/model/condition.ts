@@ -28,7 +28,19 @@ export type Operand = { readonly ref: AttributeRef } | { readonly value: Scalar 
 /** Comparison operators. `lt`/`lte`/`gt`/`gte` compare two numbers or two strings (by code unit). */
 export type ComparisonOp = 'eq' | 'ne' | 'lt' | 'lte' | 'gt' | 'gte' | 'in';
 
-/** A condition of a rule. `{ op: 'owner' }` is shorthand for `resource.ownerId == user.id`. */
+/**
+ * A condition of a rule. `{ op: 'owner' }` is shorthand for `resource.ownerId == user.id`.
+ * Evaluated in three-valued logic: see the module notes (missing data never grants, never lifts a deny).
+ *
+ * @example
+ * ```ts
+ * import type { Condition } from 'digital-fabrica/security';
+ * const ownOpenTasks: Condition = {
+ *   op: 'and',
+ *   all: [{ op: 'owner' }, { op: 'in', left: { ref: 'resource.attributes.state' }, right: { value: ['open', 'review'] } }],
+ * };
+ * ```
+ */
 export type Condition =
   | { readonly op: 'owner' }
   | { readonly op: ComparisonOp; readonly left: Operand; readonly right: Operand }
@@ -112,11 +124,12 @@ export type Truth = 1 | 0 | -1;
 export interface ConditionContext {
   readonly userId: string;
   readonly userAttributes: Readonly<Record<string, unknown>> | undefined;
-  readonly ownerId: unknown;
-  readonly resourceAttributes: Readonly<Record<string, unknown>> | undefined;
-  /** Resource path text and segment ends, for `resource.id` and `resource.type`. */
-  readonly path: string;
-  readonly ends: readonly number[];
+  /** The validated resource. */
+  readonly resource: {
+    readonly path: string;
+    readonly ownerId: unknown;
+    readonly attributes: Readonly<Record<string, unknown>> | undefined;
+  };
 }
 
 const USER_ATTR = 'user.attributes.'.length;
@@ -129,17 +142,19 @@ function read(operand: Operand, ctx: ConditionContext): unknown {
     case 'user.id':
       return ctx.userId;
     case 'resource.ownerId':
-      return ctx.ownerId;
+      return ctx.resource.ownerId;
     case 'resource.id': {
-      const ends = ctx.ends;
-      const start = ends.length > 1 ? ends[ends.length - 2]! + 1 : 0;
-      return ctx.path.slice(start);
+      const path = ctx.resource.path;
+      return path.slice(path.lastIndexOf('/') + 1);
     }
-    case 'resource.type':
-      return ctx.path.slice(0, ctx.ends[0]);
+    case 'resource.type': {
+      const path = ctx.resource.path;
+      const slash = path.indexOf('/');
+      return slash < 0 ? path : path.slice(0, slash);
+    }
     default:
       if (ref.startsWith('user.')) return own(ctx.userAttributes, ref.slice(USER_ATTR));
-      return own(ctx.resourceAttributes, ref.slice(RESOURCE_ATTR));
+      return own(ctx.resource.attributes, ref.slice(RESOURCE_ATTR));
   }
 }
 
@@ -193,7 +208,7 @@ export function evaluateCondition(condition: Condition, ctx: ConditionContext): 
   switch (condition.op) {
     case 'owner':
       // An unowned resource is "unknown", not "someone else's": it unlocks nothing and lifts no deny.
-      return ctx.ownerId === undefined || ctx.ownerId === null ? -1 : equal(ctx.ownerId, ctx.userId);
+      return ctx.resource.ownerId === undefined || ctx.resource.ownerId === null ? -1 : equal(ctx.resource.ownerId, ctx.userId);
     case 'eq':
       return equal(read(condition.left, ctx), read(condition.right, ctx));
     case 'ne': {

@@ -16,30 +16,38 @@
  */
 import { z } from 'zod';
 
-/** Longest resource path or pattern, in UTF-16 code units. */
+/**
+ * Longest resource path or pattern, in UTF-16 code units; longer ones fail with `VALIDATION_FAILED`.
+ *
+ * @example
+ * ```ts
+ * import { MAX_PATH_LENGTH } from 'digital-fabrica/security';
+ * const fits = (path: string) => path.length <= MAX_PATH_LENGTH;
+ * ```
+ */
 export const MAX_PATH_LENGTH = 1024;
-/** Most segments in a resource path or pattern. */
+/**
+ * Most segments in a resource path or pattern; deeper ones fail with `VALIDATION_FAILED`.
+ *
+ * @example
+ * ```ts
+ * import { MAX_SEGMENTS } from 'digital-fabrica/security';
+ * const fits = (path: string) => path.split('/').length <= MAX_SEGMENTS;
+ * ```
+ */
 export const MAX_SEGMENTS = 32;
 
-/** A validated resource path and where each of its segments ends (internal, allocation-light). */
-export interface ScannedPath {
-  /** The path text, e.g. `projects/42/tasks/123`. */
-  readonly text: string;
-  /** `ends[i]` is the index just past segment `i` (a `/` or the end of `text`). */
-  readonly ends: readonly number[];
-}
-
 /**
- * Validates a resource path in one pass over its characters and records the segment ends.
- * Returns the ends, or a message saying what is wrong. This is the hot path of every check, so it
+ * Validates a resource path in one pass over its characters, allocating nothing.
+ * Returns the number of segments, or a message saying what is wrong. This is the hot path of every check, so it
  * is hand-written; `resourcePathSchema` states the same rules with zod, and a property test holds
  * the two equal.
  */
-export function scanPath(text: string): number[] | string {
+export function scanPath(text: string): number | string {
   const length = text.length;
   if (length === 0) return 'path must not be empty';
   if (length > MAX_PATH_LENGTH) return `path must be at most ${MAX_PATH_LENGTH} characters`;
-  const ends: number[] = [];
+  let segments = 0;
   let start = 0;
   let nonAscii = false;
   for (let i = 0; i < length; i++) {
@@ -50,8 +58,8 @@ export function scanPath(text: string): number[] | string {
       if (kind === SLASH) {
         const problem = segmentProblem(text, start, i);
         if (problem !== null) return problem;
-        ends.push(i);
-        if (ends.length >= MAX_SEGMENTS) return `path must have at most ${MAX_SEGMENTS} segments`;
+        segments += 1;
+        if (segments >= MAX_SEGMENTS) return `path must have at most ${MAX_SEGMENTS} segments`;
         start = i + 1;
         continue;
       }
@@ -62,12 +70,12 @@ export function scanPath(text: string): number[] | string {
   }
   const problem = segmentProblem(text, start, length);
   if (problem !== null) return problem;
-  ends.push(length);
+  segments += 1;
   if (nonAscii) {
     if (!text.isWellFormed()) return 'path must be well-formed Unicode (no lone surrogates)';
     if (text.normalize('NFC') !== text) return 'path must be in Unicode NFC';
   }
-  return ends;
+  return segments;
 }
 
 // Character classes of ASCII, looked up per character on the hot path.
@@ -170,12 +178,6 @@ export function patternMatches(pattern: readonly string[], path: readonly string
 }
 
 /** Splits a validated path into its segments. */
-export function segmentsOf(text: string, ends: readonly number[]): string[] {
-  const out: string[] = [];
-  let start = 0;
-  for (const end of ends) {
-    out.push(text.slice(start, end));
-    start = end + 1;
-  }
-  return out;
+export function segmentsOf(text: string): string[] {
+  return text.split('/');
 }

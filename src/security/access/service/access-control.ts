@@ -35,7 +35,7 @@ import {
 import { isNoop, planBind, planDefineRole, planDeleteRole, planGrant, planRevoke, planUnbind, type Plan } from '../model/planner.js';
 import { newGeneration, policyRecordSchema, type PolicyRecord, type ScopeId } from '../model/records.js';
 import type { PolicyState } from '../model/state.js';
-import { readSubject, type ResourceInput, type UserInput } from '../model/subjects.js';
+import { readResource, readUserId, type ResourceInput, type UserInput } from '../model/subjects.js';
 import { assertAction } from '../engine/compile.js';
 import type { Explanation } from '../engine/explain.js';
 import type { PermittedResources } from '../engine/permitted.js';
@@ -47,6 +47,14 @@ import { accessControlOptionsSchema, type AccessControlOptions, type ResolvedOpt
 /**
  * Resource-level RBAC backed by storage, shared by every instance of the host.
  * Checks are answered from a compiled in-memory index; administration writes through storage.
+ *
+ * @example
+ * ```ts
+ * import { createAccessControl, type AccessControl } from 'digital-fabrica/security';
+ * import { createMemoryPubSub, createMemoryStorage } from 'digital-fabrica/adapters/memory';
+ * const access: AccessControl = await createAccessControl({ storage: createMemoryStorage(), pubsub: createMemoryPubSub() });
+ * if (!access.can('ada', 'tenants/acme/tasks/1', 'read')) console.log(access.explain('ada', 'tenants/acme/tasks/1', 'read').reason);
+ * ```
  */
 export interface AccessControl {
   /**
@@ -220,7 +228,8 @@ class AccessControlService implements AccessControl {
   can(user: UserInput, resource: ResourceInput, action: string): boolean {
     if (this.#expired()) {
       // Still reject malformed input, so behaviour does not depend on freshness.
-      readSubject(user, resource);
+      readUserId(user);
+      readResource(resource, true);
       assertAction(action);
       this.#alertStale();
       return false;
@@ -249,7 +258,8 @@ class AccessControlService implements AccessControl {
 
   explain(user: UserInput, resource: ResourceInput, action: string): Explanation {
     if (this.#expired()) {
-      readSubject(user, resource);
+      readUserId(user);
+      readResource(resource, true);
       assertAction(action);
       return {
         allowed: false,

@@ -7,7 +7,21 @@ import type { FabricaEventBus } from '../../../core/events.js';
 import type { Logger } from '../../../core/logger.js';
 import type { AccessPolicyOptions } from '../runtime.js';
 
-/** Options of {@link createAccessControl}. */
+/**
+ * Options of `createAccessControl`.
+ *
+ * @example
+ * ```ts
+ * import type { AccessControlOptions } from 'digital-fabrica/security';
+ * import { createMemoryPubSub, createMemoryStorage } from 'digital-fabrica/adapters/memory';
+ * const options: AccessControlOptions = {
+ *   storage: createMemoryStorage(),
+ *   pubsub: createMemoryPubSub(),
+ *   revalidateIntervalMs: 0, // checkPermission always sees changes committed before it started
+ *   maxStalenessMs: 10_000,
+ * };
+ * ```
+ */
 export interface AccessControlOptions {
   /** Where the policy is persisted (the namespace `namespace`). */
   readonly storage: StorageAdapter;
