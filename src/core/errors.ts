@@ -14,6 +14,10 @@ export type FabricaErrorCode =
   | 'AUTH_TOKEN_INVALID'
   | 'AUTH_TOKEN_EXPIRED'
   | 'AUTH_MFA_REQUIRED'
+  | 'AUTH_INVALID_CREDENTIALS'
+  | 'AUTH_LOCKED'
+  | 'AUTH_TOKEN_REUSED'
+  | 'AUTH_SIWE_INVALID'
   | 'QUOTA_EXCEEDED'
   | 'RATE_LIMITED'
   | 'TASK_LEASE_LOST'
@@ -37,6 +41,14 @@ export const ERROR_DEFAULTS: Readonly<Record<FabricaErrorCode, { readonly status
   AUTH_TOKEN_INVALID: { status: 401, retryable: false },
   AUTH_TOKEN_EXPIRED: { status: 401, retryable: false },
   AUTH_MFA_REQUIRED: { status: 401, retryable: false },
+  // Wrong password, TOTP or recovery code; never says which of email or password was wrong.
+  AUTH_INVALID_CREDENTIALS: { status: 401, retryable: false },
+  // Too many failed attempts: refused until `details.retryAfterMs` has passed (not for automatic retries).
+  AUTH_LOCKED: { status: 429, retryable: false },
+  // A rotated refresh token was presented again: its whole session family has been revoked (theft detection).
+  AUTH_TOKEN_REUSED: { status: 401, retryable: false },
+  // A Sign-In with Ethereum message failed a check; `details.reason` says which.
+  AUTH_SIWE_INVALID: { status: 401, retryable: false },
   QUOTA_EXCEEDED: { status: 429, retryable: false },
   RATE_LIMITED: { status: 429, retryable: true },
   TASK_LEASE_LOST: { status: 409, retryable: false },
