@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../../../core/errors.js';
 import { MAX_USER_ID_LENGTH, TENANT_PATTERN, tenantSchema } from './names.js';
-import { MAX_PATH_LENGTH, resourcePathSchema, scanPath } from './path.js';
+import { resourcePathSchema, scanPath } from './path.js';
 
 /** Attribute values conditions can read (scalars, or lists of scalars for `in`). */
 export type AttributeBag = Readonly<Record<string, unknown>>;
