@@ -1,5 +1,5 @@
 /**
- * Redis backends for storage, cache and pub/sub. They take the host's client — an `ioredis`
+ * Redis backends for storage, cache, pub/sub and the task queue. They take the host's client — an `ioredis`
  * `Redis` or `Cluster` (v5 or v6), typed structurally so this package never imports `ioredis`
  * itself — and never close it.
  *
@@ -21,6 +21,9 @@
  *   lazily drops entries of documents that expired.
  * - Pub/sub publishes on the host's client and subscribes on one dedicated connection made with
  *   `client.duplicate()`, which `close()` closes.
+ * - The task queue (`createRedisQueue`) is a set of Lua scripts over sorted sets (per band and
+ *   tenant, tenants by virtual time, delayed, leased): the claim script applies the fair policy
+ *   atomically; idle workers wake on a pub/sub message published once per idle period.
  * - Driver errors never escape: connection loss and transient server states become
  *   `ADAPTER_UNAVAILABLE` (retryable), everything unexpected `INTERNAL`, each with `cause`.
  *
@@ -42,6 +45,7 @@
 export { createRedisStorage, type RedisStorageOptions } from './storage.js';
 export { createRedisCache, type RedisCacheOptions } from './cache.js';
 export { createRedisPubSub, type RedisPubSubOptions } from './pubsub.js';
+export { createRedisQueue, type RedisQueueOptions } from './queue.js';
 export type { RedisCommonOptions } from './options.js';
 export type {
   RedisArgument,

@@ -1,0 +1,53 @@
+import { defineQueueScript } from './queue-lib.js';
+
+/**
+ * Enqueues a batch atomically (a batch of one for `enqueue`).
+ *
+ * KEYS[1]  <P>cfg
+ * ARGV[1]  <P>; ARGV[2] wake-up channel; ARGV[3] n
+ * ARGV[4…] n × 13: id, tenant, type, owner ('' = none), payload JSON, band, priority, cost,
+ *          options JSON, maxAttempts, idempotency key ('' = none), runAt ('' = none), delayMs
+ * Reply    n × { id, created (1|0), state, attempt, at, readyAt }: a duplicate key (retained, or
+ *          earlier in the batch) answers with the existing task and writes nothing.
+ */
+export const queueEnqueueScript = defineQueueScript(
+  'queue-enqueue',
+  `
+local c = config()
+local n = tonumber(ARGV[3])
+local out = {}
+local created = false
+for i = 0, n - 1 do
+  local a = 4 + i * 13
+  local id, tenant, ttype, idem = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 10]
+  local existing = false
+  -- Ids are minted per call: finding one means this call was resent after a dropped connection
+  -- and already applied.
+  if redis.call('EXISTS', taskKey(id)) == 1 then existing = id end
+  if not existing and idem ~= '' then existing = redis.call('HGET', P .. 'idem', tenant .. '|' .. idem) end
+  if existing == id then
+    local f = redis.call('HMGET', taskKey(id), 'state', 'att', 'uat', 'rat')
+    out[#out + 1] = { id, 1, f[1], f[2], f[3], f[4] }
+  elseif existing then
+    local f = redis.call('HMGET', taskKey(existing), 'state', 'att', 'uat', 'rat')
+    out[#out + 1] = { existing, 0, f[1], f[2], f[3], f[4] }
+  else
+    local readyAt = NOW + tonumber(ARGV[a + 12])
+    if ARGV[a + 11] ~= '' then readyAt = tonumber(ARGV[a + 11]) end
+    local band, pri = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
+    local seq = redis.call('INCR', P .. 'seq')
+    redis.call('HSET', taskKey(id), 'tenant', tenant, 'type', ttype, 'owner', ARGV[a + 3], 'payload', ARGV[a + 4],
+      'band', band, 'cb', band, 'pri', pri, 'cost', ARGV[a + 7], 'opts', ARGV[a + 8], 'max', ARGV[a + 9], 'idem', idem,
+      'state', 'queued', 'att', 0, 'cat', int(NOW), 'rat', int(readyAt), 'uat', int(NOW), 'seq', seq,
+      'h', '{"s":"queued","at":' .. int(NOW) .. ',"a":0}')
+    if idem ~= '' then redis.call('HSET', P .. 'idem', tenant .. '|' .. idem, id) end
+    count('queued', tenant, ttype, 1)
+    place(id, tenant, ttype, band, pri, seq, readyAt, c.aging)
+    created = true
+    out[#out + 1] = { id, 1, 'queued', '0', int(NOW), int(readyAt) }
+  end
+end
+if created then wake(ARGV[2]) end
+return out
+`,
+);

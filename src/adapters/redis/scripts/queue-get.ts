@@ -1,0 +1,19 @@
+import { defineQueueScript } from './queue-lib.js';
+
+/**
+ * Reads one task.
+ *
+ * KEYS[1]  <P>cfg
+ * ARGV[1]  <P>; ARGV[2] id
+ * Reply    the task hash's fields in the order listed below, or an empty list when absent:
+ *          tenant type owner payload band cb pri cost opts max idem state att cat rat uat w exp prog res err h
+ */
+export const queueGetScript = defineQueueScript(
+  'queue-get',
+  `
+local f = redis.call('HMGET', taskKey(ARGV[2]), 'tenant', 'type', 'owner', 'payload', 'band', 'cb', 'pri', 'cost', 'opts', 'max',
+  'idem', 'state', 'att', 'cat', 'rat', 'uat', 'w', 'exp', 'prog', 'res', 'err', 'h')
+if not f[1] then return {} end
+return f
+`,
+);

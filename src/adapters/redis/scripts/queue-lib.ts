@@ -1,0 +1,236 @@
+import { defineScript, type LuaScript } from '../lua.js';
+
+/**
+ * The Lua shared by every queue script, prepended to each (Redis scripts cannot import). It
+ * restates the memory backend's bookkeeping (src/adapters/memory/queue-core.ts) and the pure
+ * policy (src/tasks/policy/fair-queue.ts) over these keys, all under the adapter's hash tag:
+ *
+ * ```text
+ * <P> = {<prefix>}:q:<queue>:
+ * <P>cfg                 hash: mc, aging ('' = off), ret, fret ('' = keep), vt0..vt3 (band virtual times)
+ * <P>seq                 INCR: enqueue order
+ * <P>t:<id>              hash: one task (tenant type owner payload band cb pri cost opts max idem state
+ *                        ready att cat rat uat pat fat w tok exp prog res err h seq)
+ * <P>rq:<band>:<tenant>  zset: the tenant's ready tasks in the band, score (1000 - priority) * 2^42 + seq
+ * <P>bt:<band>           zset: tenants with ready tasks in the band, score = virtual time
+ * <P>tb:<band>:<tenant>  hash: v (virtual time), s (since), sv (last served)
+ * <P>age:<band>          zset: ready tasks of bands 1–3 by next promotion time
+ * <P>waiting             zset: ready tasks by readyAt (the oldest waiting task)
+ * <P>delayed             zset: delayed tasks by readyAt
+ * <P>leased              zset: assigned and running tasks by lease expiry
+ * <P>assigned:<worker>   zset: tasks assigned to a worker, by seq
+ * <P>done / <P>failed    zsets: retained terminal tasks by finish time
+ * <P>idem                hash: '<tenant>|<key>' → task id
+ * <P>ten:<tenant>        hash: w mc rate burst tok tokat ready leased
+ * <P>tenants             set: tenants with ready or leased tasks
+ * <P>cnt                 hash: '<state>|<tenant>|<type>' → count ('delayed|…' counts the delayed subset)
+ * <P>notified            flag: a wake-up was published since a claim last came up short
+ * <P>r:<request id>      reply of a settling call, kept briefly so a resent call is answered, not re-applied
+ * ```
+ *
+ * ARGV[1] is always `<P>`; KEYS[1] is `<P>cfg`, declared so that cluster clients route the call
+ * (every other key shares its hash tag, hence its slot). Time is the server's (`TIME`).
+ */
+export const QUEUE_LUA_PRELUDE = `
+local P = ARGV[1]
+local function key(s) return P .. s end
+local T = redis.call('TIME')
+local NOW = tonumber(T[1]) * 1000 + math.floor(tonumber(T[2]) / 1000)
+local function int(n) return string.format('%.0f', n) end
+local function dbl(n) return string.format('%.17g', n) end
+local function opt(v) if v == false or v == nil or v == '' then return nil end return tonumber(v) end
+local function taskKey(id) return P .. 't:' .. id end
+
+local function config()
+  local c = redis.call('HMGET', P .. 'cfg', 'mc', 'aging', 'ret', 'fret', 'vt0', 'vt1', 'vt2', 'vt3')
+  local aging = 60000
+  if c[2] ~= false then aging = opt(c[2]) end
+  local ret = 3600000
+  if c[3] ~= false then ret = tonumber(c[3]) end
+  return { mc = opt(c[1]), aging = aging, ret = ret, fret = opt(c[4]),
+           vt = { tonumber(c[5] or '0'), tonumber(c[6] or '0'), tonumber(c[7] or '0'), tonumber(c[8] or '0') } }
+end
+
+local function count(state, tenant, ttype, d)
+  local f = state .. '|' .. tenant .. '|' .. ttype
+  if redis.call('HINCRBY', P .. 'cnt', f, d) <= 0 then redis.call('HDEL', P .. 'cnt', f) end
+end
+
+-- History entries: worker ids and reasons are validated identifiers, so this is valid JSON.
+local function appendHist(tk, state, attempt, worker, reason)
+  local s = ',{"s":"' .. state .. '","at":' .. int(NOW) .. ',"a":' .. int(attempt)
+  if worker then s = s .. ',"w":"' .. worker .. '"' end
+  if reason then s = s .. ',"r":"' .. reason .. '"' end
+  redis.call('HSET', tk, 'h', (redis.call('HGET', tk, 'h') or '') .. s .. '}')
+end
+
+local function tenantDec(tenant, field)
+  local tk = P .. 'ten:' .. tenant
+  redis.call('HINCRBY', tk, field, -1)
+  local r = redis.call('HMGET', tk, 'ready', 'leased')
+  if tonumber(r[1] or '0') <= 0 and tonumber(r[2] or '0') <= 0 then redis.call('SREM', P .. 'tenants', tenant) end
+end
+
+local function tenantInc(tenant, field)
+  redis.call('HINCRBY', P .. 'ten:' .. tenant, field, 1)
+  redis.call('SADD', P .. 'tenants', tenant)
+end
+
+local function enterBand(id, tenant, band, pri, seq, promoteAt)
+  local rq = P .. 'rq:' .. band .. ':' .. tenant
+  redis.call('ZADD', rq, (1000 - pri) * 4398046511104 + seq, id)
+  if redis.call('ZCARD', rq) == 1 then
+    local tb = P .. 'tb:' .. band .. ':' .. tenant
+    redis.call('HSET', tb, 's', int(NOW))
+    redis.call('ZADD', P .. 'bt:' .. band, tonumber(redis.call('HGET', tb, 'v') or '0'), tenant)
+  end
+  if band > 0 and promoteAt then redis.call('ZADD', P .. 'age:' .. band, promoteAt, id) end
+end
+
+local function leaveBand(id, tenant, band)
+  local rq = P .. 'rq:' .. band .. ':' .. tenant
+  redis.call('ZREM', rq, id)
+  if redis.call('EXISTS', rq) == 0 then redis.call('ZREM', P .. 'bt:' .. band, tenant) end
+  if band > 0 then redis.call('ZREM', P .. 'age:' .. band, id) end
+end
+
+-- A queued task becomes claimable (its 'rat' is already stored).
+local function makeReady(id, tenant, band, pri, seq, readyAt, aging)
+  local promoteAt = false
+  if aging and band > 0 then promoteAt = readyAt + aging end
+  redis.call('HSET', taskKey(id), 'ready', '1', 'cb', band, 'pat', promoteAt and int(promoteAt) or '')
+  enterBand(id, tenant, band, pri, seq, promoteAt)
+  redis.call('ZADD', P .. 'waiting', readyAt, id)
+  tenantInc(tenant, 'ready')
+end
+
+-- A ready task leaves the ready set (claimed, assigned, cancelled, deleted).
+local function unready(id, tenant, band)
+  leaveBand(id, tenant, band)
+  redis.call('ZREM', P .. 'waiting', id)
+  tenantDec(tenant, 'ready')
+end
+
+-- Queues a task: delayed until readyAt, or ready now.
+local function place(id, tenant, ttype, band, pri, seq, readyAt, aging)
+  if readyAt > NOW then
+    redis.call('HSET', taskKey(id), 'ready', '0', 'cb', band, 'pat', '')
+    redis.call('ZADD', P .. 'delayed', readyAt, id)
+    count('delayed', tenant, ttype, 1)
+  else
+    makeReady(id, tenant, band, pri, seq, readyAt, aging)
+  end
+end
+
+-- Takes a queued task (ready or delayed) out of the queue.
+local function unqueue(id, tk, tenant, ttype)
+  local f = redis.call('HMGET', tk, 'ready', 'cb')
+  if f[1] == '1' then unready(id, tenant, tonumber(f[2]))
+  else
+    redis.call('ZREM', P .. 'delayed', id)
+    count('delayed', tenant, ttype, -1)
+  end
+end
+
+-- An assigned or running task gives up its slot.
+local function releaseSlot(id, tenant, state, worker)
+  redis.call('ZREM', P .. 'leased', id)
+  if state == 'assigned' and worker and worker ~= '' then redis.call('ZREM', P .. 'assigned:' .. worker, id) end
+  tenantDec(tenant, 'leased')
+end
+
+local function forgetIdempotency(id, tk, tenant)
+  local idem = redis.call('HGET', tk, 'idem')
+  if idem and idem ~= '' then
+    local f = tenant .. '|' .. idem
+    if redis.call('HGET', P .. 'idem', f) == id then redis.call('HDEL', P .. 'idem', f) end
+  end
+end
+
+-- Ends a task in a terminal state (counts moved from 'from'), or removes it when retention is 0.
+local function finish(id, tk, tenant, ttype, from, state, attempt, reason, c)
+  count(from, tenant, ttype, -1)
+  local failedKind = state == 'failed' or state == 'dead'
+  local ret = c.ret
+  if failedKind then ret = c.fret end
+  if ret == 0 then
+    forgetIdempotency(id, tk, tenant)
+    redis.call('DEL', tk)
+    return
+  end
+  count(state, tenant, ttype, 1)
+  redis.call('HSET', tk, 'state', state, 'fat', int(NOW), 'uat', int(NOW), 'w', '', 'tok', '', 'exp', '')
+  appendHist(tk, state, attempt, nil, reason)
+  if failedKind then redis.call('ZADD', P .. 'failed', NOW, id) else redis.call('ZADD', P .. 'done', NOW, id) end
+end
+
+-- Puts a leased task back in the queue (retry, hand-back, expired lease).
+local function requeue(id, tk, from, readyAt, attempt, reason, c)
+  local f = redis.call('HMGET', tk, 'tenant', 'type', 'band', 'pri', 'seq')
+  count(from, f[1], f[2], -1)
+  count('queued', f[1], f[2], 1)
+  redis.call('HSET', tk, 'state', 'queued', 'att', attempt, 'rat', int(readyAt), 'uat', int(NOW), 'w', '', 'tok', '', 'exp', '')
+  appendHist(tk, 'queued', attempt, nil, reason)
+  place(id, f[1], f[2], tonumber(f[3]), tonumber(f[4]), tonumber(f[5]), readyAt, c.aging)
+end
+
+-- Publishes a wake-up unless one is already pending (the flag is cleared by a claim that came up short).
+local function wake(channel)
+  if redis.call('SET', P .. 'notified', '1', 'NX') then redis.call('PUBLISH', channel, '{}') end
+end
+
+-- Whether freeing a slot of 'tenant' can let a waiting worker claim.
+local function capped(c, tenant)
+  if c.mc ~= nil then return true end
+  return opt(redis.call('HGET', P .. 'ten:' .. tenant, 'mc')) ~= nil
+end
+
+-- Expired leases, up to 'limit': re-queued at once while attempts remain, else dead.
+local function reap(c, limit)
+  local out = {}
+  local ids = redis.call('ZRANGEBYSCORE', P .. 'leased', '-inf', NOW, 'LIMIT', 0, limit)
+  for _, id in ipairs(ids) do
+    local tk = taskKey(id)
+    local f = redis.call('HMGET', tk, 'tenant', 'type', 'state', 'att', 'max', 'w')
+    local att = tonumber(f[4])
+    releaseSlot(id, f[1], f[3], f[6])
+    if att >= tonumber(f[5]) then
+      redis.call('HSET', tk, 'err', '{"code":"TASK_LEASE_LOST","message":"the lease expired before the task finished"}')
+      finish(id, tk, f[1], f[2], f[3], 'dead', att, 'attempts-exhausted', c)
+      out[#out + 1] = { id, f[1], f[2], 'dead', int(att), 'attempts-exhausted' }
+    else
+      requeue(id, tk, f[3], NOW, att, 'lease-expired', c)
+      out[#out + 1] = { id, f[1], f[2], 'queued', int(att), 'lease-expired' }
+    end
+  end
+  return out
+end
+
+-- Replay protection for settling calls (as the storage scripts do): ioredis resends commands in
+-- flight when a connection drops, and a resent completion must get its first answer, not
+-- TASK_LEASE_LOST. 'rid' is a per-call request id; the reply is kept for 'window' ms.
+local function replayed(rid)
+  if rid == '' then return nil end
+  local r = redis.call('GET', P .. 'r:' .. rid)
+  if r then return cmsgpack.unpack(r) end
+  return nil
+end
+local function remember(rid, window, reply)
+  if rid ~= '' and window ~= '0' then redis.call('SET', P .. 'r:' .. rid, cmsgpack.pack(reply), 'PX', window) end
+  return reply
+end
+
+-- The lease check every settling script makes: 'ok' or why the lease no longer holds.
+local function leaseStatus(state, tok, exp, given)
+  if not state then return 'not-found' end
+  if state ~= 'assigned' and state ~= 'running' then return 'not-active' end
+  if tok ~= given then return 'superseded' end
+  if tonumber(exp) <= NOW then return 'expired' end
+  return 'ok'
+end
+`;
+
+/** Defines a queue script: the prelude plus its own body. */
+export function defineQueueScript(name: string, body: string): LuaScript {
+  return defineScript(name, `${QUEUE_LUA_PRELUDE}\n${body}`);
+}
