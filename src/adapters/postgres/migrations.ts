@@ -11,6 +11,7 @@
  */
 
 import { QUEUE_MIGRATION_SQL } from './queue-migration.js';
+import { RESOURCES_MIGRATION_SQL } from './resources-migration.js';
 
 /** One numbered migration. */
 export interface PostgresMigration {
@@ -259,6 +260,7 @@ $fn$;
 export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = Object.freeze([
   Object.freeze({ version: 1, name: 'documents, cache, pub/sub payloads and storage functions', sql: V1_SCHEMA }),
   Object.freeze({ version: 2, name: 'task queue: tables and fair-claim functions', sql: QUEUE_MIGRATION_SQL }),
+  Object.freeze({ version: 3, name: 'resources: GCRA rate limits and leased reservations', sql: RESOURCES_MIGRATION_SQL }),
 ]);
 
 /**
