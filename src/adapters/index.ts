@@ -26,6 +26,20 @@ export type {
 } from './storage.js';
 export type { CacheAdapter, CacheSetOptions } from './cache.js';
 export type { PubSub, MessageHandler, Unsubscribe } from './pubsub.js';
+export type { GcraLimit, RateLimitRequest, RateLimitOutcome, RateLimitStore } from './rate-limit.js';
+export { MAX_RATE_LIMITS, MAX_RATE_INTERVAL_US, MAX_RATE_TOLERANCE_US } from './rate-limit.js';
+export type {
+  ResourceAmounts,
+  ResourceLimits,
+  ReservationRecord,
+  ReserveRequest,
+  ReserveOutcome,
+  ReleaseOutcome,
+  RenewOutcome,
+  ReservationSnapshot,
+  ReservationStore,
+} from './reservations.js';
+export { MAX_RESERVATION_ID_LENGTH, MAX_LEASE_MS, MAX_SNAPSHOT_LIMIT } from './reservations.js';
 export type {
   QueueAdapter,
   TaskBand,

@@ -11,3 +11,5 @@ export { createMemoryStorage, MemoryStorageState, type MemoryStorageOptions } fr
 export { createMemoryCache, MemoryCacheState, type MemoryCacheOptions } from './cache.js';
 export { createMemoryPubSub, MemoryPubSubHub, type MemoryPubSubOptions } from './pubsub.js';
 export { createMemoryQueue, MemoryQueueState, type MemoryQueueOptions } from './queue.js';
+export { createMemoryRateLimitStore, MemoryRateLimitState, type MemoryRateLimitStoreOptions } from './rate-limit.js';
+export { createMemoryReservationStore, MemoryReservationState, type MemoryReservationStoreOptions } from './reservations.js';

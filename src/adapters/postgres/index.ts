@@ -44,6 +44,8 @@ export { createPostgresStorage, type PostgresStorageOptions } from './storage.js
 export { createPostgresCache, type PostgresCacheOptions } from './cache.js';
 export { createPostgresPubSub, type PostgresPubSubOptions } from './pubsub.js';
 export { createPostgresQueue, type PostgresQueueOptions } from './queue.js';
+export { createPostgresRateLimitStore, type PostgresRateLimitStoreOptions } from './rate-limit.js';
+export { createPostgresReservationStore, type PostgresReservationStoreOptions } from './reservations.js';
 export { migratePostgres, type MigratePostgresOptions, type MigratePostgresResult } from './migrate.js';
 export { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION, type PostgresMigration } from './migrations.js';
 export { DEFAULT_SCHEMA as POSTGRES_DEFAULT_SCHEMA, type PostgresAdapterOptions } from './options.js';

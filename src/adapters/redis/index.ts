@@ -46,6 +46,8 @@ export { createRedisStorage, type RedisStorageOptions } from './storage.js';
 export { createRedisCache, type RedisCacheOptions } from './cache.js';
 export { createRedisPubSub, type RedisPubSubOptions } from './pubsub.js';
 export { createRedisQueue, type RedisQueueOptions } from './queue.js';
+export { createRedisRateLimitStore, type RedisRateLimitStoreOptions } from './rate-limit.js';
+export { createRedisReservationStore, type RedisReservationStoreOptions } from './reservations.js';
 export type { RedisCommonOptions } from './options.js';
 export type {
   RedisArgument,
