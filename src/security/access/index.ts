@@ -3,7 +3,7 @@
  * templates, deny rules, conditions and direct grants, with explanations.
  *
  * ```ts
- * import { createAccessControl, AccessPolicy } from 'digital-fabrica/security';
+ * import { createAccessControl, AccessPolicy, parseResource } from 'digital-fabrica/security';
  * ```
  *
  * - {@link createAccessControl}: the service. Persists the policy through a `StorageAdapter`,
@@ -12,6 +12,7 @@
  *   every instance within `revalidateIntervalMs` (`checkPermission`) and within pub/sub delivery or
  *   `pollIntervalMs` (`can`). A policy that cannot be verified for `maxStalenessMs` fails closed.
  * - {@link AccessPolicy}: the same model purely in memory, synchronous, no I/O.
+ * - {@link parseResource}: validate a resource once for many checks.
  *
  * Model in short: resources are paths inside a tenant (`projects/42/tasks/123`, type = first
  * segment); rules are `allow`/`deny` of an action (`read`, `tasks:assign`, `tasks:*`, `*`) on a
