@@ -16,3 +16,5 @@ export { describeCacheContract } from './cache.js';
 export { describePubSubContract } from './pubsub.js';
 export { waitFor } from './support.js';
 export { describeQueueContract, type QueueHarness } from './queue.js';
+export { describeRateLimitContract } from './rate-limit.js';
+export { describeReservationContract } from './reservations.js';
