@@ -20,7 +20,14 @@ import { listPermittedFor, type PermittedResources } from './engine/permitted.js
 import { AccessDeniedError } from './errors.js';
 
 /** The tenant and resource type a listing is about: `{ tenant, type }` or `tenants/<tenant>/<type>`. */
-export type ResourceTypeInput = string | { readonly tenant: string; readonly type: string };
+export type ResourceTypeInput =
+  | string
+  | {
+      /** The tenant. */
+      readonly tenant: string;
+      /** The type: a first path segment such as `tasks`. */
+      readonly type: string;
+    };
 
 /** A role as listed. */
 export interface RoleInfo {
@@ -41,7 +48,15 @@ export interface GrantInfo {
   /** The scope: a tenant, or `null` for a template role's rule. */
   readonly tenant: string | null;
   /** The holder: a role name or a user id. */
-  readonly holder: { readonly role: string } | { readonly user: string };
+  readonly holder:
+    | {
+        /** The role holding the rule. */
+        readonly role: string;
+      }
+    | {
+        /** The user the rule was granted to directly. */
+        readonly user: string;
+      };
   /** `allow` or `deny`. */
   readonly effect: Effect;
   /** The action. */

@@ -37,7 +37,21 @@ export interface ExplainedRule {
   /** The rule's condition, if any. */
   readonly condition?: Condition;
   /** Whom the rule is granted to: a role (tenant role or template) or the user directly. */
-  readonly holder: { readonly kind: 'role'; readonly role: string; readonly template: boolean } | { readonly kind: 'user'; readonly user: string };
+  readonly holder:
+    | {
+        /** Held by a role. */
+        readonly kind: 'role';
+        /** The role's name. */
+        readonly role: string;
+        /** Whether the role is a template (shared by all tenants). */
+        readonly template: boolean;
+      }
+    | {
+        /** Granted directly to a user. */
+        readonly kind: 'user';
+        /** The user's id. */
+        readonly user: string;
+      };
   /** How the condition evaluated for this check: `none` without a condition. */
   readonly conditionResult: 'none' | 'true' | 'false' | 'unknown';
 }

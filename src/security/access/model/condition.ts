@@ -23,7 +23,15 @@ export type AttributeRef =
   | `resource.attributes.${string}`;
 
 /** One side of a comparison: a reference, or a literal (a list only on the right of `in`). */
-export type Operand = { readonly ref: AttributeRef } | { readonly value: Scalar | readonly Scalar[] };
+export type Operand =
+  | {
+      /** The value read from the user or the resource. */
+      readonly ref: AttributeRef;
+    }
+  | {
+      /** A literal. */
+      readonly value: Scalar | readonly Scalar[];
+    };
 
 /** Comparison operators. `lt`/`lte`/`gt`/`gte` compare two numbers or two strings (by code unit). */
 export type ComparisonOp = 'eq' | 'ne' | 'lt' | 'lte' | 'gt' | 'gte' | 'in';
@@ -42,11 +50,36 @@ export type ComparisonOp = 'eq' | 'ne' | 'lt' | 'lte' | 'gt' | 'gte' | 'in';
  * ```
  */
 export type Condition =
-  | { readonly op: 'owner' }
-  | { readonly op: ComparisonOp; readonly left: Operand; readonly right: Operand }
-  | { readonly op: 'and'; readonly all: readonly Condition[] }
-  | { readonly op: 'or'; readonly any: readonly Condition[] }
-  | { readonly op: 'not'; readonly condition: Condition };
+  | {
+      /** True when `resource.ownerId` equals `user.id`; unknown when the resource has no owner. */
+      readonly op: 'owner';
+    }
+  | {
+      /** The comparison. */
+      readonly op: ComparisonOp;
+      /** Left operand. */
+      readonly left: Operand;
+      /** Right operand (a list, or a reference to one, for `in`). */
+      readonly right: Operand;
+    }
+  | {
+      /** True when every sub-condition is. */
+      readonly op: 'and';
+      /** The sub-conditions (at least one). */
+      readonly all: readonly Condition[];
+    }
+  | {
+      /** True when any sub-condition is. */
+      readonly op: 'or';
+      /** The sub-conditions (at least one). */
+      readonly any: readonly Condition[];
+    }
+  | {
+      /** Negation (unknown stays unknown). */
+      readonly op: 'not';
+      /** The negated condition. */
+      readonly condition: Condition;
+    };
 
 /** Deepest nesting of `and`/`or`/`not` accepted. */
 export const MAX_CONDITION_DEPTH = 6;

@@ -42,13 +42,36 @@ export interface RuleInput {
 }
 
 /** Who holds a rule: a role (omit `tenant` for a template), or one user in one tenant. */
-export type RuleHolder = { readonly tenant?: string; readonly role: string; readonly user?: never } | { readonly tenant: string; readonly user: string; readonly role?: never };
+export type RuleHolder =
+  | {
+      /** The tenant owning the role; omitted for a template. */
+      readonly tenant?: string;
+      /** The role holding the rule. */
+      readonly role: string;
+      /** Not with `role`. */
+      readonly user?: never;
+    }
+  | {
+      /** The tenant the direct grant applies in. */
+      readonly tenant: string;
+      /** The user the rule is granted to directly. */
+      readonly user: string;
+      /** Not with `user`. */
+      readonly role?: never;
+    };
 
 /** A rule to grant to a role or directly to a user. */
 export type GrantInput = RuleHolder & RuleInput;
 
 /** A rule to revoke, named by its id (returned by `grant`) or by the same body it was granted with. */
-export type RevokeInput = RuleHolder & ({ readonly id: string } | RuleInput);
+export type RevokeInput = RuleHolder &
+  (
+    | {
+        /** The rule id returned by `grant` (`ruleId`). */
+        readonly id: string;
+      }
+    | RuleInput
+  );
 
 /** A user's role in a tenant. The role may be the tenant's own or a template. */
 export interface BindingInput {

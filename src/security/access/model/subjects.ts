@@ -80,7 +80,7 @@ export interface ResourceView {
  * for (const action of ['read', 'update', 'delete']) console.log(action, policy.can('ada', task, action));
  * ```
  */
-export class ParsedResource implements ResourceView, AccessResource {
+export class ParsedResource implements AccessResource {
   // The brand: only this constructor (which validates) can add it, so an object made with
   // Object.create(ParsedResource.prototype) or a look-alike is validated like any plain input.
   readonly #validated = true;
