@@ -39,7 +39,7 @@ export interface ResourceOptimizeEvent {
   readonly at: Timestamp;
 }
 
-/** `task:created`, `task:updated`, `task:completed`: a task's lifecycle. */
+/** `task:created`, `task:updated`, `task:completed`, `task:failed`, `task:dead`: a task's lifecycle. */
 export interface TaskEvent {
   readonly taskId: string;
   readonly tenantId: string;
@@ -81,6 +81,10 @@ export interface FabricaEventMap {
   'task:created': TaskEvent;
   'task:updated': TaskEvent;
   'task:completed': TaskEvent;
+  /** A task failed for good (the handler declared the failure final). */
+  'task:failed': TaskEvent;
+  /** A task used up its attempts and was dead-lettered (kept, never dropped). */
+  'task:dead': TaskEvent;
   'system:metrics': SystemMetricsEvent;
   'system:alerts': SystemAlertEvent;
   'system:maintenance': SystemMaintenanceEvent;
@@ -100,6 +104,8 @@ export const FABRICA_EVENT_NAMES: readonly FabricaEventName[] = Object.freeze([
   'system:metrics',
   'system:alerts',
   'system:maintenance',
+  'task:failed',
+  'task:dead',
 ]);
 
 /** A listener of one event. */

@@ -147,7 +147,7 @@ export class MemoryQueueCore {
         if (tasks.length === limit) break;
         mine.delete(record);
         this.#leases.remove(record);
-        this.#setState(record, 'running', now, { workerId });
+        this.#setState(record, 'running', now, workerId);
         record.leaseExpiresAt = now + leaseMs;
         this.#leases.push(record, record.leaseExpiresAt);
         tasks.push(record);
@@ -160,7 +160,7 @@ export class MemoryQueueCore {
         record.token = newToken();
         record.workerId = workerId;
         record.leaseExpiresAt = now + leaseMs;
-        this.#setState(record, 'running', now, { workerId });
+        this.#setState(record, 'running', now, workerId);
         this.#leases.push(record, record.leaseExpiresAt);
         tasks.push(record);
       }
@@ -201,11 +201,11 @@ export class MemoryQueueCore {
     this.#releaseSlot(record);
     record.error = error;
     if (final) {
-      this.#setState(record, 'failed', now, { reason: 'final-failure' });
+      this.#setState(record, 'failed', now, null, 'final-failure');
       return this.#finishTerminal(record, now);
     }
     if (record.attempt >= record.spec.maxAttempts) {
-      this.#setState(record, 'dead', now, { reason: 'attempts-exhausted' });
+      this.#setState(record, 'dead', now, null, 'attempts-exhausted');
       return this.#finishTerminal(record, now);
     }
     return this.#requeue(record, now + retryInMs, now, 'retry');
@@ -234,7 +234,8 @@ export class MemoryQueueCore {
       this.#assigned.set(workerId, mine);
     }
     mine.add(record);
-    const update = this.#setState(record, 'assigned', now, { workerId, reason: 'assigned' });
+    this.#setState(record, 'assigned', now, workerId, 'assigned');
+    const update = updateOf(record, now, 'assigned');
     return { update, lease: leaseOf(record) };
   }
 
@@ -245,7 +246,7 @@ export class MemoryQueueCore {
     if (record.state === 'completed' || record.state === 'failed' || record.state === 'dead') throw taskStateConflict(id, record.state, 'cancel');
     if (record.state === 'queued') this.fair.remove(record);
     else this.#releaseSlot(record);
-    this.#setState(record, 'cancelled', now, { reason: 'cancelled' });
+    this.#setState(record, 'cancelled', now, null, 'cancelled');
     return this.#finishTerminal(record, now);
   }
 
@@ -266,7 +267,7 @@ export class MemoryQueueCore {
       this.#releaseSlot(record);
       if (record.attempt >= record.spec.maxAttempts) {
         record.error = { code: 'TASK_LEASE_LOST', message: 'the lease expired before the task finished' };
-        this.#setState(record, 'dead', now, { reason: 'attempts-exhausted' });
+        this.#setState(record, 'dead', now, null, 'attempts-exhausted');
         updates.push(this.#finishTerminal(record, now));
       } else {
         updates.push(this.#requeue(record, now, now, 'lease-expired'));
@@ -326,13 +327,13 @@ export class MemoryQueueCore {
     return counts;
   }
 
-  #setState(record: TaskRecord, state: TaskState, now: number, extra: { workerId?: string; reason?: TaskUpdateReason } = {}): TaskUpdate {
+  /** Moves `record` to `state`, recording the transition; allocates nothing but the history slots. */
+  #setState(record: TaskRecord, state: TaskState, now: number, workerId: string | null = null, reason: TaskUpdateReason | null = null): void {
     record.counts[STATE_INDEX[record.state]]! -= 1;
     record.counts[STATE_INDEX[state]]! += 1;
     record.state = state;
     record.updatedAt = now;
-    (record.history ??= []).push(state, now, record.attempt, extra.workerId ?? null, extra.reason ?? null);
-    return updateOf(record, now, extra.reason);
+    (record.history ??= []).push(state, now, record.attempt, workerId, reason);
   }
 
   /** An assigned or running task stops holding its slot (lease, worker, concurrency). */
@@ -355,10 +356,10 @@ export class MemoryQueueCore {
   #requeue(record: TaskRecord, readyAt: number, now: number, reason: TaskUpdateReason): TaskUpdate {
     record.band = record.spec.band;
     record.readyAt = readyAt;
-    const update = this.#setState(record, 'queued', now, { reason });
+    this.#setState(record, 'queued', now, null, reason);
     this.fair.add(record, now);
     this.wake();
-    return { ...update, readyAt };
+    return updateOf(record, now, reason);
   }
 
   #finishTerminal(record: TaskRecord, now: number): TaskUpdate {
@@ -382,7 +383,8 @@ export class MemoryQueueCore {
       if (this.#idempotency.get(id) === record) this.#idempotency.delete(id);
     }
     record.counts[STATE_INDEX[record.state]]! -= 1;
-    if (record.counts.every((c) => c === 0)) {
+    const c = record.counts;
+    if (c[0] === 0 && c[1] === 0 && c[2] === 0 && c[3] === 0 && c[4] === 0 && c[5] === 0 && c[6] === 0) {
       const types = this.#groups.get(record.spec.tenantId);
       if (types?.get(record.spec.type) === record.counts) types.delete(record.spec.type);
       if (types?.size === 0) this.#groups.delete(record.spec.tenantId);

@@ -17,6 +17,8 @@ describe('FabricaEventBus', () => {
       'system:metrics',
       'system:alerts',
       'system:maintenance',
+      'task:failed',
+      'task:dead',
     ]);
   });
 

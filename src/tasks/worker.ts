@@ -1,0 +1,506 @@
+import { z } from 'zod';
+import type { FabricaEventBus } from '../core/events.js';
+import { hasErrorCode, isFabricaError } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import { parseInput } from '../core/validation.js';
+import type { JsonValue } from '../adapters/storage.js';
+import type { ClaimedTask, QueueAdapter, TaskError, TaskLease, TaskUpdate } from '../adapters/queue.js';
+import { tenantIdSchema } from '../adapters/internal/queue-requests.js';
+import { retryDelay } from './policy/backoff.js';
+import { emitUpdate } from './events.js';
+import type { TaskType } from './types.js';
+import type { TaskSample } from './metrics/samples.js';
+
+/** Why a handler's signal aborted. */
+export type AbortReason = 'cancelled' | 'lease-lost' | 'timeout' | 'shutdown';
+
+/** What a handler receives besides its payload. */
+export interface TaskContext {
+  /** The claimed task (ids, tenant, attempt, lease). */
+  readonly task: ClaimedTask;
+  /**
+   * Aborts when the task is cancelled, its lease is lost, its `timeoutMs` passes or the worker
+   * shuts down without draining; `signal.reason` is an {@link AbortReason}. Stop promptly: the
+   * outcome of an aborted handler is ignored.
+   */
+  readonly signal: AbortSignal;
+  /** Reports progress; stored on the task with the next heartbeat. */
+  progress(value: JsonValue): void;
+}
+
+/**
+ * Runs one task. The resolved value (JSON, or undefined) is stored as the result. Throwing fails
+ * the delivery: retried with the task's backoff while attempts remain, unless the error says
+ * `retryable: false` (e.g. a non-retryable FabricaError), which fails the task for good.
+ */
+export type TaskHandler<P = JsonValue> = (payload: P, context: TaskContext) => unknown;
+
+/**
+ * Binds a handler to a task type: the payload is parsed with the type's schema first (a payload
+ * the schema rejects fails the task for good with `VALIDATION_FAILED`), and typed accordingly.
+ *
+ * @example
+ * ```ts
+ * import { z } from 'zod';
+ * import { defineTaskType, handle } from 'digital-fabrica/tasks';
+ * const resize = defineTaskType('resize', z.object({ url: z.string(), width: z.number() }));
+ * const handler = handle(resize, async ({ url, width }, { signal }) => {
+ *   signal.throwIfAborted();
+ *   return { url, width };
+ * });
+ * ```
+ */
+export function handle<P>(type: TaskType<P>, fn: TaskHandler<P>): TaskHandler {
+  return (payload, context) => fn(parseInput(type.schema, payload, `${type.name} payload`), context);
+}
+
+/** Counts a worker keeps. */
+export interface WorkerCounts {
+  readonly claimed: number;
+  readonly completed: number;
+  /** Failed deliveries (retried, dead or failed for good). */
+  readonly failed: number;
+  /** Deliveries whose lease was lost (cancelled, expired, redelivered) before they settled. */
+  readonly lost: number;
+}
+
+/** Options of {@link createWorker}. */
+export interface WorkerOptions {
+  /** The queue to claim from. */
+  readonly queue: QueueAdapter;
+  /** Handlers by task type. A task of another type fails for good (`TASK_TYPE_UNKNOWN`). */
+  readonly handlers: Readonly<Record<string, TaskHandler>>;
+  /** Tasks run at once by this worker (default 1, at most 10 000). The queue's caps apply on top. */
+  readonly concurrency?: number;
+  /** Worker id (default `worker-<random>`), the target of explicit assignments. */
+  readonly id?: string;
+  /** Lease per claim, ms (default 30 000). A worker that stops heart-beating loses its tasks after this. */
+  readonly leaseMs?: number;
+  /** Heartbeat interval, ms (default leaseMs / 3). */
+  readonly heartbeatMs?: number;
+  /** Most tasks per claim (default min(concurrency, 100)). */
+  readonly claimBatch?: number;
+  /** Longest idle sleep without a wake-up, ms (default 5 000): a safety net, not polling. */
+  readonly idlePollMs?: number;
+  /** How often the worker reaps expired leases when idle, ms (default 30 000; 0: never). */
+  readonly maintenanceIntervalMs?: number;
+  /** Receives `task:*` events (default: none). */
+  readonly events?: FabricaEventBus;
+  /** Receives one sample per settled delivery (e.g. `createTaskMetrics`). */
+  readonly metrics?: { record(sample: TaskSample): void };
+  /** Randomness of retry jitter (default `Math.random`). */
+  readonly random?: () => number;
+  /** Diagnostics (ids and codes, never payloads). Default: silent. */
+  readonly logger?: Logger;
+  /** Start claiming at once (default true). */
+  readonly autostart?: boolean;
+}
+
+/** A running worker. */
+export interface Worker {
+  readonly id: string;
+  /** Tasks running now. */
+  readonly active: number;
+  /** Totals since start. */
+  readonly counts: WorkerCounts;
+  /** Starts claiming (when created with `autostart: false`). Idempotent. */
+  start(): void;
+  /** Resolves the next time the queue had nothing for this worker and no task is running. */
+  idle(): Promise<void>;
+  /**
+   * Stops claiming. With `drain` (default) running tasks may finish for up to `timeoutMs`
+   * (default 30 000); what still runs then — or everything, without `drain` — is aborted
+   * (`shutdown`) and handed back to the queue without spending an attempt.
+   */
+  close(options?: { readonly drain?: boolean; readonly timeoutMs?: number }): Promise<void>;
+}
+
+const optionsSchema = z.strictObject({
+  queue: z.custom<QueueAdapter>((v) => typeof (v as QueueAdapter | undefined)?.claim === 'function', 'queue must be a QueueAdapter'),
+  handlers: z.record(z.string(), z.custom<TaskHandler>((v) => typeof v === 'function', 'handlers must be functions')),
+  concurrency: z.number().int().min(1).max(10_000).optional(),
+  id: tenantIdSchema.optional(),
+  leaseMs: z.number().int().min(10).max(24 * 3600 * 1000).optional(),
+  heartbeatMs: z.number().int().min(5).optional(),
+  claimBatch: z.number().int().min(1).max(1000).optional(),
+  idlePollMs: z.number().int().min(1).max(3_600_000).optional(),
+  maintenanceIntervalMs: z.number().int().min(0).optional(),
+  events: z.custom<FabricaEventBus>((v) => typeof (v as FabricaEventBus | undefined)?.emit === 'function', 'events must be a FabricaEventBus').optional(),
+  metrics: z.custom<{ record(sample: TaskSample): void }>((v) => typeof (v as { record?: unknown } | undefined)?.record === 'function').optional(),
+  random: z.custom<() => number>((v) => typeof v === 'function').optional(),
+  logger: z.custom<Logger>((v) => typeof (v as Logger | undefined)?.warn === 'function').optional(),
+  autostart: z.boolean().optional(),
+});
+
+/**
+ * Creates a worker: claims tasks from `queue` in the policy's order, runs up to `concurrency`
+ * handlers at once, heart-beats their leases, completes or fails them, and shuts down gracefully.
+ *
+ * @throws `VALIDATION_FAILED` for bad options.
+ * @example
+ * ```ts
+ * import { createMemoryQueue } from 'digital-fabrica/adapters/memory';
+ * import { createWorker } from 'digital-fabrica/tasks';
+ * const queue = createMemoryQueue();
+ * const worker = createWorker({
+ *   queue,
+ *   concurrency: 8,
+ *   handlers: {
+ *     email: async (payload, { signal, progress }) => {
+ *       progress({ step: 'sending' });
+ *       signal.throwIfAborted();
+ *       return { sent: true };
+ *     },
+ *   },
+ * });
+ * await queue.enqueue({ type: 'email', tenantId: 'acme', payload: { to: 'ada@example.com' } });
+ * await worker.idle();
+ * await worker.close();
+ * ```
+ */
+export function createWorker(options: WorkerOptions): Worker {
+  const o = parseInput(optionsSchema, options, 'worker options') as WorkerOptions;
+  const worker = new TaskWorker(o);
+  if (o.autostart ?? true) worker.start();
+  return worker;
+}
+
+/**
+ * One delivery in flight; it is also the handler's {@link TaskContext}, so a delivery costs one
+ * object. The AbortController is made on first use of `signal`: most handlers never look at it,
+ * and it is the costliest object of a delivery.
+ */
+class Delivery implements TaskContext {
+  lease: TaskLease;
+  readonly startedAt: number;
+  extendedAt: number;
+  extending = false;
+  controller: AbortController | undefined = undefined;
+  abortReason: AbortReason | undefined = undefined;
+  /** The delivery was settled with the queue (or its lease is gone): the handler's outcome is ignored. */
+  settled = false;
+  pendingProgress: JsonValue | undefined = undefined;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+
+  constructor(
+    readonly task: ClaimedTask,
+    now: number,
+  ) {
+    this.lease = task.lease;
+    this.startedAt = now;
+    this.extendedAt = now;
+  }
+
+  get signal(): AbortSignal {
+    this.controller ??= new AbortController();
+    if (this.abortReason !== undefined && !this.controller.signal.aborted) this.controller.abort(this.abortReason);
+    return this.controller.signal;
+  }
+
+  progress(value: JsonValue): void {
+    this.pendingProgress = value;
+  }
+
+  abort(reason: AbortReason): void {
+    if (this.abortReason !== undefined) return;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+  }
+}
+
+class TaskWorker implements Worker {
+  readonly id: string;
+  readonly #queue: QueueAdapter;
+  readonly #handlers: Readonly<Record<string, TaskHandler>>;
+  readonly #concurrency: number;
+  readonly #leaseMs: number;
+  readonly #heartbeatMs: number;
+  readonly #claimBatch: number;
+  readonly #refillAt: number;
+  readonly #idlePollMs: number;
+  readonly #maintenanceMs: number;
+  readonly #events: FabricaEventBus | undefined;
+  readonly #metrics: { record(sample: TaskSample): void } | undefined;
+  readonly #random: () => number;
+  readonly #logger: Logger;
+  readonly #active = new Map<string, Delivery>();
+  readonly #stop = new AbortController();
+  #started = false;
+  #stopping = false;
+  #loop: Promise<void> | undefined;
+  #slotFreed: (() => void) | undefined;
+  #drained: (() => void) | undefined;
+  #idleWaiters: (() => void)[] = [];
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #lastMaintenance = 0;
+  #counts = { claimed: 0, completed: 0, failed: 0, lost: 0 };
+
+  constructor(o: WorkerOptions) {
+    this.#queue = o.queue;
+    this.#handlers = o.handlers;
+    this.#concurrency = o.concurrency ?? 1;
+    this.id = o.id ?? `worker-${globalThis.crypto.randomUUID().slice(0, 8)}`;
+    this.#leaseMs = o.leaseMs ?? 30_000;
+    this.#heartbeatMs = Math.min(o.heartbeatMs ?? Math.floor(this.#leaseMs / 3), this.#leaseMs);
+    this.#claimBatch = Math.min(o.claimBatch ?? 100, this.#concurrency);
+    // Once saturated, claim again when a quarter of the slots are free: one round trip per several tasks.
+    this.#refillAt = Math.max(1, Math.min(this.#claimBatch, Math.floor(this.#concurrency / 4)));
+    this.#idlePollMs = o.idlePollMs ?? 5_000;
+    this.#maintenanceMs = o.maintenanceIntervalMs ?? 30_000;
+    this.#events = o.events;
+    this.#metrics = o.metrics;
+    this.#random = o.random ?? Math.random;
+    this.#logger = o.logger ?? silentLogger;
+  }
+
+  get active(): number {
+    return this.#active.size;
+  }
+
+  get counts(): WorkerCounts {
+    return { ...this.#counts };
+  }
+
+  start(): void {
+    if (this.#started || this.#stopping) return;
+    this.#started = true;
+    this.#heartbeat = setInterval(() => this.#beat(), Math.max(5, Math.floor(this.#heartbeatMs / 2)));
+    (this.#heartbeat as { unref?: () => void }).unref?.();
+    this.#loop = this.#run();
+  }
+
+  idle(): Promise<void> {
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  async close(options: { readonly drain?: boolean; readonly timeoutMs?: number } = {}): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#stop.abort();
+    this.#slotFreed?.();
+    await this.#loop;
+    if ((options.drain ?? true) && this.#active.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, options.timeoutMs ?? 30_000);
+        this.#drained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    // Hand back what is still running: another worker takes it without spending an attempt.
+    await Promise.all(
+      [...this.#active.values()].map(async (r) => {
+        if (r.settled) return;
+        r.settled = true;
+        r.abort('shutdown');
+        try {
+          emitUpdate(this.#events, await this.#queue.release(r.lease));
+        } catch (err) {
+          this.#logger.warn('tasks: could not hand a task back on shutdown', { taskId: r.task.id, code: codeOf(err) });
+        }
+      }),
+    );
+    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+    for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
+  async #run(): Promise<void> {
+    let saturated = false;
+    let errors = 0;
+    while (!this.#stopping) {
+      const free = this.#concurrency - this.#active.size;
+      if (free < (saturated ? this.#refillAt : 1)) {
+        await new Promise<void>((resolve) => (this.#slotFreed = resolve));
+        this.#slotFreed = undefined;
+        continue;
+      }
+      const requested = Math.min(free, this.#claimBatch);
+      let tasks: readonly ClaimedTask[];
+      let nextInMs: number | null;
+      try {
+        const result = await this.#queue.claim(this.id, requested, this.#leaseMs);
+        for (const update of result.reaped) emitUpdate(this.#events, update);
+        tasks = result.tasks;
+        nextInMs = result.nextInMs;
+        errors = 0;
+      } catch (err) {
+        if (this.#stopping) break;
+        errors += 1;
+        this.#logger.warn('tasks: claim failed; retrying', { worker: this.id, code: codeOf(err), attempt: errors });
+        await this.#queue.waitForWork(Math.min(5_000, 50 * 2 ** Math.min(errors, 7)), this.#stop.signal).catch(() => undefined);
+        continue;
+      }
+      for (const task of tasks) this.#begin(task);
+      saturated = tasks.length === requested;
+      if (!saturated) {
+        if (this.#active.size === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
+        await this.#maintain();
+        const wait = Math.min(nextInMs ?? this.#idlePollMs, this.#idlePollMs);
+        if (!this.#stopping && wait > 0) await this.#queue.waitForWork(wait, this.#stop.signal).catch(() => undefined);
+      }
+    }
+  }
+
+  async #maintain(): Promise<void> {
+    if (this.#maintenanceMs === 0) return;
+    const now = Date.now();
+    if (now - this.#lastMaintenance < this.#maintenanceMs) return;
+    this.#lastMaintenance = now;
+    try {
+      const { updates } = await this.#queue.reapExpired();
+      for (const update of updates) emitUpdate(this.#events, update);
+    } catch (err) {
+      this.#logger.warn('tasks: maintenance failed', { worker: this.id, code: codeOf(err) });
+    }
+  }
+
+  #begin(task: ClaimedTask): void {
+    this.#counts.claimed += 1;
+    const d = new Delivery(task, Date.now());
+    this.#active.set(task.id, d);
+    if (this.#events !== undefined) {
+      this.#events.emit('task:updated', { taskId: task.id, tenantId: task.tenantId, type: task.type, state: 'running', attempt: task.attempt, at: task.lease.expiresAt - this.#leaseMs });
+    }
+    if (task.timeoutMs !== null) d.timer = setTimeout(() => this.#timeout(d), task.timeoutMs);
+    const handler = this.#handlers[task.type];
+    if (handler === undefined) {
+      void this.#settle(d, false, { code: 'TASK_TYPE_UNKNOWN', message: `no handler for task type ${task.type}`, retryable: false });
+      return;
+    }
+    let value: unknown;
+    try {
+      value = handler(task.payload, d);
+    } catch (error) {
+      void this.#settle(d, false, error);
+      return;
+    }
+    // A synchronous handler settles without an extra turn of the event loop.
+    if (typeof value === 'object' && value !== null && typeof (value as PromiseLike<unknown>).then === 'function') {
+      (value as PromiseLike<unknown>).then(
+        (v) => void this.#settle(d, true, v),
+        (error: unknown) => void this.#settle(d, false, error),
+      );
+    } else {
+      void this.#settle(d, true, value);
+    }
+  }
+
+  /** Records the handler's outcome (unless the delivery was already settled), then frees the slot. */
+  async #settle(d: Delivery, ok: boolean, value: unknown): Promise<void> {
+    if (d.timer !== undefined) clearTimeout(d.timer);
+    if (!d.settled) {
+      d.settled = true;
+      if (ok) await this.#complete(d, value);
+      else await this.#fail(d, value, false);
+    }
+    this.#active.delete(d.task.id);
+    this.#slotFreed?.();
+    if (this.#active.size === 0) this.#drained?.();
+  }
+
+  async #complete(r: Delivery, value: unknown): Promise<void> {
+    try {
+      const update = await this.#queue.complete(r.lease, value === undefined ? undefined : (value as JsonValue));
+      this.#counts.completed += 1;
+      emitUpdate(this.#events, update);
+      this.#sample(r, 'completed');
+    } catch (err) {
+      if (hasErrorCode(err, 'TASK_LEASE_LOST')) return this.#lost(r, err);
+      if (hasErrorCode(err, 'VALIDATION_FAILED') || hasErrorCode(err, 'PAYLOAD_TOO_LARGE')) {
+        // The handler returned something that cannot be stored: that is the task's failure.
+        return this.#fail(r, err, true);
+      }
+      this.#logger.error('tasks: could not record a completion', { taskId: r.task.id, code: codeOf(err) });
+    }
+  }
+
+  async #fail(r: Delivery, error: unknown, forceFinal: boolean): Promise<void> {
+    const final = forceFinal || (typeof error === 'object' && error !== null && (error as { retryable?: unknown }).retryable === false);
+    try {
+      const update: TaskUpdate = await this.#queue.fail(r.lease, {
+        error: toTaskError(error),
+        final,
+        retryInMs: retryDelay(r.task.backoff, r.task.attempt, this.#random),
+      });
+      this.#counts.failed += 1;
+      emitUpdate(this.#events, update);
+      this.#sample(r, update.state === 'queued' ? 'retried' : update.state === 'dead' ? 'dead' : 'failed');
+    } catch (err) {
+      if (hasErrorCode(err, 'TASK_LEASE_LOST')) return this.#lost(r, err);
+      this.#logger.error('tasks: could not record a failure', { taskId: r.task.id, code: codeOf(err) });
+    }
+  }
+
+  #lost(r: Delivery, err: unknown): void {
+    this.#counts.lost += 1;
+    this.#sample(r, 'lost');
+    const reason = isFabricaError(err) ? err.details?.reason : undefined;
+    this.#logger.warn('tasks: lease lost before the task settled', { taskId: r.task.id, reason: typeof reason === 'string' ? reason : 'unknown' });
+  }
+
+  #timeout(r: Delivery): void {
+    if (r.settled) return;
+    r.settled = true;
+    r.abort('timeout');
+    // The lease goes back at once (retry or dead-letter); the slot stays taken until the handler returns.
+    void this.#fail(r, { code: 'TASK_TIMEOUT', message: `the handler ran longer than ${r.task.timeoutMs} ms` }, false);
+  }
+
+  #beat(): void {
+    const now = Date.now();
+    for (const r of this.#active.values()) {
+      if (r.settled || r.extending) continue;
+      if (now - r.extendedAt < this.#heartbeatMs && r.pendingProgress === undefined) continue;
+      r.extending = true;
+      const progress = r.pendingProgress;
+      r.pendingProgress = undefined;
+      this.#queue.extend(r.lease, this.#leaseMs, progress).then(
+        (lease) => {
+          r.lease = lease;
+          r.extendedAt = now;
+          r.extending = false;
+        },
+        (err: unknown) => {
+          r.extending = false;
+          if (!hasErrorCode(err, 'TASK_LEASE_LOST')) {
+            this.#logger.warn('tasks: heartbeat failed; retrying', { taskId: r.task.id, code: codeOf(err) });
+            return;
+          }
+          if (r.settled) return;
+          r.settled = true;
+          const state = isFabricaError(err) ? err.details?.state : undefined;
+          r.abort(state === 'cancelled' ? 'cancelled' : 'lease-lost');
+          this.#lost(r, err);
+        },
+      );
+    }
+  }
+
+  #sample(r: Delivery, outcome: TaskSample['outcome']): void {
+    if (this.#metrics === undefined) return;
+    const claimedAt = r.task.lease.expiresAt - this.#leaseMs;
+    this.#metrics.record({
+      tenantId: r.task.tenantId,
+      type: r.task.type,
+      outcome,
+      waitMs: Math.max(0, claimedAt - r.task.readyAt),
+      runMs: Date.now() - r.startedAt,
+    });
+  }
+}
+
+function codeOf(err: unknown): string {
+  return isFabricaError(err) ? err.code : err instanceof Error ? err.name : 'UNKNOWN';
+}
+
+/** The failure stored on the task: a code and a bounded message (never logged by the SDK). */
+function toTaskError(error: unknown): TaskError {
+  if (isFabricaError(error)) return { code: error.code, message: error.message.slice(0, 1024) };
+  if (error instanceof Error) return { code: (error.name || 'Error').slice(0, 64), message: error.message.slice(0, 1024) };
+  if (typeof error === 'object' && error !== null && typeof (error as TaskError).code === 'string') {
+    const e = error as TaskError;
+    return { code: e.code.slice(0, 64) || 'Error', message: String(e.message ?? '').slice(0, 1024) };
+  }
+  return { code: 'Error', message: String(error).slice(0, 1024) };
+}
