@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -25,7 +25,12 @@ describe('package boundaries (built output)', () => {
     mkdirSync(pkgDir, { recursive: true });
     cpSync(dist, join(pkgDir, 'dist'), { recursive: true });
     cpSync(join(root, 'package.json'), join(pkgDir, 'package.json'));
-    for (const dep of ['zod', 'eventemitter3']) symlinkSync(join(root, 'node_modules', dep), join(project, 'node_modules', dep), 'dir');
+    // Exactly our runtime dependencies (a host's `npm install digital-fabrica` gets these and no more).
+    const { dependencies = {} } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+    for (const dep of Object.keys(dependencies)) {
+      mkdirSync(dirname(join(project, 'node_modules', dep)), { recursive: true });
+      symlinkSync(join(root, 'node_modules', dep), join(project, 'node_modules', dep), 'dir');
+    }
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'host', private: true }));
   });
 
