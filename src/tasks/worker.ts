@@ -233,6 +233,8 @@ class TaskWorker implements Worker {
   #idleWaiters: (() => void)[] = [];
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #lastMaintenance = 0;
+  /** The last claim came up short: the queue had nothing more for this worker then. */
+  #short = false;
   #counts = { claimed: 0, completed: 0, failed: 0, lost: 0 };
 
   constructor(o: WorkerOptions) {
@@ -270,6 +272,7 @@ class TaskWorker implements Worker {
   }
 
   idle(): Promise<void> {
+    if (this.#short && this.#active.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -331,8 +334,9 @@ class TaskWorker implements Worker {
         await this.#queue.waitForWork(Math.min(5_000, 50 * 2 ** Math.min(errors, 7)), this.#stop.signal).catch(() => undefined);
         continue;
       }
-      for (const task of tasks) this.#begin(task);
       saturated = tasks.length === requested;
+      this.#short = !saturated;
+      for (const task of tasks) this.#begin(task);
       if (!saturated) {
         if (this.#active.size === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
         await this.#maintain();
@@ -396,7 +400,10 @@ class TaskWorker implements Worker {
     }
     this.#active.delete(d.task.id);
     this.#slotFreed?.();
-    if (this.#active.size === 0) this.#drained?.();
+    if (this.#active.size === 0) {
+      this.#drained?.();
+      if (this.#short) for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    }
   }
 
   async #complete(r: Delivery, value: unknown): Promise<void> {

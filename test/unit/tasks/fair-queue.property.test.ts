@@ -1,0 +1,167 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { FairQueue, PLACE, type FairTask } from '../../../src/tasks/policy/fair-queue.js';
+import type { TenantPolicy } from '../../../src/adapters/queue.js';
+
+let seq = 0;
+function task(tenantId: string, band: number, priority: number, cost: number, readyAt: number): FairTask {
+  seq += 1;
+  return { id: `t${seq}`, tenantId, priority, seq, cost, originalBand: band, band, readyAt, promoteAt: Infinity, place: PLACE.none, qpos: -1, apos: -1 };
+}
+const policy = (p: Partial<TenantPolicy>): TenantPolicy => ({ weight: 1, maxConcurrency: null, ratePerSecond: null, burst: 1, ...p });
+
+const TENANTS = ['a', 'b', 'c', 'd'] as const;
+
+const opArb = fc.oneof(
+  { weight: 5, arbitrary: fc.record({ kind: fc.constant('add' as const), tenant: fc.constantFrom(...TENANTS), band: fc.integer({ min: 0, max: 3 }), priority: fc.integer({ min: -3, max: 3 }), cost: fc.constantFrom(1, 2, 0.5), delay: fc.constantFrom(0, 0, 0, 5, 20) }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('claim' as const), limit: fc.integer({ min: 1, max: 6 }), advance: fc.integer({ min: 0, max: 10 }) }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('finish' as const), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }) },
+);
+
+const setupArb = fc.record({
+  maxConcurrency: fc.option(fc.integer({ min: 1, max: 8 }), { nil: null }),
+  caps: fc.dictionary(fc.constantFrom(...TENANTS), fc.record({ maxConcurrency: fc.option(fc.integer({ min: 1, max: 3 }), { nil: null }), weight: fc.constantFrom(1, 2, 3) })),
+});
+
+describe('FairQueue properties', () => {
+  it('delivers every task exactly once, within the caps, work-conserving, in band and priority/FIFO order (aging off)', () => {
+    fc.assert(
+      fc.property(setupArb, fc.array(opArb, { maxLength: 120 }), (setup, ops) => {
+        const q = new FairQueue<FairTask>({ agingMs: null, maxConcurrency: setup.maxConcurrency });
+        for (const [name, cap] of Object.entries(setup.caps)) q.setTenant(name, policy(cap));
+        const capOf = (name: string) => setup.caps[name as 'a']?.maxConcurrency ?? null;
+        let now = 0;
+        const queued = new Set<FairTask>();
+        const leased: FairTask[] = [];
+        const everClaimed = new Set<FairTask>();
+        const leasedOf = (name: string) => leased.filter((t) => t.tenantId === name).length;
+        for (const op of ops) {
+          if (op.kind === 'add') {
+            const t = task(op.tenant, op.band, op.priority, op.cost, now + op.delay);
+            q.add(t, now);
+            queued.add(t);
+          } else if (op.kind === 'finish') {
+            if (leased.length === 0) continue;
+            const [t] = leased.splice(op.pick % leased.length, 1);
+            q.finish(t!.tenantId);
+          } else if (op.kind === 'remove') {
+            const all = [...queued];
+            if (all.length === 0) continue;
+            const t = all[op.pick % all.length]!;
+            expect(q.remove(t)).toBe(true);
+            queued.delete(t);
+          } else {
+            now += op.advance;
+            const picked = q.claim(op.limit, now);
+            expect(picked.length).toBeLessThanOrEqual(op.limit);
+            for (const t of picked) {
+              // Exactly once: never handed out before, and it was queued and ready.
+              expect(everClaimed.has(t)).toBe(false);
+              expect(queued.has(t)).toBe(true);
+              expect(t.readyAt).toBeLessThanOrEqual(now);
+              everClaimed.add(t);
+              queued.delete(t);
+              leased.push(t);
+            }
+            // Caps hold.
+            if (setup.maxConcurrency !== null) expect(leased.length).toBeLessThanOrEqual(setup.maxConcurrency);
+            for (const name of TENANTS) {
+              const cap = capOf(name);
+              if (cap !== null) expect(leasedOf(name)).toBeLessThanOrEqual(cap);
+            }
+            // Ready tasks of tenants still eligible after the call: they were eligible throughout it.
+            const globalRoom = setup.maxConcurrency === null || leased.length < setup.maxConcurrency;
+            const eligibleReady = [...queued].filter((t) => t.readyAt <= now && (capOf(t.tenantId) === null || leasedOf(t.tenantId) < capOf(t.tenantId)!));
+            // Work-conserving: a short claim leaves nothing eligible behind.
+            if (picked.length < op.limit && globalRoom) expect(eligibleReady).toEqual([]);
+            for (const x of picked) {
+              for (const y of eligibleReady) {
+                // Band order: nothing eligible of a higher band was passed over.
+                expect(y.band).toBeGreaterThanOrEqual(x.band);
+                // Within a tenant and band: priority, then FIFO.
+                if (y.tenantId === x.tenantId && y.band === x.band) {
+                  expect(y.priority < x.priority || (y.priority === x.priority && y.seq > x.seq)).toBe(true);
+                }
+              }
+            }
+          }
+          expect(q.ready + q.delayed).toBe(queued.size);
+          expect(q.leased).toBe(leased.length);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps the weighted service of backlogged tenants within one task cost / weight of each other (SFQ bound)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ weight: fc.constantFrom(1, 2, 3, 4, 0.5), costs: fc.array(fc.constantFrom(1, 2, 3, 0.5), { minLength: 1, maxLength: 3 }) }), { minLength: 2, maxLength: 4 }),
+        fc.integer({ min: 1, max: 150 }),
+        (specs, steps) => {
+          const q = new FairQueue<FairTask>({ agingMs: null, maxConcurrency: null });
+          const names = specs.map((_, i) => `t${i}`);
+          specs.forEach((s, i) => q.setTenant(names[i]!, policy({ weight: s.weight })));
+          // Enough tasks that every tenant stays backlogged for the whole run.
+          specs.forEach((s, i) => {
+            for (let k = 0; k < steps + 1; k++) q.add(task(names[i]!, 2, 0, s.costs[k % s.costs.length]!, 0), 0);
+          });
+          const service = specs.map(() => 0);
+          const maxCost = specs.map((s) => Math.max(...s.costs));
+          for (let k = 0; k < steps; k++) {
+            const [t] = q.claim(1, 0);
+            const i = names.indexOf(t!.tenantId);
+            service[i]! += t!.cost;
+            for (let a = 0; a < specs.length; a++) {
+              for (let b = a + 1; b < specs.length; b++) {
+                const gap = Math.abs(service[a]! / specs[a]!.weight - service[b]! / specs[b]!.weight);
+                expect(gap).toBeLessThanOrEqual(maxCost[a]! / specs[a]!.weight + maxCost[b]! / specs[b]!.weight + 1e-9);
+              }
+            }
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('serves an aged low-band task within 3 x agingMs plus one round, whatever floods the higher bands', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 2 }), (agingMs, arrivals, floodBand) => {
+        const q = new FairQueue<FairTask>({ agingMs, maxConcurrency: null });
+        const low = task('quiet', 3, 0, 1, 0);
+        q.add(low, 0);
+        for (let now = 0; now <= 3 * agingMs + 2; now++) {
+          for (let i = 0; i < arrivals; i++) q.add(task('flood', floodBand, 1000, 1, now), now);
+          if (q.claim(1, now).includes(low)) return;
+        }
+        throw new Error('the low-band task waited longer than 3 x agingMs + 2 steps');
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('never lets a rate-capped tenant claim more than burst + rate x elapsed', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 20 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(fc.record({ advance: fc.integer({ min: 0, max: 400 }), limit: fc.integer({ min: 1, max: 5 }) }), { maxLength: 60 }),
+        (rate, burst, steps) => {
+          const q = new FairQueue<FairTask>({ agingMs: null, maxConcurrency: null });
+          q.setTenant('m', policy({ ratePerSecond: rate, burst }), 0);
+          for (let i = 0; i < 500; i++) q.add(task('m', 2, 0, 1, 0), 0);
+          let now = 0;
+          let claimed = 0;
+          for (const s of steps) {
+            now += s.advance;
+            claimed += q.claim(s.limit, now).length;
+            expect(claimed).toBeLessThanOrEqual(burst + (rate * now) / 1000 + 1e-9);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -1,0 +1,266 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { FabricaEventBus, type TaskEvent } from '../../../src/core/events.js';
+import { ValidationError } from '../../../src/core/errors.js';
+import { createMemoryQueue } from '../../../src/adapters/memory/index.js';
+import type { QueueAdapter } from '../../../src/adapters/queue.js';
+import { waitFor } from '../../../src/adapters/testing/support.js';
+import { createWorker, defineTaskType, handle, type TaskSample, type Worker } from '../../../src/tasks/index.js';
+
+const workers: Worker[] = [];
+const start = (options: Parameters<typeof createWorker>[0]): Worker => {
+  const w = createWorker(options);
+  workers.push(w);
+  return w;
+};
+afterEach(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.close({ drain: false })));
+});
+
+/** A promise with its resolve function: handlers wait on these instead of sleeping. */
+function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+function recordEvents(events: FabricaEventBus): TaskEvent[] {
+  const seen: TaskEvent[] = [];
+  for (const name of ['task:updated', 'task:completed', 'task:failed', 'task:dead'] as const) events.on(name, (e) => seen.push({ ...e, state: `${name}/${e.state}` }));
+  return seen;
+}
+
+async function settled(queue: QueueAdapter, id: string, state: string): Promise<void> {
+  await waitFor(async () => (await queue.get(id))?.state === state, { timeoutMs: 5_000, what: `task ${state}` });
+}
+
+describe('createWorker', () => {
+  it('runs at most `concurrency` handlers at once and completes every task', async () => {
+    const queue = createMemoryQueue();
+    let running = 0;
+    let peak = 0;
+    const worker = start({
+      queue,
+      concurrency: 3,
+      handlers: {
+        job: async (payload) => {
+          running += 1;
+          peak = Math.max(peak, running);
+          await new Promise((resolve) => setImmediate(resolve));
+          running -= 1;
+          return { doubled: (payload as number) * 2 };
+        },
+      },
+    });
+    const results = await queue.enqueueMany(Array.from({ length: 20 }, (_, i) => ({ type: 'job', tenantId: 'acme', payload: i })));
+    await waitFor(() => worker.counts.completed === 20, { what: 'all completions' });
+    expect(peak).toBeLessThanOrEqual(3);
+    expect(peak).toBeGreaterThan(1);
+    expect((await queue.get(results[7]!.task.taskId))?.result).toEqual({ doubled: 14 });
+    expect(worker.counts).toMatchObject({ claimed: 20, completed: 20, failed: 0, lost: 0 });
+  });
+
+  it('gives handlers the payload, the task, a signal and a progress callback stored with the heartbeat', async () => {
+    const queue = createMemoryQueue();
+    const release = gate();
+    let seenAttempt = 0;
+    start({
+      queue,
+      leaseMs: 300,
+      handlers: {
+        job: async (payload, ctx) => {
+          seenAttempt = ctx.task.attempt;
+          expect(payload).toEqual({ n: 1 });
+          expect(ctx.signal.aborted).toBe(false);
+          ctx.progress({ pct: 40 });
+          await release.promise;
+        },
+      },
+    });
+    const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: { n: 1 } });
+    await waitFor(async () => (await queue.get(task.taskId))?.progress !== null, { what: 'the progress' });
+    expect((await queue.get(task.taskId))?.progress).toEqual({ pct: 40 });
+    expect(seenAttempt).toBe(1);
+    release.open();
+    await settled(queue, task.taskId, 'completed');
+  });
+
+  it('keeps a long task leased with heartbeats: no other worker receives it', async () => {
+    const queue = createMemoryQueue();
+    const release = gate();
+    const w = start({ queue, leaseMs: 100, handlers: { job: () => release.promise } });
+    const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+    await waitFor(() => w.active === 1, { what: 'the task to start' });
+    const started = Date.now();
+    await waitFor(async () => (await queue.get(task.taskId))!.updatedAt - started >= 250, { what: 'a few heartbeats' });
+    expect((await queue.claim('other', 5, 1_000)).tasks).toHaveLength(0);
+    release.open();
+    await settled(queue, task.taskId, 'completed');
+    expect(w.counts.lost).toBe(0);
+  });
+
+  it('retries a failing handler with backoff, then dead-letters it, with events', async () => {
+    const queue = createMemoryQueue();
+    const events = new FabricaEventBus();
+    const seen = recordEvents(events);
+    start({ queue, events, handlers: { job: () => Promise.reject(new Error('flaky')) } });
+    const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null, maxAttempts: 2, backoff: { delayMs: 5, jitter: 0 } });
+    await settled(queue, task.taskId, 'dead');
+    const stored = await queue.get(task.taskId);
+    expect(stored?.error).toEqual({ code: 'Error', message: 'flaky' });
+    expect(stored?.attempt).toBe(2);
+    expect(seen.map((e) => e.state)).toEqual(['task:updated/running', 'task:updated/queued', 'task:updated/running', 'task:dead/dead']);
+  });
+
+  it('fails a task for good when the error is not retryable', async () => {
+    const queue = createMemoryQueue();
+    const events = new FabricaEventBus();
+    const seen = recordEvents(events);
+    start({ queue, events, handlers: { job: () => Promise.reject(new ValidationError('bad input', [])) } });
+    const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null, maxAttempts: 5 });
+    await settled(queue, task.taskId, 'failed');
+    expect((await queue.get(task.taskId))?.error?.code).toBe('VALIDATION_FAILED');
+    expect(seen.at(-1)?.state).toBe('task:failed/failed');
+  });
+
+  it('aborts a handler whose task was cancelled, at its next heartbeat, and ignores its outcome', async () => {
+    const queue = createMemoryQueue();
+    let reason: unknown;
+    const w = start({
+      queue,
+      leaseMs: 60,
+      handlers: {
+        job: (_p, ctx) =>
+          new Promise((resolve) => {
+            ctx.signal.addEventListener('abort', () => {
+              reason = ctx.signal.reason;
+              resolve('too late');
+            });
+          }),
+      },
+    });
+    const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+    await waitFor(() => w.active === 1, { what: 'the task to start' });
+    await queue.cancel(task.taskId);
+    await waitFor(() => reason !== undefined, { what: 'the abort' });
+    expect(reason).toBe('cancelled');
+    await waitFor(() => w.active === 0, { what: 'the slot to free' });
+    expect((await queue.get(task.taskId))?.state).toBe('cancelled');
+    expect(w.counts.lost).toBe(1);
+  });
+
+  it('aborts a handler past its timeout and retries the task', async () => {
+    const queue = createMemoryQueue();
+    let reason: unknown;
+    start({
+      queue,
+      handlers: {
+        job: (_p, ctx) =>
+          new Promise<void>((resolve) => {
+            if (ctx.task.attempt > 1) return resolve();
+            ctx.signal.addEventListener('abort', () => {
+              reason = ctx.signal.reason;
+              resolve();
+            });
+          }),
+      },
+    });
+    const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null, timeoutMs: 30, backoff: { delayMs: 1, jitter: 0 } });
+    await settled(queue, task.taskId, 'completed');
+    expect(reason).toBe('timeout');
+    const stored = await queue.get(task.taskId);
+    expect(stored?.attempt).toBe(2);
+    expect(stored?.history.some((h) => h.reason === 'retry')).toBe(true);
+  });
+
+  it('drains running tasks on close', async () => {
+    const queue = createMemoryQueue();
+    const release = gate();
+    const w = start({ queue, handlers: { job: () => release.promise } });
+    const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+    await waitFor(() => w.active === 1, { what: 'the task to start' });
+    const closing = w.close();
+    setImmediate(release.open);
+    await closing;
+    expect((await queue.get(task.taskId))?.state).toBe('completed');
+  });
+
+  it('hands running tasks back on close without drain, without spending an attempt', async () => {
+    const queue = createMemoryQueue();
+    let reason: unknown;
+    const w = start({
+      queue,
+      handlers: {
+        job: (_p, ctx) =>
+          new Promise<void>((resolve) => {
+            ctx.signal.addEventListener('abort', () => {
+              reason = ctx.signal.reason;
+              resolve();
+            });
+          }),
+      },
+    });
+    const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null, maxAttempts: 1 });
+    await waitFor(() => w.active === 1, { what: 'the task to start' });
+    await w.close({ drain: false });
+    expect(reason).toBe('shutdown');
+    expect(await queue.get(task.taskId)).toMatchObject({ state: 'queued', attempt: 0 });
+  });
+
+  it('fails a task of a type it has no handler for, for good', async () => {
+    const queue = createMemoryQueue();
+    start({ queue, handlers: { job: () => undefined } });
+    const { task } = await queue.enqueue({ type: 'mystery', tenantId: 'acme', payload: null });
+    await settled(queue, task.taskId, 'failed');
+    expect((await queue.get(task.taskId))?.error?.code).toBe('TASK_TYPE_UNKNOWN');
+  });
+
+  it('validates payloads with handle(): a rejected payload fails for good', async () => {
+    const queue = createMemoryQueue();
+    const resize = defineTaskType('resize', z.object({ width: z.number().int() }));
+    const widths: number[] = [];
+    start({ queue, handlers: { resize: handle(resize, ({ width }) => void widths.push(width)) } });
+    const good = await queue.enqueue({ type: 'resize', tenantId: 'acme', payload: { width: 640 } });
+    const bad = await queue.enqueue({ type: 'resize', tenantId: 'acme', payload: { width: 'wide' } });
+    await settled(queue, good.task.taskId, 'completed');
+    await settled(queue, bad.task.taskId, 'failed');
+    expect(widths).toEqual([640]);
+    expect((await queue.get(bad.task.taskId))?.error?.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('stores a result that is not JSON as a final failure', async () => {
+    const queue = createMemoryQueue();
+    start({ queue, handlers: { job: () => new Map() } });
+    const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+    await settled(queue, task.taskId, 'failed');
+  });
+
+  it('runs a task assigned to it by id', async () => {
+    const queue = createMemoryQueue();
+    const ran: string[] = [];
+    const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+    await queue.assign(task.taskId, 'gpu-7', 60_000);
+    start({ queue, id: 'gpu-7', handlers: { job: (_p, ctx) => void ran.push(ctx.task.id) } });
+    await settled(queue, task.taskId, 'completed');
+    expect(ran).toEqual([task.taskId]);
+  });
+
+  it('reports a sample per delivery to its metrics', async () => {
+    const queue = createMemoryQueue();
+    const samples: TaskSample[] = [];
+    const w = start({ queue, metrics: { record: (s) => samples.push(s) }, handlers: { ok: () => undefined, bad: () => Promise.reject(new Error('x')) } });
+    await queue.enqueue({ type: 'ok', tenantId: 'acme', payload: null });
+    await queue.enqueue({ type: 'bad', tenantId: 'globex', payload: null, maxAttempts: 1 });
+    await waitFor(() => samples.length === 2, { what: 'two samples' });
+    expect(samples.map((s) => `${s.tenantId}/${s.type}/${s.outcome}`).sort()).toEqual(['acme/ok/completed', 'globex/bad/dead']);
+    for (const s of samples) expect(s.waitMs).toBeGreaterThanOrEqual(0);
+    await w.idle();
+  });
+
+  it('rejects bad options with VALIDATION_FAILED', () => {
+    const queue = createMemoryQueue();
+    expect(() => createWorker({ queue, handlers: {}, concurrency: 0 })).toThrowError(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
+    expect(() => createWorker({ queue, handlers: { job: 'nope' as never } })).toThrowError(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
+    expect(() => createWorker({ queue, handlers: {}, id: 'bad id' })).toThrowError(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
+  });
+});
