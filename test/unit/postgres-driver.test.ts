@@ -23,6 +23,7 @@ describe('postgres driver typing', () => {
       const code = readFileSync(file, 'utf8').replace(/\/\*[\s\S]*?\*\//g, '');
       expect(code, file).not.toMatch(/from\s+['"]pg(\/[^'"]*)?['"]|require\(\s*['"]pg['"]\s*\)|import\(\s*['"]pg['"]\s*\)/);
     }
+    expect(renderMigration(POSTGRES_MIGRATIONS[0]!.sql, 'My_Schema')).toContain('"My_Schema".documents');
   });
 });
 
@@ -36,8 +37,10 @@ describe('shipped migrations', () => {
     for (const m of POSTGRES_MIGRATIONS) {
       const sql = renderMigration(m.sql, 'My_Schema');
       expect(sql).not.toContain('{{');
-      expect(sql).toContain('"My_Schema".documents');
+      // Every migration creates or changes objects in the schema, always through the quoted name.
+      expect(sql).toMatch(/"My_Schema"\.[a-z_]+/);
       expect(sql).not.toMatch(/[^"]My_Schema\./);
     }
+    expect(renderMigration(POSTGRES_MIGRATIONS[0]!.sql, 'My_Schema')).toContain('"My_Schema".documents');
   });
 });
