@@ -6,6 +6,7 @@ import { createFabrica, isFabricaError, ManualClock, uuidv7Timestamp } from '../
 import { createMemoryPubSub, MemoryPubSubHub } from '../src/adapters/memory/index.js';
 import { title } from './demo-support.js';
 import { demoSecurity } from './demo-security.js';
+import { demoAccess } from './demo-access.js';
 
 async function demoFoundation(): Promise<void> {
   const clock = new ManualClock(Date.UTC(2026, 10, 26, 9, 0, 0));
@@ -83,6 +84,7 @@ async function demoFoundation(): Promise<void> {
 async function main(): Promise<void> {
   await demoFoundation();
   await demoSecurity();
+  await demoAccess();
   console.log('\ndone.');
 }
 
