@@ -28,6 +28,8 @@ export type FabricaErrorCode =
   | 'ADAPTER_SCHEMA_MISMATCH'
   | 'ADAPTER_CLOSED'
   | 'PAYLOAD_TOO_LARGE'
+  | 'METHOD_NOT_ALLOWED'
+  | 'UNSUPPORTED_MEDIA_TYPE'
   | 'INTERNAL';
 
 /** Default HTTP status and retryability per code, used by the HTTP layer and by callers deciding to retry. */
@@ -61,6 +63,10 @@ export const ERROR_DEFAULTS: Readonly<Record<FabricaErrorCode, { readonly status
   ADAPTER_SCHEMA_MISMATCH: { status: 500, retryable: false },
   ADAPTER_CLOSED: { status: 503, retryable: false },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false },
+  // The route exists but not with this HTTP method; the response's `Allow` header lists the methods it has.
+  METHOD_NOT_ALLOWED: { status: 405, retryable: false },
+  // A request body in a media type the route does not accept (the HTTP layer takes `application/json` only).
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false },
   INTERNAL: { status: 500, retryable: false },
 };
 
