@@ -104,9 +104,11 @@ CREATE INDEX queue_tasks_done ON {{schema}}.queue_tasks (queue, finished_at) WHE
 CREATE INDEX queue_tasks_failed ON {{schema}}.queue_tasks (queue, finished_at) WHERE state IN ('failed', 'dead');
 
 -- One history entry, with its leading comma. Worker ids and reasons are validated identifiers
--- (no quotes or backslashes), so plain concatenation is valid JSON.
+-- (no quotes or backslashes), so plain concatenation is valid JSON. STABLE, not IMMUTABLE:
+-- bigint-to-text concatenation is STABLE, and only a function no less volatile than its body is
+-- inlined into the calling statement instead of running as a separate query per row.
 CREATE FUNCTION {{schema}}.queue_hist(p_state text, p_at bigint, p_attempt integer, p_worker text, p_reason text)
-RETURNS text LANGUAGE sql IMMUTABLE AS $fn$
+RETURNS text LANGUAGE sql STABLE AS $fn$
   SELECT ',{"s":"' || p_state || '","at":' || p_at || ',"a":' || p_attempt
       || CASE WHEN p_worker IS NULL THEN '' ELSE ',"w":"' || p_worker || '"' END
       || CASE WHEN p_reason IS NULL THEN '' ELSE ',"r":"' || p_reason || '"' END || '}'
@@ -131,8 +133,11 @@ END
 $fn$;
 
 -- Adds deltas to tenant-band ready counts; 'since' records when a band went from none to some.
+-- (plpgsql rather than SQL: plpgsql keeps its statements' plans for the session; a SQL function
+-- that cannot be inlined is planned again on every call.)
 CREATE FUNCTION {{schema}}.queue_tb_add(p_queue text, p_bands smallint[], p_tenants text[], p_deltas integer[], p_now bigint)
-RETURNS void LANGUAGE sql AS $fn$
+RETURNS void LANGUAGE plpgsql AS $fn$
+BEGIN
   INSERT INTO {{schema}}.queue_tenant_bands AS tb (queue, band, tenant, ready, since)
   SELECT p_queue, d.band, d.tenant, sum(d.delta)::integer, p_now
     FROM unnest(p_bands, p_tenants, p_deltas) AS d(band, tenant, delta)
@@ -140,7 +145,8 @@ RETURNS void LANGUAGE sql AS $fn$
    ORDER BY d.band, d.tenant
   ON CONFLICT (queue, band, tenant) DO UPDATE
     SET ready = tb.ready + excluded.ready,
-        since = CASE WHEN tb.ready <= 0 AND excluded.ready > 0 THEN excluded.since ELSE tb.since END
+        since = CASE WHEN tb.ready <= 0 AND excluded.ready > 0 THEN excluded.since ELSE tb.since END;
+END
 $fn$;
 
 -- queue_enqueue($1 queue, $2 notify channel, $3 take the queue lock (batches), $4… one array per
@@ -206,7 +212,9 @@ $fn$;
 -- once while attempts remain, else dead. Returns the updates.
 CREATE FUNCTION {{schema}}.queue_reap(p_queue text, p_now bigint, p_aging bigint, p_limit integer)
 RETURNS TABLE (o_id uuid, o_tenant text, o_type text, o_state text, o_attempt integer, o_reason text)
-LANGUAGE sql AS $fn$
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  RETURN QUERY
   WITH expired AS (
     SELECT t.id FROM {{schema}}.queue_tasks t
      WHERE t.queue = p_queue AND t.state IN ('assigned', 'running') AND t.lease_expires_at <= p_now
@@ -238,19 +246,24 @@ LANGUAGE sql AS $fn$
   )
   SELECT r.id, r.tenant, r.type, r.state, r.attempt,
          CASE WHEN r.state = 'dead' THEN 'attempts-exhausted' ELSE 'lease-expired' END
-    FROM reaped r
+    FROM reaped r;
+END
 $fn$;
 
 -- queue_claim($1 queue, $2 worker, $3 limit, $4 lease ms, $5 lease tokens (at least $3), $6 channel)
 --   → rows of kind 'r' (a reaped lease), 't' (a claimed task, o_pos = serving order) and at most
 --     one 'n' (ms until something may become claimable, when fewer than $3 tasks came back).
 -- The claim order of the QueueAdapter contract, under the queue's advisory lock.
+-- plan_cache_mode = force_generic_plan: the statements depend on their parameters only through
+-- index lookups and LIMITs, and re-planning the band statement for every call (PostgreSQL's
+-- default for the first executions, and whenever the generic plan looks costlier) costs more
+-- than the whole claim. (This setting needs PostgreSQL 12 or newer.)
 CREATE FUNCTION {{schema}}.queue_claim(p_queue text, p_worker text, p_limit integer, p_lease_ms bigint, p_tokens text[], p_channel text)
 RETURNS TABLE (
   o_kind text, o_id uuid, o_tenant text, o_type text, o_owner text, o_payload text, o_band smallint, o_cur_band smallint,
   o_priority smallint, o_cost float8, o_opts text, o_attempt integer, o_max_attempts integer, o_created_at bigint,
   o_ready_at bigint, o_token text, o_expires bigint, o_state text, o_reason text, o_at bigint, o_next_ms bigint, o_pos integer)
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $fn$
 DECLARE
   v_now bigint;
   v_q {{schema}}.queues;
@@ -266,7 +279,11 @@ BEGIN
   v_q := {{schema}}.queue_config(p_queue);
   v_now := {{schema}}.queue_now();
 
+  -- Each phase first probes its index: a phase with nothing to do then costs one index lookup
+  -- instead of setting up its data-modifying statement.
   -- 1a. Expired leases.
+  IF EXISTS (SELECT 1 FROM {{schema}}.queue_tasks t
+              WHERE t.queue = p_queue AND t.state IN ('assigned', 'running') AND t.lease_expires_at <= v_now) THEN
   RETURN QUERY
   SELECT 'r'::text, r.o_id, r.o_tenant, r.o_type, NULL::text, NULL::text, NULL::smallint, NULL::smallint, NULL::smallint,
          NULL::float8, NULL::text, r.o_attempt, NULL::integer, NULL::bigint, CASE WHEN r.o_state = 'queued' THEN v_now END,
@@ -276,8 +293,11 @@ BEGIN
   IF v_n > 0 THEN
     PERFORM pg_notify(p_channel, 'j{}');
   END IF;
+  END IF;
 
   -- 1b. Due delayed tasks become ready.
+  IF EXISTS (SELECT 1 FROM {{schema}}.queue_tasks t
+              WHERE t.queue = p_queue AND t.state = 'queued' AND NOT t.ready AND t.ready_at <= v_now) THEN
   WITH due AS (
     SELECT t.id FROM {{schema}}.queue_tasks t
      WHERE t.queue = p_queue AND t.state = 'queued' AND NOT t.ready AND t.ready_at <= v_now
@@ -296,11 +316,15 @@ BEGIN
   ON CONFLICT (queue, band, tenant) DO UPDATE
     SET ready = tb.ready + excluded.ready,
         since = CASE WHEN tb.ready <= 0 THEN excluded.since ELSE tb.since END;
+  END IF;
 
   -- 1c. Aging: lowest band first, so a task due for several promotions climbs them all now.
   v_budget := 1000;
   FOR v_band IN REVERSE 3..1 LOOP
     EXIT WHEN v_budget <= 0;
+    CONTINUE WHEN NOT EXISTS (SELECT 1 FROM {{schema}}.queue_tasks t
+                               WHERE t.queue = p_queue AND t.state = 'queued' AND t.ready AND t.promote_at IS NOT NULL
+                                 AND t.cur_band = v_band AND t.promote_at <= v_now);
     WITH aged AS (
       SELECT t.id FROM {{schema}}.queue_tasks t
        WHERE t.queue = p_queue AND t.state = 'queued' AND t.ready AND t.promote_at IS NOT NULL
@@ -329,6 +353,7 @@ BEGIN
   END LOOP;
 
   -- 2. Tasks an operator assigned to this worker.
+  IF EXISTS (SELECT 1 FROM {{schema}}.queue_tasks t WHERE t.queue = p_queue AND t.state = 'assigned' AND t.worker = p_worker) THEN
   RETURN QUERY
   WITH mine AS (
     SELECT t.id FROM {{schema}}.queue_tasks t
@@ -349,6 +374,7 @@ BEGIN
     FROM upd u;
   GET DIAGNOSTICS v_n = ROW_COUNT;
   v_got := v_n;
+  END IF;
 
   -- 3. Fair picks, band by band, within the global cap.
   v_avail := p_limit - v_got;
@@ -358,6 +384,7 @@ BEGIN
   END IF;
   FOR v_band IN 0..3 LOOP
     EXIT WHEN v_avail <= 0;
+    CONTINUE WHEN NOT EXISTS (SELECT 1 FROM {{schema}}.queue_tenant_bands tb WHERE tb.queue = p_queue AND tb.band = v_band AND tb.ready > 0);
     v_vt := v_q.vt[v_band + 1];
     RETURN QUERY
     WITH cand AS (
