@@ -4,6 +4,7 @@
  * @internal
  */
 import { z } from 'zod';
+import { ValidationError } from '../../core/errors.js';
 import type { StorageAdapter } from '../../adapters/storage.js';
 import type { Clock } from '../../core/clock.js';
 import type { FabricaEventBus } from '../../core/events.js';
@@ -38,3 +39,8 @@ export const idSchema = z.string().min(1).max(128).regex(/^[A-Za-z0-9._~-]+$/, {
 
 /** A positive duration in milliseconds, at most `max`. */
 export const durationMs = (min: number, max: number) => z.number().int().min(min).max(max);
+
+/** A `VALIDATION_FAILED` error for a check zod could not express; never echoes the value. */
+export function invalidInput(what: string, message: string, cause?: unknown): ValidationError {
+  return new ValidationError(`invalid ${what}: ${message}`, [{ path: [], message, code: 'custom' }], cause === undefined ? {} : { cause });
+}

@@ -1,8 +1,9 @@
 import { importJWK } from 'jose';
 import { z } from 'zod';
-import { FabricaError, ValidationError } from '../../core/errors.js';
+import { FabricaError } from '../../core/errors.js';
 import { parseInput } from '../../core/validation.js';
 import { decodeBase64url } from '../internal/base64url.js';
+import { invalidInput } from '../internal/options.js';
 import { isJwsAlgorithm, keyRequirement, JWS_ALGORITHMS, type JwsAlgorithm } from './algorithms.js';
 
 /** A JSON Web Key (RFC 7517) as accepted by {@link importJwsKey}; unknown members are ignored. */
@@ -168,9 +169,7 @@ export async function importJwsKey(jwk: Jwk, options?: ImportJwsKeyOptions): Pro
   if (parsed.alg !== undefined && opts.alg !== undefined && parsed.alg !== opts.alg) throw keyInvalid('JWK "alg" conflicts with the requested algorithm');
   const alg = (parsed.alg as JwsAlgorithm | undefined) ?? opts.alg;
   if (alg === undefined) {
-    throw new ValidationError('invalid JWK at alg: no algorithm (pass options.alg for a JWK without one)', [
-      { path: ['alg'], message: 'required', code: 'invalid_type' },
-    ]);
+    throw invalidInput('JWK', 'no "alg" (pass options.alg for a JWK without one)');
   }
 
   const need = keyRequirement(alg);
