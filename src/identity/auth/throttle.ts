@@ -51,7 +51,8 @@ export class AttemptThrottle {
     await this.#throwIfLocked(subject, now);
     const { window, previousWeight } = this.#window(now);
     const previous = (await this.#storage.get<number>(this.#namespace, this.#counterKey(subject, window - 1)))?.value ?? 0;
-    const allowed = this.#policy.maxAttempts - Math.floor(previous * previousWeight);
+    // Rounded up: the estimate errs towards counting an attempt too many, never one too few.
+    const allowed = this.#policy.maxAttempts - Math.ceil(previous * previousWeight);
     const result =
       allowed > 0
         ? await this.#storage.add(this.#namespace, this.#counterKey(subject, window), 1, { max: allowed, ttlMs: 2 * this.#policy.windowMs })
@@ -60,6 +61,9 @@ export class AttemptThrottle {
       await this.#lock(subject, now);
       throw new AccountLockedError(this.#policy.lockoutMs);
     }
+    // A lock written while we were counting (it also resets the counters, so our add may have
+    // landed on a fresh one) must still stop this attempt.
+    await this.#throwIfLocked(subject, now);
   }
 
   /** Records that the reserved attempt failed; locks when the budget is now spent. */
@@ -67,7 +71,7 @@ export class AttemptThrottle {
     const now = this.#clock.now();
     const { window, previousWeight } = this.#window(now);
     const [current, previous] = await this.#storage.getMany<number>(this.#namespace, [this.#counterKey(subject, window), this.#counterKey(subject, window - 1)]);
-    const estimate = (current?.value ?? 0) + Math.floor((previous?.value ?? 0) * previousWeight);
+    const estimate = (current?.value ?? 0) + Math.ceil((previous?.value ?? 0) * previousWeight);
     if (estimate >= this.#policy.maxAttempts) await this.#lock(subject, now);
   }
 
@@ -95,7 +99,16 @@ export class AttemptThrottle {
 
   async #lock(subject: string, now: number): Promise<void> {
     const until = now + this.#policy.lockoutMs;
-    await this.#storage.put(this.#namespace, this.#lockKey(subject), { until }, { ttlMs: ttlUntil(until, now) });
+    const { window } = this.#window(now);
+    // The lock replaces the counters: once it ends, the subject starts with a fresh budget
+    // instead of being locked again by the failures that caused this lock.
+    await this.#storage.txn({
+      success: [
+        { type: 'put', namespace: this.#namespace, key: this.#lockKey(subject), value: { until }, ttlMs: ttlUntil(until, now) },
+        { type: 'delete', namespace: this.#namespace, key: this.#counterKey(subject, window) },
+        { type: 'delete', namespace: this.#namespace, key: this.#counterKey(subject, window - 1) },
+      ],
+    });
   }
 
   #window(now: number): { window: number; previousWeight: number } {
