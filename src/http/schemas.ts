@@ -55,13 +55,15 @@ export const tokensResponseSchema = z.object({
   refreshToken: z.string(),
   refreshTokenExpiresAt: z.number(),
   sessionId: z.string(),
-  userId: z.string(),
 });
 
 /** Body of `POST /api/auth/login`. */
 export const loginBodySchema = z.strictObject({ email: z.string().min(1).max(320), password: z.string().min(1).max(1024) });
-/** Response of `POST /api/auth/login` when MFA is required. */
-export const mfaRequiredResponseSchema = z.object({ status: z.literal('mfa_required'), mfaToken: z.string(), mfaTokenExpiresAt: z.number() });
+/** Response of a sign-in: tokens, or the MFA step (`mfaToken` goes to `POST /api/auth/mfa`). */
+export const signInResponseSchema = z.discriminatedUnion('status', [
+  tokensResponseSchema.extend({ status: z.literal('authenticated'), userId: z.string() }),
+  z.object({ status: z.literal('mfa_required'), mfaToken: z.string(), mfaTokenExpiresAt: z.number() }),
+]);
 /** Body of `POST /api/auth/mfa`. */
 export const mfaBodySchema = z.union([
   z.strictObject({ mfaToken: z.string().min(1).max(4096), code: z.string().regex(/^\d{6,8}$/) }),

@@ -15,12 +15,14 @@ import type { ResourceInput, UserInput } from '../security/index.js';
 export interface HttpPrincipal {
   /** The user id (`sub`). */
   readonly userId: string;
-  /** The session the token belongs to (`sid`), when it has one; logout revokes it. */
+  /** The session the token belongs to (`sid`); logout revokes it. */
   readonly sessionId?: string;
   /** How the user authenticated (RFC 8176 `amr`). */
   readonly amr?: readonly string[];
-  /** Token expiry, epoch ms; the WebSocket bridge closes a connection when it is reached. */
-  readonly expiresAt?: number;
+  /** The token's claims; `exp` (epoch seconds) closes WebSocket connections when reached. */
+  readonly claims?: { readonly exp?: number };
+  /** The user, when authentication loaded it (saves a read where the tier is needed). */
+  readonly user?: { readonly tier: number };
 }
 
 /** A user as the API returns it (never with credentials). */
@@ -39,8 +41,10 @@ export interface HttpUser {
   readonly [field: string]: unknown;
 }
 
-/** Tokens handed to a client after a login, an MFA step, a refresh or a SIWE sign-in. */
+/** Tokens handed to a client after a sign-in or a refresh. */
 export interface HttpTokens {
+  /** `Bearer`. */
+  readonly tokenType: 'Bearer';
   /** Bearer access token (secret; never logged). */
   readonly accessToken: string;
   /** Access token expiry, epoch ms. */
@@ -51,14 +55,22 @@ export interface HttpTokens {
   readonly refreshTokenExpiresAt: number;
   /** The session id. */
   readonly sessionId: string;
-  /** The user id. */
-  readonly userId: string;
 }
 
-/** The answer to a password login: tokens, or a second step when the account has MFA. */
-export type HttpLoginResult =
-  | { readonly status: 'authenticated'; readonly tokens: HttpTokens }
-  | { readonly status: 'mfa_required'; readonly mfaToken: string; readonly mfaTokenExpiresAt: number };
+/** A completed sign-in. */
+export interface HttpAuthenticated {
+  /** `authenticated`. */
+  readonly status: 'authenticated';
+  /** The user signed in. */
+  readonly user: HttpUser;
+  /** The tokens. */
+  readonly tokens: HttpTokens;
+}
+
+/** The answer to a first factor: tokens, or a second step when the account has MFA. */
+export type HttpSignInResult =
+  | HttpAuthenticated
+  | { readonly status: 'mfa_required'; readonly userId: string; readonly challenge: string; readonly challengeExpiresAt: number };
 
 /** Input of the user-creating endpoint (`POST /api/users`). */
 export interface HttpCreateUser {
@@ -89,44 +101,56 @@ export interface HttpUpdateUser {
 /** A JSON Web Key Set document (`/.well-known/jwks.json`). */
 export interface HttpJwks {
   /** Public keys. */
-  readonly keys: readonly Readonly<Record<string, unknown>>[];
+  readonly keys: readonly object[];
 }
 
 /**
- * The identity operations the HTTP layer calls. Every method throws `FabricaError`s with the
- * identity codes (`AUTH_*`, `NOT_FOUND`, `CONFLICT`, `VALIDATION_FAILED`), which the handler
- * renders as problem details.
+ * The identity operations the HTTP layer calls — a subset of the identity module's `Identity`
+ * (from `createIdentity`), which satisfies it as is. Every method throws `FabricaError`s with the
+ * identity codes (`AUTH_*`, `NOT_FOUND`, `CONFLICT`, `VALIDATION_FAILED`), rendered as problem details.
  */
 export interface HttpIdentity {
   /**
-   * Verifies a bearer access token (signature, claims, session still live, user still exists).
+   * Verifies a bearer access token (signature, claims, session still live, user still active).
    * @throws `AUTH_TOKEN_INVALID`, `AUTH_TOKEN_EXPIRED`
    */
   authenticate(accessToken: string): Promise<HttpPrincipal>;
-  /** Creates a user. @throws `VALIDATION_FAILED`, `CONFLICT` (email taken) */
-  createUser(input: HttpCreateUser): Promise<HttpUser>;
-  /** Reads a user. @throws `NOT_FOUND` */
-  getUser(id: string): Promise<HttpUser>;
-  /** Updates a user. @throws `NOT_FOUND`, `VALIDATION_FAILED`, `CONFLICT` */
-  updateUser(id: string, patch: HttpUpdateUser): Promise<HttpUser>;
-  /** Deletes a user and revokes its sessions. @throws `NOT_FOUND` */
-  deleteUser(id: string): Promise<void>;
-  /** Password login. @throws `AUTH_INVALID_CREDENTIALS`, `AUTH_LOCKED` */
-  login(input: { readonly email: string; readonly password: string }): Promise<HttpLoginResult>;
-  /** Second login step with a TOTP or a recovery code. @throws `AUTH_INVALID_CREDENTIALS`, `AUTH_TOKEN_INVALID`, `AUTH_LOCKED` */
-  completeMfa(input: { readonly mfaToken: string; readonly code?: string; readonly recoveryCode?: string }): Promise<HttpTokens>;
-  /** Starts TOTP enrollment for a user. @throws `CONFLICT` (already enrolled) */
-  beginMfaEnrollment(userId: string): Promise<{ readonly secret: string; readonly otpauthUri: string }>;
-  /** Confirms enrollment with a first code; returns one-time recovery codes. @throws `AUTH_INVALID_CREDENTIALS` */
-  confirmMfaEnrollment(userId: string, code: string): Promise<{ readonly recoveryCodes: readonly string[] }>;
+  /** Users. */
+  readonly users: {
+    /** Creates a user. @throws `VALIDATION_FAILED`, `CONFLICT` (email taken) */
+    create(input: HttpCreateUser): Promise<HttpUser>;
+    /** Reads a user. @throws `NOT_FOUND` */
+    get(id: string): Promise<HttpUser>;
+    /** Updates a user. @throws `NOT_FOUND`, `VALIDATION_FAILED`, `CONFLICT` */
+    update(id: string, patch: HttpUpdateUser): Promise<HttpUser>;
+    /** Deletes a user and revokes its sessions. @throws `NOT_FOUND` */
+    delete(id: string): Promise<void>;
+  };
+  /** Password sign-in. @throws `AUTH_INVALID_CREDENTIALS`, `AUTH_LOCKED` */
+  signIn(input: { email: string; password: string }): Promise<HttpSignInResult>;
+  /** Second step with a TOTP or a recovery code. @throws `AUTH_INVALID_CREDENTIALS`, `AUTH_TOKEN_INVALID`, `AUTH_LOCKED` */
+  completeSignIn(input: { challenge: string; code: string } | { challenge: string; recoveryCode: string }): Promise<HttpAuthenticated>;
   /** Exchanges a refresh token (rotation with reuse detection). @throws `AUTH_TOKEN_INVALID`, `AUTH_TOKEN_EXPIRED`, `AUTH_TOKEN_REUSED` */
   refresh(refreshToken: string): Promise<HttpTokens>;
-  /** Ends a session (idempotent). */
-  logout(userId: string, sessionId: string): Promise<void>;
-  /** A fresh Sign-In with Ethereum nonce. */
-  siweNonce(): Promise<{ readonly nonce: string; readonly expiresAt: number }>;
-  /** Verifies an EIP-4361 message and its signature; signs the wallet's user in. @throws `AUTH_SIWE_INVALID` */
-  siweVerify(input: { readonly message: string; readonly signature: string }): Promise<HttpTokens>;
+  /** Sessions. */
+  readonly sessions: {
+    /** Ends a session; false when it was already gone. */
+    revoke(userId: string, sessionId: string): Promise<boolean>;
+  };
+  /** TOTP enrollment. */
+  readonly mfa: {
+    /** Starts enrollment. @throws `CONFLICT` (already enrolled) */
+    beginEnrollment(userId: string): Promise<{ readonly secret: string; readonly otpauthUri: string; readonly expiresAt: number }>;
+    /** Confirms with a first code; returns one-time recovery codes. @throws `AUTH_INVALID_CREDENTIALS` */
+    confirmEnrollment(userId: string, code: string): Promise<{ readonly recoveryCodes: readonly string[] }>;
+  };
+  /** Sign-In with Ethereum nonces. */
+  readonly siwe: {
+    /** A fresh single-use nonce. */
+    issueNonce(): Promise<{ readonly nonce: string; readonly expiresAt: number }>;
+  };
+  /** Verifies an EIP-4361 message and its signature and signs the wallet's user in. @throws `AUTH_SIWE_INVALID` */
+  signInWithEthereum(input: { message: string; signature: string }): Promise<HttpSignInResult>;
   /** The public signing keys. */
   jwks(): HttpJwks | Promise<HttpJwks>;
 }

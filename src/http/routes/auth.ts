@@ -6,18 +6,30 @@ import {
   loginBodySchema,
   mfaBodySchema,
   mfaConfirmBodySchema,
-  mfaRequiredResponseSchema,
+  signInResponseSchema,
   noQuerySchema,
   refreshBodySchema,
   siweVerifyBodySchema,
   tokensResponseSchema,
 } from '../schemas.js';
-import type { HttpTokens } from '../services.js';
+import type { HttpSignInResult, HttpTokens } from '../services.js';
 
 // Token responses must never be stored by caches (RFC 6749 §5.1).
 const NO_STORE = { 'cache-control': 'no-store' };
 
-const tokensBody = (tokens: HttpTokens) => ({ tokenType: 'Bearer' as const, ...tokens });
+const tokensBody = (tokens: HttpTokens) => ({
+  tokenType: 'Bearer' as const,
+  accessToken: tokens.accessToken,
+  accessTokenExpiresAt: tokens.accessTokenExpiresAt,
+  refreshToken: tokens.refreshToken,
+  refreshTokenExpiresAt: tokens.refreshTokenExpiresAt,
+  sessionId: tokens.sessionId,
+});
+
+const signInBody = (result: HttpSignInResult) =>
+  result.status === 'mfa_required'
+    ? { status: 'mfa_required' as const, mfaToken: result.challenge, mfaTokenExpiresAt: result.challengeExpiresAt }
+    : { status: 'authenticated' as const, userId: result.user.id, ...tokensBody(result.tokens) };
 
 /** The authentication routes. */
 export const authRoutes: readonly AnyRoute[] = [
@@ -31,15 +43,11 @@ export const authRoutes: readonly AnyRoute[] = [
     query: noQuerySchema,
     body: loginBodySchema,
     responses: [
-      { status: 200, description: 'Tokens (`status: authenticated`) or an MFA step (`status: mfa_required`)', schema: z.union([tokensResponseSchema.extend({ status: z.literal('authenticated') }), mfaRequiredResponseSchema]) },
+      { status: 200, description: 'Tokens (`status: authenticated`) or an MFA step (`status: mfa_required`)', schema: signInResponseSchema },
     ],
     errors: ['VALIDATION_FAILED', 'AUTH_INVALID_CREDENTIALS', 'AUTH_LOCKED', 'RATE_LIMITED'],
     async handle(ctx) {
-      const result = await ctx.services.identity.login(ctx.body);
-      if (result.status === 'mfa_required') {
-        return { body: { status: 'mfa_required', mfaToken: result.mfaToken, mfaTokenExpiresAt: result.mfaTokenExpiresAt }, headers: NO_STORE };
-      }
-      return { body: { status: 'authenticated', ...tokensBody(result.tokens) }, headers: NO_STORE };
+      return { body: signInBody(await ctx.services.identity.signIn(ctx.body)), headers: NO_STORE };
     },
   }),
   defineRoute({
@@ -51,10 +59,12 @@ export const authRoutes: readonly AnyRoute[] = [
     auth: 'none',
     query: noQuerySchema,
     body: mfaBodySchema,
-    responses: [{ status: 200, description: 'Tokens', schema: tokensResponseSchema }],
+    responses: [{ status: 200, description: 'Tokens', schema: signInResponseSchema }],
     errors: ['VALIDATION_FAILED', 'AUTH_INVALID_CREDENTIALS', 'AUTH_TOKEN_INVALID', 'AUTH_TOKEN_EXPIRED', 'AUTH_LOCKED'],
     async handle(ctx) {
-      return { body: tokensBody(await ctx.services.identity.completeMfa(ctx.body)), headers: NO_STORE };
+      const { mfaToken, ...proof } = ctx.body;
+      const input = 'code' in proof ? { challenge: mfaToken, code: proof.code } : { challenge: mfaToken, recoveryCode: proof.recoveryCode };
+      return { body: signInBody(await ctx.services.identity.completeSignIn(input)), headers: NO_STORE };
     },
   }),
   defineRoute({
@@ -66,11 +76,11 @@ export const authRoutes: readonly AnyRoute[] = [
     auth: 'required',
     authorization: 'the caller, for their own account',
     query: noQuerySchema,
-    responses: [{ status: 200, description: 'The shared secret and its otpauth URI', schema: z.object({ secret: z.string(), otpauthUri: z.string() }) }],
+    responses: [{ status: 200, description: 'The shared secret and its otpauth URI', schema: z.object({ secret: z.string(), otpauthUri: z.string(), expiresAt: z.number() }) }],
     errors: ['AUTH_REQUIRED', 'CONFLICT'],
     async handle(ctx) {
-      const enrollment = await ctx.services.identity.beginMfaEnrollment(ctx.user().userId);
-      return { body: { secret: enrollment.secret, otpauthUri: enrollment.otpauthUri }, headers: NO_STORE };
+      const enrollment = await ctx.services.identity.mfa.beginEnrollment(ctx.user().userId);
+      return { body: { secret: enrollment.secret, otpauthUri: enrollment.otpauthUri, expiresAt: enrollment.expiresAt }, headers: NO_STORE };
     },
   }),
   defineRoute({
@@ -86,7 +96,7 @@ export const authRoutes: readonly AnyRoute[] = [
     responses: [{ status: 200, description: 'Recovery codes (shown once)', schema: z.object({ recoveryCodes: z.array(z.string()) }) }],
     errors: ['VALIDATION_FAILED', 'AUTH_REQUIRED', 'AUTH_INVALID_CREDENTIALS'],
     async handle(ctx) {
-      const { recoveryCodes } = await ctx.services.identity.confirmMfaEnrollment(ctx.user().userId, ctx.body.code);
+      const { recoveryCodes } = await ctx.services.identity.mfa.confirmEnrollment(ctx.user().userId, ctx.body.code);
       return { body: { recoveryCodes }, headers: NO_STORE };
     },
   }),
@@ -118,7 +128,7 @@ export const authRoutes: readonly AnyRoute[] = [
     errors: ['AUTH_REQUIRED', 'AUTH_TOKEN_INVALID'],
     async handle(ctx) {
       const principal = ctx.user();
-      if (principal.sessionId !== undefined) await ctx.services.identity.logout(principal.userId, principal.sessionId);
+      if (principal.sessionId !== undefined) await ctx.services.identity.sessions.revoke(principal.userId, principal.sessionId);
       return { status: 204 };
     },
   }),
@@ -133,7 +143,7 @@ export const authRoutes: readonly AnyRoute[] = [
     responses: [{ status: 200, description: 'The nonce', schema: z.object({ nonce: z.string(), expiresAt: z.number() }) }],
     errors: ['RATE_LIMITED'],
     async handle(ctx) {
-      const { nonce, expiresAt } = await ctx.services.identity.siweNonce();
+      const { nonce, expiresAt } = await ctx.services.identity.siwe.issueNonce();
       return { body: { nonce, expiresAt }, headers: NO_STORE };
     },
   }),
@@ -146,10 +156,10 @@ export const authRoutes: readonly AnyRoute[] = [
     auth: 'none',
     query: noQuerySchema,
     body: siweVerifyBodySchema,
-    responses: [{ status: 200, description: 'Tokens', schema: tokensResponseSchema }],
-    errors: ['VALIDATION_FAILED', 'AUTH_SIWE_INVALID'],
+    responses: [{ status: 200, description: 'Tokens, or an MFA step for accounts with MFA', schema: signInResponseSchema }],
+    errors: ['VALIDATION_FAILED', 'AUTH_SIWE_INVALID', 'ACCESS_DENIED'],
     async handle(ctx) {
-      return { body: tokensBody(await ctx.services.identity.siweVerify(ctx.body)), headers: NO_STORE };
+      return { body: signInBody(await ctx.services.identity.signInWithEthereum(ctx.body)), headers: NO_STORE };
     },
   }),
   defineRoute({

@@ -18,10 +18,11 @@ export const resourceRoutes: readonly AnyRoute[] = [
     responses: [{ status: 201, description: 'The reservation', schema: reservationSchema }],
     errors: ['VALIDATION_FAILED', 'AUTH_REQUIRED', 'ACCESS_DENIED', 'QUOTA_EXCEEDED', 'CONFLICT'],
     async handle(ctx) {
-      const userId = ctx.user().userId;
+      const principal = ctx.user();
+      const userId = principal.userId;
       await ctx.authorize(userQuotaResource(ctx.tenant, userId), 'resources:allocate');
-      const user = await ctx.services.identity.getUser(userId);
-      const reservation = await ctx.services.resources.allocate({ id: userId, tier: user.tier, tenantId: ctx.tenant }, ctx.body);
+      const tier = principal.user?.tier ?? (await ctx.services.identity.users.get(userId)).tier;
+      const reservation = await ctx.services.resources.allocate({ id: userId, tier, tenantId: ctx.tenant }, ctx.body);
       return { status: 201, body: reservation };
     },
   }),
@@ -39,8 +40,9 @@ export const resourceRoutes: readonly AnyRoute[] = [
     async handle(ctx) {
       const userId = ctx.query.userId ?? ctx.user().userId;
       await ctx.authorize(userQuotaResource(ctx.tenant, userId), 'read');
-      const user = await ctx.services.identity.getUser(userId);
-      const report = await ctx.services.resources.usage({ id: userId, tier: user.tier, tenantId: ctx.tenant });
+      const self = ctx.user();
+      const tier = userId === self.userId && self.user ? self.user.tier : (await ctx.services.identity.users.get(userId)).tier;
+      const report = await ctx.services.resources.usage({ id: userId, tier, tenantId: ctx.tenant });
       const body: Record<string, unknown> = { userId, ...report };
       const { monitoring, tasks } = ctx.services;
       if (await ctx.allowed(systemResource(ctx.options.platformTenant, 'metrics'), 'read')) {

@@ -27,7 +27,7 @@ export const userRoutes: readonly AnyRoute[] = [
       const { platformTenant, signup, hooks } = ctx.options;
       if (signup === 'closed') await ctx.authorize(usersResource(platformTenant), 'create');
       if (ctx.body.tier !== undefined || ctx.body.status !== undefined) await ctx.authorize(usersResource(platformTenant), 'users:admin');
-      const user = await ctx.services.identity.createUser(ctx.body);
+      const user = await ctx.services.identity.users.create(ctx.body);
       await hooks.userCreated?.(user);
       return { status: 201, body: present(user), headers: { location: `/api/users/${encodeURIComponent(user.id)}` } };
     },
@@ -47,7 +47,7 @@ export const userRoutes: readonly AnyRoute[] = [
     cacheKey: (ctx) => userCacheKey(ctx.options.cache.prefix, ctx.params.id),
     async handle(ctx) {
       await ctx.authorize(userResource(ctx.options.platformTenant, ctx.params.id), 'read');
-      return { body: present(await ctx.services.identity.getUser(ctx.params.id)) };
+      return { body: present(await ctx.services.identity.users.get(ctx.params.id)) };
     },
   }),
   defineRoute({
@@ -67,7 +67,7 @@ export const userRoutes: readonly AnyRoute[] = [
       const resource = userResource(ctx.options.platformTenant, ctx.params.id);
       await ctx.authorize(resource, 'update');
       if (ctx.body.tier !== undefined || ctx.body.status !== undefined) await ctx.authorize(resource, 'users:admin');
-      const user = await ctx.services.identity.updateUser(ctx.params.id, ctx.body);
+      const user = await ctx.services.identity.users.update(ctx.params.id, ctx.body);
       return { body: present(user), invalidate: [userCacheKey(ctx.options.cache.prefix, ctx.params.id)] };
     },
   }),
@@ -85,7 +85,7 @@ export const userRoutes: readonly AnyRoute[] = [
     errors: ['AUTH_REQUIRED', 'ACCESS_DENIED', 'NOT_FOUND'],
     async handle(ctx) {
       await ctx.authorize(userResource(ctx.options.platformTenant, ctx.params.id), 'delete');
-      await ctx.services.identity.deleteUser(ctx.params.id);
+      await ctx.services.identity.users.delete(ctx.params.id);
       return { status: 204, invalidate: [userCacheKey(ctx.options.cache.prefix, ctx.params.id)] };
     },
   }),

@@ -374,8 +374,9 @@ export function createWebSocketBridge(options: WebSocketBridgeOptions): WebSocke
         socket.close(WS_CLOSE.GOING_AWAY, 'shutting down');
       } else {
         clients.add(client);
-        if (principal.expiresAt !== undefined) {
-          const ms = Math.min(Math.max(0, principal.expiresAt - Date.now()), 2 ** 31 - 1);
+        const exp = principal.claims?.exp;
+        if (typeof exp === 'number') {
+          const ms = Math.min(Math.max(0, exp * 1000 - Date.now()), 2 ** 31 - 1);
           client.expiry = setTimeout(() => drop(client, WS_CLOSE.UNAUTHORIZED, 'token expired'), ms);
           (client.expiry as { unref?: () => void }).unref?.();
         }
