@@ -245,8 +245,9 @@ class TaskWorker implements Worker {
     this.#leaseMs = o.leaseMs ?? 30_000;
     this.#heartbeatMs = Math.min(o.heartbeatMs ?? Math.floor(this.#leaseMs / 3), this.#leaseMs);
     this.#claimBatch = Math.min(o.claimBatch ?? 100, this.#concurrency);
-    // Once saturated, claim again when a quarter of the slots are free: one round trip per several tasks.
-    this.#refillAt = Math.max(1, Math.min(this.#claimBatch, Math.floor(this.#concurrency / 4)));
+    // Once saturated, claim again when half the slots are free: one round trip per many tasks,
+    // while the other half keeps running.
+    this.#refillAt = Math.max(1, Math.min(this.#claimBatch, Math.floor(this.#concurrency / 2)));
     this.#idlePollMs = o.idlePollMs ?? 5_000;
     this.#maintenanceMs = o.maintenanceIntervalMs ?? 30_000;
     this.#events = o.events;

@@ -2,7 +2,7 @@ import { defineQueueScript } from './queue-lib.js';
 
 /**
  * The claim: the QueueAdapter contract's order, in one atomic step.
- * 1. reap expired leases; activate due delayed tasks; promote aged tasks (lowest band first);
+ * 1. reap expired leases; activate due delayed tasks; promote aged tasks (watermarks, below);
  * 2. hand out the tasks assigned to this worker;
  * 3. fair picks up to the global cap: per band (highest first) the tenant with the smallest
  *    virtual time (ties: member order = tenant id bytes) that is under its concurrency cap and
@@ -33,19 +33,47 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', NOW, 'LI
   makeReady(id, f[1], tonumber(f[3]), tonumber(f[4]), tonumber(f[5]), tonumber(f[6]), c.aging)
 end
 
--- Aging, lowest band first: a task due for several promotions climbs them all now.
-local budget = 1000
-for band = 3, 1, -1 do
-  if budget <= 0 then break end
-  for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'age:' .. band, '-inf', NOW, 'LIMIT', 0, budget)) do
-    budget = budget - 1
-    local tk = taskKey(id)
-    local f = redis.call('HMGET', tk, 'tenant', 'pri', 'seq', 'pat')
-    leaveBand(id, f[1], band)
-    local promoteAt = false
-    if band - 1 > 0 and c.aging then promoteAt = tonumber(f[4]) + c.aging end
-    redis.call('HSET', tk, 'cb', band - 1, 'pat', promoteAt and int(promoteAt) or '')
-    enterBand(id, f[1], band - 1, tonumber(f[2]), tonumber(f[3]), promoteAt)
+-- Aging by watermarks instead of a per-task index: step k (k = 1..3) moves a ready task to band
+-- max(0, band - k) once it has waited k * agingMs, the rule of the other backends. 'waiting'
+-- orders ready tasks by readyAt; wm<k> records up to which readyAt step k was applied, so each
+-- task is visited at most three times in its life and a claim never removes an aging entry.
+if c.aging then
+  local budget = 1000
+  local wmChanged = false
+  for k = 1, 3 do
+    local upto = NOW - k * c.aging
+    local from = c.wm[k]
+    if budget > 0 and (from == nil or upto > from) then
+      local lower = from == nil and '-inf' or '(' .. int(from)
+      local rows = redis.call('ZRANGEBYSCORE', P .. 'waiting', lower, upto, 'WITHSCORES', 'LIMIT', 0, budget)
+      local last = upto
+      if #rows / 2 == budget then
+        -- Cut by the budget: finish every task sharing the last readyAt, so the watermark can pass it.
+        last = tonumber(rows[#rows])
+        local tied = redis.call('ZRANGEBYSCORE', P .. 'waiting', last, last)
+        for _, id in ipairs(tied) do
+          rows[#rows + 1] = id
+          rows[#rows + 1] = last
+        end
+      end
+      for i = 1, #rows, 2 do
+        local id = rows[i]
+        local tk = taskKey(id)
+        local f = redis.call('HMGET', tk, 'band', 'cb', 'tenant', 'pri', 'seq')
+        local target = math.max(0, tonumber(f[1]) - k)
+        if tonumber(f[2]) > target then
+          leaveBand(id, f[3], tonumber(f[2]))
+          redis.call('HSET', tk, 'cb', target)
+          enterBand(id, f[3], target, tonumber(f[4]), tonumber(f[5]))
+        end
+      end
+      budget = budget - #rows / 2
+      c.wm[k] = last
+      wmChanged = true
+    end
+  end
+  if wmChanged then
+    redis.call('HSET', P .. 'cfg', 'wm1', c.wm[1] and int(c.wm[1]) or '', 'wm2', c.wm[2] and int(c.wm[2]) or '', 'wm3', c.wm[3] and int(c.wm[3]) or '')
   end
 end
 
@@ -70,73 +98,129 @@ for _, id in ipairs(redis.call('ZRANGE', assignedKey, 0, limit - 1)) do
   deliver(id, tk, f[4], expires)
 end
 
--- Fair picks.
+-- Fair picks. The band's candidate tenants are read once, in virtual-time order (the bt sorted
+-- set), and the start-time choice runs over them in Lua: only the first 'avail' eligible tenants
+-- by virtual time can hold any of the 'avail' smallest start tags, so the window is exact. Per
+-- task that leaves its pop (ZPOPMIN), its fields and new state (HMGET, HSET), its lease (ZADD)
+-- and the waiting index (ZREM); tenants, counters and tenant-band hashes are written once.
 local avail = limit - #tasks
 if c.mc then avail = math.min(avail, c.mc - redis.call('ZCARD', P .. 'leased')) end
-local skipped = {}
-local rateSkipped = {}
-local band = 0
+local tenants = {}
+local function tenantOf(name)
+  local t = tenants[name]
+  if t == nil then
+    local f = redis.call('HMGET', P .. 'ten:' .. name, 'w', 'mc', 'rate', 'burst', 'tok', 'tokat', 'leased')
+    t = { w = tonumber(f[1] or '1'), mc = opt(f[2]), rate = opt(f[3]), burst = tonumber(f[4] or '1'),
+          tok = tonumber(f[5] or '1'), tokat = tonumber(f[6] or '0'), leased = tonumber(f[7] or '0'), served = 0, bands = {} }
+    tenants[name] = t
+  end
+  return t
+end
+-- Byte order, as the sorted sets order members (Lua's '<' on strings follows the locale).
+local function before(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+local function eligible(t)
+  if t.mc and t.leased >= t.mc then return false end
+  if t.rate then
+    t.tok = math.min(t.burst, t.tok + math.max(0, NOW - t.tokat) * t.rate / 1000)
+    t.tokat = math.max(t.tokat, NOW)
+    t.tokDirty = true
+    if t.tok < 1 then
+      t.rateSkipped = true
+      return false
+    end
+  end
+  return true
+end
+local counts = {}
+local function countLater(f, d) counts[f] = (counts[f] or 0) + d end
 local vtChanged = false
 local tokenIndex = 6
+local band = 0
 while avail > 0 and band <= 3 do
-  local top = redis.call('ZRANGE', P .. 'bt:' .. band, 0, 0, 'WITHSCORES')
-  if #top == 0 then
+  local btKey = P .. 'bt:' .. band
+  -- Candidates: { name, vtime, left, t } of eligible tenants, read in order until 'avail' are found.
+  local cands = {}
+  local offset = 0
+  while #cands < avail do
+    local rows = redis.call('ZRANGE', btKey, offset, offset + avail - #cands + 7, 'WITHSCORES')
+    if #rows == 0 then break end
+    offset = offset + #rows / 2
+    for i = 1, #rows, 2 do
+      local t = tenantOf(rows[i])
+      if #cands < avail and eligible(t) then cands[#cands + 1] = { name = rows[i], v = tonumber(rows[i + 1]), t = t } end
+    end
+  end
+  if #cands == 0 then
     band = band + 1
   else
-    local tenant, vtime = top[1], tonumber(top[2])
-    local tenKey = P .. 'ten:' .. tenant
-    local tn = redis.call('HMGET', tenKey, 'w', 'mc', 'rate', 'burst', 'tok', 'tokat', 'leased')
-    local eligible = true
-    local mc = opt(tn[2])
-    if mc and tonumber(tn[7] or '0') >= mc then eligible = false end
-    local rate = opt(tn[3])
-    local tokens = nil
-    if eligible and rate then
-      local burst = tonumber(tn[4] or '1')
-      local at = tonumber(tn[6] or '0')
-      tokens = math.min(burst, tonumber(tn[5] or '1') + math.max(0, NOW - at) * rate / 1000)
-      redis.call('HSET', tenKey, 'tok', dbl(tokens), 'tokat', int(math.max(at, NOW)))
-      if tokens < 1 then
-        eligible = false
-        rateSkipped[#rateSkipped + 1] = { rate, tokens }
+    while avail > 0 do
+      local best = nil
+      for _, cand in ipairs(cands) do
+        if cand.left ~= 0 and cand.ok ~= false and (best == nil or cand.v < best.v or (cand.v == best.v and before(cand.name, best.name))) then best = cand end
       end
-    end
-    if not eligible then
-      redis.call('ZREM', P .. 'bt:' .. band, tenant)
-      skipped[#skipped + 1] = { band, tenant, vtime }
-    else
-      local rq = P .. 'rq:' .. band .. ':' .. tenant
+      if best == nil then break end
+      local t = best.t
+      local rq = P .. 'rq:' .. band .. ':' .. best.name
+      if best.left == nil then best.left = redis.call('ZCARD', rq) end
       local id = redis.call('ZPOPMIN', rq)[1]
+      best.left = best.left - 1
       local tk = taskKey(id)
-      local f = redis.call('HMGET', tk, 'cost', 'type', 'att')
-      local weight = tonumber(tn[1] or '1')
-      local start = math.max(vtime, c.vt[band + 1])
+      local f = redis.call('HMGET', tk, 'cost', 'type', 'att', 'h', 'owner', 'payload', 'band', 'cb', 'pri', 'opts', 'max', 'cat', 'rat')
+      local start = math.max(best.v, c.vt[band + 1])
       c.vt[band + 1] = start
       vtChanged = true
-      local nextV = start + tonumber(f[1]) / weight
-      local tb = P .. 'tb:' .. band .. ':' .. tenant
-      redis.call('HSET', tb, 'v', dbl(nextV), 'sv', int(NOW))
-      if redis.call('EXISTS', rq) == 0 then redis.call('ZREM', P .. 'bt:' .. band, tenant)
-      else redis.call('ZADD', P .. 'bt:' .. band, nextV, tenant) end
-      if band > 0 then redis.call('ZREM', P .. 'age:' .. band, id) end
+      best.v = start + tonumber(f[1]) / t.w
+      best.served = true
       redis.call('ZREM', P .. 'waiting', id)
-      redis.call('HINCRBY', tenKey, 'ready', -1)
-      redis.call('HINCRBY', tenKey, 'leased', 1)
-      if tokens then redis.call('HSET', tenKey, 'tok', dbl(tokens - 1)) end
+      t.leased = t.leased + 1
+      t.served = t.served + 1
+      if t.rate then t.tok = t.tok - 1 end
+      -- A cap reached mid-call takes the tenant out of this claim (and out of the other bands').
+      if (t.mc and t.leased >= t.mc) or (t.rate and t.tok < 1) then
+        if t.rate and t.tok < 1 then t.rateSkipped = true end
+        best.ok = false
+      end
       local attempt = tonumber(f[3]) + 1
       local token = ARGV[tokenIndex]
       tokenIndex = tokenIndex + 1
-      count('queued', tenant, f[2], -1)
-      count('running', tenant, f[2], 1)
-      redis.call('HSET', tk, 'state', 'running', 'ready', '0', 'att', attempt, 'w', worker, 'tok', token, 'exp', int(expires), 'uat', int(NOW))
-      appendHist(tk, 'running', attempt, worker, nil)
+      countLater('queued|' .. best.name .. '|' .. f[2], -1)
+      countLater('running|' .. best.name .. '|' .. f[2], 1)
+      local hist = f[4] .. ',{"s":"running","at":' .. int(NOW) .. ',"a":' .. int(attempt) .. ',"w":"' .. worker .. '"}'
+      redis.call('HSET', tk, 'state', 'running', 'ready', '0', 'att', attempt, 'w', worker, 'tok', token, 'exp', int(expires), 'uat', int(NOW), 'h', hist)
       redis.call('ZADD', P .. 'leased', expires, id)
-      deliver(id, tk, token, expires)
+      tasks[#tasks + 1] = { id, best.name, f[2], f[5], f[6], f[7], f[8], f[9], f[1], f[10], int(attempt), f[11], f[12], f[13], token, int(expires) }
       avail = avail - 1
     end
+    -- Write back the band's tenants: new virtual times (or out of the set when emptied).
+    for _, cand in ipairs(cands) do
+      if cand.served then
+        if cand.left <= 0 then redis.call('ZREM', btKey, cand.name) else redis.call('ZADD', btKey, cand.v, cand.name) end
+        redis.call('HSET', P .. 'tb:' .. band .. ':' .. cand.name, 'v', dbl(cand.v), 'sv', int(NOW))
+      end
+    end
+    band = band + 1
   end
 end
-for _, s in ipairs(skipped) do redis.call('ZADD', P .. 'bt:' .. s[1], s[3], s[2]) end
+local rateSkipped = {}
+for name, t in pairs(tenants) do
+  local tenKey = P .. 'ten:' .. name
+  if t.served > 0 then
+    redis.call('HINCRBY', tenKey, 'ready', -t.served)
+    redis.call('HINCRBY', tenKey, 'leased', t.served)
+  end
+  if t.tokDirty then redis.call('HSET', tenKey, 'tok', dbl(t.tok), 'tokat', int(t.tokat)) end
+  if t.rateSkipped and t.rate then rateSkipped[#rateSkipped + 1] = { t.rate, t.tok } end
+end
+for f, d in pairs(counts) do
+  if d ~= 0 and redis.call('HINCRBY', P .. 'cnt', f, d) <= 0 then redis.call('HDEL', P .. 'cnt', f) end
+end
 if vtChanged then
   redis.call('HSET', P .. 'cfg', 'vt0', dbl(c.vt[1]), 'vt1', dbl(c.vt[2]), 'vt2', dbl(c.vt[3]), 'vt3', dbl(c.vt[4]))
 end

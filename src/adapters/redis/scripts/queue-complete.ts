@@ -20,20 +20,49 @@ if again then return again end
 local c = config()
 local out = {}
 local freed = false
+-- Per task: read (HMGET), unlease (ZREM), write or delete, retain (ZADD). Counters and tenant
+-- lease counts are summed and written once per call.
+local counts = {}
+local leasedDrop = {}
 for i = 0, n - 1 do
   local id, token, result = ARGV[4 + i * 3], ARGV[5 + i * 3], ARGV[6 + i * 3]
   local tk = taskKey(id)
-  local f = redis.call('HMGET', tk, 'state', 'tok', 'exp', 'tenant', 'type', 'att', 'w')
+  local f = redis.call('HMGET', tk, 'state', 'tok', 'exp', 'tenant', 'type', 'att', 'w', 'h', 'idem')
   local status = leaseStatus(f[1], f[2], f[3], token)
   if status == 'ok' then
-    releaseSlot(id, f[4], f[1], f[7])
-    if c.ret > 0 then redis.call('HSET', tk, 'res', result) end
-    finish(id, tk, f[4], f[5], f[1], 'completed', tonumber(f[6]), nil, c)
-    if capped(c, f[4]) then freed = true end
-    out[#out + 1] = { 'ok', 'completed', f[4], f[5], f[6], int(NOW) }
+    local tenant, ttype = f[4], f[5]
+    redis.call('ZREM', P .. 'leased', id)
+    if f[1] == 'assigned' and f[7] and f[7] ~= '' then redis.call('ZREM', P .. 'assigned:' .. f[7], id) end
+    leasedDrop[tenant] = (leasedDrop[tenant] or 0) + 1
+    local from = f[1] .. '|' .. tenant .. '|' .. ttype
+    counts[from] = (counts[from] or 0) - 1
+    if c.ret == 0 then
+      if f[9] and f[9] ~= '' then
+        local k = tenant .. '|' .. f[9]
+        if redis.call('HGET', P .. 'idem', k) == id then redis.call('HDEL', P .. 'idem', k) end
+      end
+      redis.call('DEL', tk)
+    else
+      local to = 'completed|' .. tenant .. '|' .. ttype
+      counts[to] = (counts[to] or 0) + 1
+      redis.call('HSET', tk, 'state', 'completed', 'res', result, 'fat', int(NOW), 'uat', int(NOW), 'w', '', 'tok', '', 'exp', '',
+        'h', f[8] .. ',{"s":"completed","at":' .. int(NOW) .. ',"a":' .. f[6] .. '}')
+      redis.call('ZADD', P .. 'done', NOW, id)
+    end
+    out[#out + 1] = { 'ok', 'completed', tenant, ttype, f[6], int(NOW) }
   else
     out[#out + 1] = { status, f[1] or '', f[4] or '', f[5] or '', f[6] or '0', int(NOW) }
   end
+end
+for f, d in pairs(counts) do
+  if d ~= 0 and redis.call('HINCRBY', P .. 'cnt', f, d) <= 0 then redis.call('HDEL', P .. 'cnt', f) end
+end
+for tenant, d in pairs(leasedDrop) do
+  local tenKey = P .. 'ten:' .. tenant
+  local left = redis.call('HINCRBY', tenKey, 'leased', -d)
+  local r = redis.call('HMGET', tenKey, 'ready', 'mc')
+  if left <= 0 and tonumber(r[1] or '0') <= 0 then redis.call('SREM', P .. 'tenants', tenant) end
+  if c.mc ~= nil or opt(r[2]) ~= nil then freed = true end
 end
 if freed then wake(ARGV[2]) end
 return remember(rid, window, out)

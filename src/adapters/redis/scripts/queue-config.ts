@@ -19,6 +19,8 @@ if ARGV[5] == '1' then aging = ARGV[6] end
 if ARGV[7] == '1' then ret = ARGV[8] end
 if ARGV[9] == '1' then fret = ARGV[10] end
 redis.call('HSET', P .. 'cfg', 'mc', mc, 'aging', aging, 'ret', ret, 'fret', fret)
+-- A new aging interval restarts the watermarks: every waiting task is judged again under it.
+if ARGV[5] == '1' then redis.call('HSET', P .. 'cfg', 'wm1', '', 'wm2', '', 'wm3', '') end
 redis.call('PUBLISH', ARGV[2], '{}')
 return { mc, aging, ret, fret }
 `,

@@ -17,6 +17,12 @@ local c = config()
 local n = tonumber(ARGV[3])
 local out = {}
 local created = false
+-- Counters and tenant totals are summed over the batch and written once; a tenant-band's
+-- emptiness is checked once per batch.
+local counts = {}
+local readyOf = {}
+local seen = {}
+local function countLater(f, d) counts[f] = (counts[f] or 0) + d end
 for i = 0, n - 1 do
   local a = 4 + i * 13
   local id, tenant, ttype, idem = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 10]
@@ -25,27 +31,48 @@ for i = 0, n - 1 do
   -- and already applied.
   if redis.call('EXISTS', taskKey(id)) == 1 then existing = id end
   if not existing and idem ~= '' then existing = redis.call('HGET', P .. 'idem', tenant .. '|' .. idem) end
-  if existing == id then
-    local f = redis.call('HMGET', taskKey(id), 'state', 'att', 'uat', 'rat')
-    out[#out + 1] = { id, 1, f[1], f[2], f[3], f[4] }
-  elseif existing then
+  if existing then
     local f = redis.call('HMGET', taskKey(existing), 'state', 'att', 'uat', 'rat')
-    out[#out + 1] = { existing, 0, f[1], f[2], f[3], f[4] }
+    out[#out + 1] = { existing, existing == id and 1 or 0, f[1], f[2], f[3], f[4] }
   else
     local readyAt = NOW + tonumber(ARGV[a + 12])
     if ARGV[a + 11] ~= '' then readyAt = tonumber(ARGV[a + 11]) end
     local band, pri = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
     local seq = redis.call('INCR', P .. 'seq')
+    local ready = readyAt <= NOW
     redis.call('HSET', taskKey(id), 'tenant', tenant, 'type', ttype, 'owner', ARGV[a + 3], 'payload', ARGV[a + 4],
       'band', band, 'cb', band, 'pri', pri, 'cost', ARGV[a + 7], 'opts', ARGV[a + 8], 'max', ARGV[a + 9], 'idem', idem,
-      'state', 'queued', 'att', 0, 'cat', int(NOW), 'rat', int(readyAt), 'uat', int(NOW), 'seq', seq,
+      'state', 'queued', 'ready', ready and '1' or '0', 'att', 0, 'cat', int(NOW), 'rat', int(readyAt), 'uat', int(NOW), 'seq', seq,
       'h', '{"s":"queued","at":' .. int(NOW) .. ',"a":0}')
     if idem ~= '' then redis.call('HSET', P .. 'idem', tenant .. '|' .. idem, id) end
-    count('queued', tenant, ttype, 1)
-    place(id, tenant, ttype, band, pri, seq, readyAt, c.aging)
+    countLater('queued|' .. tenant .. '|' .. ttype, 1)
+    if ready then
+      local rq = P .. 'rq:' .. band .. ':' .. tenant
+      local first = false
+      if not seen[rq] then
+        seen[rq] = true
+        first = redis.call('EXISTS', rq) == 0
+      end
+      redis.call('ZADD', rq, (1000 - pri) * 4398046511104 + seq, id)
+      if first then
+        local tb = P .. 'tb:' .. band .. ':' .. tenant
+        redis.call('HSET', tb, 's', int(NOW))
+        redis.call('ZADD', P .. 'bt:' .. band, tonumber(redis.call('HGET', tb, 'v') or '0'), tenant)
+      end
+      redis.call('ZADD', P .. 'waiting', readyAt, id)
+      readyOf[tenant] = (readyOf[tenant] or 0) + 1
+    else
+      redis.call('ZADD', P .. 'delayed', readyAt, id)
+      countLater('delayed|' .. tenant .. '|' .. ttype, 1)
+    end
     created = true
     out[#out + 1] = { id, 1, 'queued', '0', int(NOW), int(readyAt) }
   end
+end
+for f, d in pairs(counts) do redis.call('HINCRBY', P .. 'cnt', f, d) end
+for tenant, d in pairs(readyOf) do
+  redis.call('HINCRBY', P .. 'ten:' .. tenant, 'ready', d)
+  redis.call('SADD', P .. 'tenants', tenant)
 end
 if created then wake(ARGV[2]) end
 return out

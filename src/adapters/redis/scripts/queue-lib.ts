@@ -7,15 +7,15 @@ import { defineScript, type LuaScript } from '../lua.js';
  *
  * ```text
  * <P> = {<prefix>}:q:<queue>:
- * <P>cfg                 hash: mc, aging ('' = off), ret, fret ('' = keep), vt0..vt3 (band virtual times)
+ * <P>cfg                 hash: mc, aging ('' = off), ret, fret ('' = keep), vt0..vt3 (band virtual
+ *                        times), wm1..wm3 (aging watermarks, see the claim script)
  * <P>seq                 INCR: enqueue order
  * <P>t:<id>              hash: one task (tenant type owner payload band cb pri cost opts max idem state
  *                        ready att cat rat uat pat fat w tok exp prog res err h seq)
  * <P>rq:<band>:<tenant>  zset: the tenant's ready tasks in the band, score (1000 - priority) * 2^42 + seq
  * <P>bt:<band>           zset: tenants with ready tasks in the band, score = virtual time
  * <P>tb:<band>:<tenant>  hash: v (virtual time), s (since), sv (last served)
- * <P>age:<band>          zset: ready tasks of bands 1–3 by next promotion time
- * <P>waiting             zset: ready tasks by readyAt (the oldest waiting task)
+ * <P>waiting             zset: ready tasks by readyAt (the oldest waiting task, and aging)
  * <P>delayed             zset: delayed tasks by readyAt
  * <P>leased              zset: assigned and running tasks by lease expiry
  * <P>assigned:<worker>   zset: tasks assigned to a worker, by seq
@@ -42,13 +42,14 @@ local function opt(v) if v == false or v == nil or v == '' then return nil end r
 local function taskKey(id) return P .. 't:' .. id end
 
 local function config()
-  local c = redis.call('HMGET', P .. 'cfg', 'mc', 'aging', 'ret', 'fret', 'vt0', 'vt1', 'vt2', 'vt3')
+  local c = redis.call('HMGET', P .. 'cfg', 'mc', 'aging', 'ret', 'fret', 'vt0', 'vt1', 'vt2', 'vt3', 'wm1', 'wm2', 'wm3')
   local aging = 60000
   if c[2] ~= false then aging = opt(c[2]) end
   local ret = 3600000
   if c[3] ~= false then ret = tonumber(c[3]) end
   return { mc = opt(c[1]), aging = aging, ret = ret, fret = opt(c[4]),
-           vt = { tonumber(c[5] or '0'), tonumber(c[6] or '0'), tonumber(c[7] or '0'), tonumber(c[8] or '0') } }
+           vt = { tonumber(c[5] or '0'), tonumber(c[6] or '0'), tonumber(c[7] or '0'), tonumber(c[8] or '0') },
+           wm = { opt(c[9]), opt(c[10]), opt(c[11]) } }
 end
 
 local function count(state, tenant, ttype, d)
@@ -76,7 +77,7 @@ local function tenantInc(tenant, field)
   redis.call('SADD', P .. 'tenants', tenant)
 end
 
-local function enterBand(id, tenant, band, pri, seq, promoteAt)
+local function enterBand(id, tenant, band, pri, seq)
   local rq = P .. 'rq:' .. band .. ':' .. tenant
   redis.call('ZADD', rq, (1000 - pri) * 4398046511104 + seq, id)
   if redis.call('ZCARD', rq) == 1 then
@@ -84,22 +85,21 @@ local function enterBand(id, tenant, band, pri, seq, promoteAt)
     redis.call('HSET', tb, 's', int(NOW))
     redis.call('ZADD', P .. 'bt:' .. band, tonumber(redis.call('HGET', tb, 'v') or '0'), tenant)
   end
-  if band > 0 and promoteAt then redis.call('ZADD', P .. 'age:' .. band, promoteAt, id) end
 end
 
 local function leaveBand(id, tenant, band)
   local rq = P .. 'rq:' .. band .. ':' .. tenant
   redis.call('ZREM', rq, id)
   if redis.call('EXISTS', rq) == 0 then redis.call('ZREM', P .. 'bt:' .. band, tenant) end
-  if band > 0 then redis.call('ZREM', P .. 'age:' .. band, id) end
 end
 
--- A queued task becomes claimable (its 'rat' is already stored).
+-- A queued task becomes claimable (its 'rat' is already stored). A task that became ready in
+-- the past (a delayed task activated late) enters the band its wait has already earned.
 local function makeReady(id, tenant, band, pri, seq, readyAt, aging)
-  local promoteAt = false
-  if aging and band > 0 then promoteAt = readyAt + aging end
-  redis.call('HSET', taskKey(id), 'ready', '1', 'cb', band, 'pat', promoteAt and int(promoteAt) or '')
-  enterBand(id, tenant, band, pri, seq, promoteAt)
+  local cb = band
+  if aging and readyAt < NOW then cb = math.max(0, band - math.floor((NOW - readyAt) / aging)) end
+  redis.call('HSET', taskKey(id), 'ready', '1', 'cb', cb)
+  enterBand(id, tenant, cb, pri, seq)
   redis.call('ZADD', P .. 'waiting', readyAt, id)
   tenantInc(tenant, 'ready')
 end
@@ -114,7 +114,7 @@ end
 -- Queues a task: delayed until readyAt, or ready now.
 local function place(id, tenant, ttype, band, pri, seq, readyAt, aging)
   if readyAt > NOW then
-    redis.call('HSET', taskKey(id), 'ready', '0', 'cb', band, 'pat', '')
+    redis.call('HSET', taskKey(id), 'ready', '0', 'cb', band)
     redis.call('ZADD', P .. 'delayed', readyAt, id)
     count('delayed', tenant, ttype, 1)
   else

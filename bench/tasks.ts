@@ -1,0 +1,451 @@
+/**
+ * `npx tsx bench/tasks.ts`: task distribution side by side with the queues a user would otherwise
+ * pick, in one run, on one machine. Prints ratios; writes bench/results/tasks.json.
+ *
+ * - memory: BENCH_MEMORY_TASKS (default 1 000 000) no-op tasks, concurrency 100, random priorities
+ *   across 100 tenants — the memory queue + worker (fair policy, aging, leases) vs p-queue 9 at
+ *   random priorities (time-boxed by BENCH_PQUEUE_BUDGET_MS, default 30 000: its sorted-array
+ *   insert is O(n)) and at one priority; memory per queued task (BENCH_MEMORY_SAMPLE, default 200 000).
+ * - redis: BENCH_REMOTE_TASKS (default 50 000) no-op jobs, concurrency 50, vs BullMQ 6, same server.
+ * - postgres: the same count vs pg-boss 12 (batch 50 and batch 500, burst fetching) and
+ *   graphile-worker 0.17 (local queue), same server.
+ * - claim latency (enqueue → handler start), p50/p99, an idle worker, BENCH_LATENCY_JOBS (default
+ *   300) jobs arriving at 100/s, per backend and for BullMQ; storage bytes per queued task.
+ *
+ * Servers: DATABASE_URL / REDIS_URL, else throwaway ones from the installed binaries.
+ * BENCH_SECTIONS=memory,redis,postgres,latency picks sections (default: all).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import os from 'node:os';
+import v8 from 'node:v8';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import PQueue from 'p-queue';
+import { Queue as BullQueue, Worker as BullWorker } from 'bullmq';
+import { PgBoss } from 'pg-boss';
+import { run as runGraphile, makeWorkerUtils, Logger as GraphileLogger } from 'graphile-worker';
+import type { EnqueueRequest, QueueAdapter } from '../src/adapters/queue.js';
+import { createMemoryQueue } from '../src/adapters/memory/index.js';
+import { createPostgresQueue, migratePostgres } from '../src/adapters/postgres/index.js';
+import { createRedisQueue } from '../src/adapters/redis/index.js';
+import { createWorker, percentilesOf } from '../src/tasks/index.js';
+import { startPostgres } from '../test/support/postgres-server.js';
+import { startRedis } from '../test/support/redis-server.js';
+
+const MEMORY_TASKS = Number(process.env.BENCH_MEMORY_TASKS ?? 1_000_000);
+const PQUEUE_BUDGET_MS = Number(process.env.BENCH_PQUEUE_BUDGET_MS ?? 30_000);
+const MEMORY_SAMPLE = Number(process.env.BENCH_MEMORY_SAMPLE ?? 200_000);
+const REMOTE_TASKS = Number(process.env.BENCH_REMOTE_TASKS ?? 50_000);
+const LATENCY_JOBS = Number(process.env.BENCH_LATENCY_JOBS ?? 300);
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'memory,redis,postgres,latency').split(','));
+
+const results: Record<string, unknown> = {
+  machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+  at: new Date().toISOString(),
+};
+const gc = (globalThis as { gc?: () => void }).gc;
+const rate = (n: number, ms: number): number => Math.round((n / ms) * 1000);
+const fmt = (n: number): string => n.toLocaleString('en-US');
+const line = (label: string, value: string): void => console.log(`${label.padEnd(58)} ${value}`);
+const heading = (text: string): void => console.log(`\n== ${text} ${'='.repeat(Math.max(0, 74 - text.length))}`);
+const randomPriority = (): number => Math.floor(Math.random() * 2001) - 1000;
+
+/** Heap growth per item after `fill` adds `n` items (GC'd before and after; needs --expose-gc for precision). */
+async function bytesPer(n: number, fill: () => Promise<unknown>): Promise<number> {
+  gc?.();
+  gc?.();
+  const before = process.memoryUsage().heapUsed;
+  const keep = await fill();
+  gc?.();
+  gc?.();
+  const after = process.memoryUsage().heapUsed;
+  void keep;
+  return Math.round((after - before) / n);
+}
+
+// ---------------------------------------------------------------------------------------------
+async function memorySection(): Promise<void> {
+  heading(`memory: ${fmt(MEMORY_TASKS)} no-op tasks, concurrency 100, 100 tenants`);
+  const noop = (): void => undefined;
+
+  // p-queue at one priority: its best case.
+  {
+    const q = new PQueue({ concurrency: 100 });
+    const started = performance.now();
+    for (let i = 0; i < MEMORY_TASKS; i++) void q.add(noop);
+    await q.onIdle();
+    const ms = performance.now() - started;
+    results.pqueueSinglePriority = { tasks: MEMORY_TASKS, tasksPerSec: rate(MEMORY_TASKS, ms) };
+    line('p-queue 9, one priority', `${fmt(rate(MEMORY_TASKS, ms))} tasks/s`);
+  }
+  // p-queue at random priorities: adds until the time box runs out (O(n) insert per add).
+  {
+    const q = new PQueue({ concurrency: 100 });
+    const started = performance.now();
+    let added = 0;
+    for (; added < MEMORY_TASKS; added++) {
+      void q.add(noop, { priority: randomPriority() });
+      if ((added & 1023) === 0 && performance.now() - started > PQUEUE_BUDGET_MS) break;
+    }
+    const addMs = performance.now() - started;
+    await q.onIdle();
+    const ms = performance.now() - started;
+    const capped = added < MEMORY_TASKS;
+    results.pqueueRandomPriority = { tasks: added, timeBoxed: capped, addMs: Math.round(addMs), tasksPerSec: rate(added, ms) };
+    line(`p-queue 9, random priorities${capped ? ` (time-boxed: ${fmt(added)} added in ${Math.round(addMs / 1000)} s)` : ''}`, `${fmt(rate(added, ms))} tasks/s`);
+  }
+  // Ours: memory queue + worker. Enqueue in batches, then drain with one worker.
+  {
+    const queue = createMemoryQueue();
+    const requests: EnqueueRequest[] = Array.from({ length: MEMORY_TASKS }, (_, i) => ({ type: 'noop', tenantId: `t${i % 100}`, payload: null, priority: randomPriority() }));
+    const started = performance.now();
+    for (let i = 0; i < MEMORY_TASKS; i += 10_000) await queue.enqueueMany(requests.slice(i, i + 10_000));
+    const enqueued = performance.now();
+    const worker = createWorker({ queue, concurrency: 100, handlers: { noop } });
+    await worker.idle();
+    const done = performance.now();
+    await worker.close();
+    requests.length = 0;
+    const total = rate(MEMORY_TASKS, done - started);
+    results.memoryQueue = {
+      tasks: MEMORY_TASKS,
+      tasksPerSec: total,
+      enqueuePerSec: rate(MEMORY_TASKS, enqueued - started),
+      drainPerSec: rate(MEMORY_TASKS, done - enqueued),
+      completed: worker.counts.completed,
+    };
+    line('digital-fabrica memory queue + worker (fair, random prio.)', `${fmt(total)} tasks/s (enqueue ${fmt(rate(MEMORY_TASKS, enqueued - started))}/s, drain ${fmt(rate(MEMORY_TASKS, done - enqueued))}/s)`);
+    const single = (results.pqueueSinglePriority as { tasksPerSec: number }).tasksPerSec;
+    const random = (results.pqueueRandomPriority as { tasksPerSec: number }).tasksPerSec;
+    line('  vs p-queue random priorities (goal >= 50x)', `${(total / random).toFixed(1)}x`);
+    line('  vs p-queue one priority (goal >= 1.0x)', `${(total / single).toFixed(2)}x`);
+    Object.assign(results.memoryQueue as object, { vsPqueueRandom: total / random, vsPqueueSingle: total / single });
+  }
+  // Memory per queued task.
+  {
+    if (!gc) console.log('  (run with node --expose-gc for precise memory figures)');
+    const n = MEMORY_SAMPLE;
+    let pq: PQueue | undefined;
+    const pqueueBytes = await bytesPer(n, async () => {
+      pq = new PQueue({ concurrency: 100, autoStart: false });
+      for (let i = 0; i < n; i++) void pq.add(noop, { priority: randomPriority() % 3 });
+      return pq;
+    });
+    pq?.clear();
+    const requests: EnqueueRequest[] = Array.from({ length: n }, (_, i) => ({ type: 'noop', tenantId: `t${i % 100}`, payload: null, priority: randomPriority() }));
+    let queue: QueueAdapter | undefined;
+    const oursBytes = await bytesPer(n, async () => {
+      queue = createMemoryQueue();
+      for (let i = 0; i < n; i += 10_000) await queue.enqueueMany(requests.slice(i, i + 10_000));
+      return queue;
+    });
+    await queue?.close();
+    results.memoryPerQueuedTask = { sample: n, pqueueBytes, oursBytes };
+    line(`bytes per queued task (${fmt(n)} queued): p-queue`, `${fmt(pqueueBytes)} B`);
+    line(`bytes per queued task (${fmt(n)} queued): memory queue`, `${fmt(oursBytes)} B (${(oursBytes / pqueueBytes).toFixed(2)}x of p-queue)`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+/** Runs `worker` over `n` pre-enqueued no-op tasks of one queue adapter; returns tasks/s of the drain. */
+async function drainOurs(queue: QueueAdapter, n: number, concurrency: number, claimBatch: number): Promise<{ tasksPerSec: number; enqueuePerSec: number }> {
+  const started = performance.now();
+  for (let i = 0; i < n; i += 1_000) {
+    await queue.enqueueMany(Array.from({ length: Math.min(1_000, n - i) }, (_, k) => ({ type: 'noop', tenantId: `t${(i + k) % 10}`, payload: null })));
+  }
+  const enqueued = performance.now();
+  let completed = 0;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  const worker = createWorker({
+    queue,
+    concurrency,
+    claimBatch,
+    handlers: {
+      noop: () => {
+        if (++completed === n) resolveDone();
+      },
+    },
+  });
+  await done;
+  await worker.idle();
+  const finished = performance.now();
+  await worker.close();
+  return { tasksPerSec: rate(n, finished - enqueued), enqueuePerSec: rate(n, enqueued - started) };
+}
+
+async function redisSection(url: string): Promise<void> {
+  heading(`redis: ${fmt(REMOTE_TASKS)} no-op jobs, concurrency 50, same server`);
+  const connection = { host: new URL(url).hostname, port: Number(new URL(url).port), maxRetriesPerRequest: null };
+  // BullMQ: addBulk, then one worker at concurrency 50.
+  {
+    const name = `bench-${Date.now()}`;
+    const queue = new BullQueue(name, { connection });
+    const started = performance.now();
+    for (let i = 0; i < REMOTE_TASKS; i += 1_000) {
+      await queue.addBulk(Array.from({ length: Math.min(1_000, REMOTE_TASKS - i) }, (_, k) => ({ name: 'noop', data: { i: i + k } })));
+    }
+    const enqueued = performance.now();
+    let completed = 0;
+    let resolveDone!: () => void;
+    const done = new Promise<void>((resolve) => (resolveDone = resolve));
+    const worker = new BullWorker(name, async () => undefined, { connection, concurrency: 50 });
+    worker.on('completed', () => {
+      if (++completed === REMOTE_TASKS) resolveDone();
+    });
+    await done;
+    const finished = performance.now();
+    await worker.close();
+    await queue.obliterate({ force: true });
+    await queue.close();
+    results.bullmq = { tasks: REMOTE_TASKS, tasksPerSec: rate(REMOTE_TASKS, finished - enqueued), enqueuePerSec: rate(REMOTE_TASKS, enqueued - started) };
+    line('BullMQ 6 (1 worker, concurrency 50)', `${fmt(rate(REMOTE_TASKS, finished - enqueued))} jobs/s (enqueue ${fmt(rate(REMOTE_TASKS, enqueued - started))}/s)`);
+  }
+  {
+    const client = new Redis(url);
+    const queue = createRedisQueue({ client, prefix: `bench${Date.now()}`, queue: 'noop' });
+    const r = await drainOurs(queue, REMOTE_TASKS, 50, 50);
+    await queue.close();
+    await client.quit();
+    const ratio = r.tasksPerSec / (results.bullmq as { tasksPerSec: number }).tasksPerSec;
+    results.redisQueue = { tasks: REMOTE_TASKS, ...r, vsBullmq: ratio };
+    line('digital-fabrica Redis queue (1 worker, concurrency 50)', `${fmt(r.tasksPerSec)} jobs/s (enqueue ${fmt(r.enqueuePerSec)}/s)`);
+    line('  vs BullMQ (goal >= 1.5x)', `${ratio.toFixed(2)}x`);
+  }
+}
+
+async function postgresSection(url: string): Promise<void> {
+  heading(`postgres: ${fmt(REMOTE_TASKS)} no-op jobs, same server`);
+  // pg-boss 12 with batching (batch 50 and batch 500, burst fetching while batches come back full).
+  for (const batchSize of [50, 500]) {
+    const schema = `pgboss_${batchSize}_${Date.now()}`;
+    const boss = new PgBoss({ connectionString: url, schema, supervise: false, schedule: false, migrate: true });
+    boss.on('error', () => undefined);
+    await boss.start();
+    const name = 'noop';
+    await boss.createQueue(name);
+    const started = performance.now();
+    for (let i = 0; i < REMOTE_TASKS; i += 1_000) {
+      await boss.insert(name, Array.from({ length: Math.min(1_000, REMOTE_TASKS - i) }, (_, k) => ({ data: { i: i + k } })));
+    }
+    const enqueued = performance.now();
+    let completed = 0;
+    let resolveDone!: () => void;
+    const done = new Promise<void>((resolve) => (resolveDone = resolve));
+    await boss.work(name, { batchSize, burstWhenBatchFull: true, pollingIntervalSeconds: 0.5 }, async (jobs) => {
+      completed += jobs.length;
+      if (completed >= REMOTE_TASKS) setImmediate(resolveDone);
+    });
+    await done;
+    const finished = performance.now();
+    await boss.stop({ graceful: true, timeout: 10_000 });
+    const key = `pgboss${batchSize}`;
+    results[key] = { tasks: REMOTE_TASKS, batchSize, tasksPerSec: rate(REMOTE_TASKS, finished - enqueued), enqueuePerSec: rate(REMOTE_TASKS, enqueued - started) };
+    line(`pg-boss 12 (batch ${batchSize}, burst)`, `${fmt(rate(REMOTE_TASKS, finished - enqueued))} jobs/s (enqueue ${fmt(rate(REMOTE_TASKS, enqueued - started))}/s)`);
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await pool.end();
+  }
+  // graphile-worker 0.17 with its local queue (batched fetch) and batched completion.
+  {
+    const schema = `graphile_${Date.now()}`;
+    const logger = new GraphileLogger(() => () => undefined);
+    const utils = await makeWorkerUtils({ connectionString: url, schema, logger });
+    await utils.migrate();
+    const started = performance.now();
+    for (let i = 0; i < REMOTE_TASKS; i += 1_000) {
+      await utils.addJobs(Array.from({ length: Math.min(1_000, REMOTE_TASKS - i) }, (_, k) => ({ identifier: 'noop', payload: { i: i + k } })));
+    }
+    const enqueued = performance.now();
+    let completed = 0;
+    let resolveDone!: () => void;
+    const done = new Promise<void>((resolve) => (resolveDone = resolve));
+    const runner = await runGraphile({
+      connectionString: url,
+      schema,
+      logger,
+      concurrency: 50,
+      noHandleSignals: true,
+      pollInterval: 1_000,
+      taskList: {
+        noop: async () => {
+          if (++completed === REMOTE_TASKS) setImmediate(resolveDone);
+        },
+      },
+      preset: { worker: { localQueue: { size: 500 }, completeJobBatchDelay: 0 } },
+    });
+    await done;
+    const finished = performance.now();
+    await runner.stop();
+    await utils.release();
+    results.graphileWorker = { tasks: REMOTE_TASKS, concurrency: 50, localQueue: 500, tasksPerSec: rate(REMOTE_TASKS, finished - enqueued), enqueuePerSec: rate(REMOTE_TASKS, enqueued - started) };
+    line('graphile-worker 0.17 (concurrency 50, local queue 500)', `${fmt(rate(REMOTE_TASKS, finished - enqueued))} jobs/s (enqueue ${fmt(rate(REMOTE_TASKS, enqueued - started))}/s)`);
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await pool.end();
+  }
+  // Ours.
+  {
+    const schema = `dfbench_${Date.now()}`;
+    const pool = new pg.Pool({ connectionString: url, max: 10 });
+    await migratePostgres({ pool, schema });
+    const queue = createPostgresQueue({ pool, schema, queue: 'noop' });
+    const r = await drainOurs(queue, REMOTE_TASKS, 100, 100);
+    const size = await pool.query<{ bytes: string }>(`SELECT pg_total_relation_size('"${schema}".queue_tasks') AS bytes`);
+    await queue.close();
+    await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+    await pool.end();
+    const boss50 = (results.pgboss50 as { tasksPerSec: number }).tasksPerSec;
+    const boss500 = (results.pgboss500 as { tasksPerSec: number }).tasksPerSec;
+    const graphile = (results.graphileWorker as { tasksPerSec: number }).tasksPerSec;
+    results.postgresQueue = { tasks: REMOTE_TASKS, concurrency: 100, claimBatch: 100, ...r, vsPgboss50: r.tasksPerSec / boss50, vsPgboss500: r.tasksPerSec / boss500, vsGraphile: r.tasksPerSec / graphile, tableBytes: Number(size.rows[0]?.bytes ?? 0) };
+    line('digital-fabrica PostgreSQL queue (concurrency 100, claim 100)', `${fmt(r.tasksPerSec)} jobs/s (enqueue ${fmt(r.enqueuePerSec)}/s)`);
+    line('  vs pg-boss batch 50 / batch 500 (goal >= 3x)', `${(r.tasksPerSec / boss50).toFixed(2)}x / ${(r.tasksPerSec / boss500).toFixed(2)}x`);
+    line('  vs graphile-worker with local queue (goal >= 1.0x)', `${(r.tasksPerSec / graphile).toFixed(2)}x`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+/** Enqueue → handler start, for an idle worker with jobs arriving at 100/s. */
+async function latency(label: string, start: (onStart: (i: number) => void) => Promise<{ add(i: number): Promise<unknown>; stop(): Promise<void> }>): Promise<void> {
+  const addedAt: number[] = [];
+  const waits: number[] = [];
+  let seen = 0;
+  let resolveDone!: () => void;
+  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  const system = await start((i) => {
+    waits.push(performance.now() - addedAt[i]!);
+    if (++seen === LATENCY_JOBS) resolveDone();
+  });
+  // Let the idle worker settle into its wait first.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  for (let i = 0; i < LATENCY_JOBS; i++) {
+    addedAt[i] = performance.now();
+    await system.add(i);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  await done;
+  await system.stop();
+  const p = percentilesOf(waits);
+  (results.latency as Record<string, unknown>)[label] = { jobs: LATENCY_JOBS, p50Ms: p.p50, p99Ms: p.p99, maxMs: p.max };
+  line(`${label}: enqueue -> start`, `p50 ${p.p50!.toFixed(2)} ms, p99 ${p.p99!.toFixed(2)} ms, max ${p.max!.toFixed(2)} ms`);
+}
+
+async function oursLatency(queue: QueueAdapter, onStart: (i: number) => void) {
+  const worker = createWorker({ queue, concurrency: 10, handlers: { job: (payload) => onStart(payload as number) } });
+  await worker.idle();
+  return {
+    add: (i: number) => queue.enqueue({ type: 'job', tenantId: 'acme', payload: i }),
+    stop: async () => {
+      await worker.close();
+      await queue.close();
+    },
+  };
+}
+
+async function latencySection(pgUrl: string | undefined, redisUrl: string | undefined): Promise<void> {
+  heading(`claim latency: ${LATENCY_JOBS} jobs at ~100/s, idle worker`);
+  results.latency = {};
+  await latency('memory', async (onStart) => oursLatency(createMemoryQueue(), onStart));
+  if (redisUrl) {
+    const client = new Redis(redisUrl);
+    await latency('redis', async (onStart) => oursLatency(createRedisQueue({ client, prefix: `lat${Date.now()}`, queue: 'lat' }), onStart));
+    await client.quit();
+    const connection = { host: new URL(redisUrl).hostname, port: Number(new URL(redisUrl).port), maxRetriesPerRequest: null };
+    await latency('bullmq', async (onStart) => {
+      const name = `lat-${Date.now()}`;
+      const queue = new BullQueue(name, { connection });
+      const worker = new BullWorker(name, async (job) => onStart((job.data as { i: number }).i), { connection, concurrency: 10 });
+      await worker.waitUntilReady();
+      return {
+        add: (i: number) => queue.add('job', { i }),
+        stop: async () => {
+          await worker.close();
+          await queue.obliterate({ force: true });
+          await queue.close();
+        },
+      };
+    });
+    const ours = (results.latency as Record<string, { p99Ms: number }>).redis!.p99Ms;
+    const bull = (results.latency as Record<string, { p99Ms: number }>).bullmq!.p99Ms;
+    line('  redis start-latency p99 vs BullMQ (goal: no worse)', `${ours.toFixed(2)} ms vs ${bull.toFixed(2)} ms`);
+  }
+  if (pgUrl) {
+    const schema = `dflat_${Date.now()}`;
+    const pool = new pg.Pool({ connectionString: pgUrl, max: 10 });
+    await migratePostgres({ pool, schema });
+    await latency('postgres', async (onStart) => oursLatency(createPostgresQueue({ pool, schema, queue: 'lat' }), onStart));
+    await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+    await pool.end();
+  }
+}
+
+/** Bytes a backend holds per queued task: Redis used_memory, PostgreSQL table + indexes. */
+async function storageSection(pgUrl: string | undefined, redisUrl: string | undefined): Promise<void> {
+  const n = 20_000;
+  heading(`storage per queued task (${fmt(n)} queued, small payloads)`);
+  const batch = (i: number) => Array.from({ length: 1_000 }, (_, k) => ({ type: 'noop', tenantId: `t${(i + k) % 100}`, payload: { i: i + k } }));
+  if (redisUrl) {
+    const client = new Redis(redisUrl);
+    const used = async () => Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1] ?? 0);
+    const before = await used();
+    const prefix = `mem${Date.now()}`;
+    const queue = createRedisQueue({ client, prefix, queue: 'm' });
+    for (let i = 0; i < n; i += 1_000) await queue.enqueueMany(batch(i));
+    const bytes = Math.round(((await used()) - before) / n);
+    results.redisBytesPerTask = bytes;
+    line('redis used_memory per queued task', `${fmt(bytes)} B`);
+    await queue.close();
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `{${prefix}}*`, 'COUNT', 1000);
+      if (keys.length > 0) await client.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    await client.quit();
+  }
+  if (pgUrl) {
+    const schema = `dfmem_${Date.now()}`;
+    const pool = new pg.Pool({ connectionString: pgUrl, max: 4 });
+    await migratePostgres({ pool, schema });
+    const queue = createPostgresQueue({ pool, schema, queue: 'm' });
+    for (let i = 0; i < n; i += 1_000) await queue.enqueueMany(batch(i));
+    await pool.query(`VACUUM ANALYZE "${schema}".queue_tasks`);
+    const { rows } = await pool.query<{ bytes: string }>(`SELECT pg_total_relation_size('"${schema}".queue_tasks') AS bytes`);
+    const bytes = Math.round(Number(rows[0]!.bytes) / n);
+    results.postgresBytesPerTask = bytes;
+    line('postgres table + indexes per queued task', `${fmt(bytes)} B`);
+    await queue.close();
+    await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+    await pool.end();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+async function main(): Promise<void> {
+  console.log(`bench/tasks on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, heap limit ${Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20)} MiB`);
+  const needServers = SECTIONS.has('redis') || SECTIONS.has('postgres') || SECTIONS.has('latency');
+  const pgServer = needServers && !process.env.DATABASE_URL ? await startPostgres().catch((err: Error) => (console.log(`no PostgreSQL: ${err.message}`), undefined)) : undefined;
+  const redisServer = needServers && !process.env.REDIS_URL ? await startRedis().catch((err: Error) => (console.log(`no Redis: ${err.message}`), undefined)) : undefined;
+  const pgUrl = process.env.DATABASE_URL ?? pgServer?.url;
+  const redisUrl = process.env.REDIS_URL ?? redisServer?.url;
+  try {
+    if (SECTIONS.has('memory')) await memorySection();
+    if (SECTIONS.has('redis') && redisUrl) await redisSection(redisUrl);
+    if (SECTIONS.has('postgres') && pgUrl) await postgresSection(pgUrl);
+    if (SECTIONS.has('latency')) {
+      await latencySection(pgUrl, redisUrl);
+      await storageSection(pgUrl, redisUrl);
+    }
+  } finally {
+    await pgServer?.stop();
+    await redisServer?.stop();
+  }
+  const dir = join(import.meta.dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'tasks.json'), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`\nwrote ${join('bench', 'results', 'tasks.json')}`);
+}
+
+await main();
