@@ -366,7 +366,7 @@ BEGIN
        SET state = 'running', lease_expires_at = v_now + p_lease_ms, updated_at = v_now,
            history = t.history || {{schema}}.queue_hist('running', v_now, t.attempt, p_worker, NULL)
       FROM mine WHERE t.id = mine.id
-    RETURNING t.*
+    RETURNING t.id, t.tenant, t.type, t.owner, t.payload, t.band, t.cur_band, t.priority, t.cost, t.opts, t.attempt, t.max_attempts, t.created_at, t.ready_at, t.token, t.lease_expires_at, t.state, t.seq
   )
   SELECT 't'::text, u.id, u.tenant, u.type, u.owner, u.payload, u.band, u.cur_band, u.priority, u.cost, u.opts, u.attempt,
          u.max_attempts, u.created_at, u.ready_at, u.token, u.lease_expires_at, u.state, NULL::text, v_now, NULL::bigint,
@@ -427,7 +427,7 @@ BEGIN
              lease_expires_at = v_now + p_lease_ms, updated_at = v_now,
              history = t.history || {{schema}}.queue_hist('running', v_now, t.attempt + 1, p_worker, NULL)
         FROM picked pk WHERE t.id = pk.id
-      RETURNING t.*
+      RETURNING t.id, t.tenant, t.type, t.owner, t.payload, t.band, t.cur_band, t.priority, t.cost, t.opts, t.attempt, t.max_attempts, t.created_at, t.ready_at, t.token, t.lease_expires_at, t.state, t.seq
     ), tagged AS (
       SELECT u.*, c.w,
              c.s + (sum(u.cost) OVER (PARTITION BY u.tenant ORDER BY u.priority DESC, u.seq) - u.cost) / c.w AS tag,
