@@ -6,7 +6,8 @@
  *
  * Environment: PORT (default 3000), HOST (default 127.0.0.1), DATABASE_URL, REDIS_URL,
  * FABRICA_SECRET (keyring; share it between processes), FABRICA_WORKER=0 (no echo worker),
- * FABRICA_RATE_PER_SECOND (default 50), FABRICA_ADMIN_EMAIL / FABRICA_ADMIN_PASSWORD,
+ * FABRICA_RATE_LIMIT (`<limit>/<periodMs>`, default 50/1000), FABRICA_MAX_BODY_BYTES,
+ * FABRICA_CORS_ORIGINS (comma-separated), FABRICA_ADMIN_EMAIL / FABRICA_ADMIN_PASSWORD,
  * FABRICA_LOG=1 (JSON request logs on stdout).
  * Prints one line `listening <url>` once ready; stops on SIGINT/SIGTERM.
  */

@@ -39,8 +39,12 @@ export interface ServerConfig {
   readonly secret: string;
   /** Run a worker that completes `echo` tasks (default true). */
   readonly worker?: boolean;
-  /** Requests per second per user (or per address when anonymous). */
-  readonly ratePerSecond?: number;
+  /** Requests per user (or per address when anonymous) per period (default 50 per second). */
+  readonly rateLimit?: { readonly limit: number; readonly periodMs: number };
+  /** Largest request body, bytes (default 1 MiB). */
+  readonly maxBodyBytes?: number;
+  /** Browser origins allowed by CORS (default: none). */
+  readonly corsOrigins?: readonly string[];
   /** Platform administrator created at start (idempotent across processes). */
   readonly admin?: { readonly email: string; readonly password: string };
   /** Request logs and diagnostics. */
@@ -84,9 +88,18 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     ...(env.FABRICA_REDIS_PREFIX ? { redisPrefix: env.FABRICA_REDIS_PREFIX } : {}),
     secret: env.FABRICA_SECRET ?? 'example-only-secret-change-me',
     worker: env.FABRICA_WORKER !== '0',
-    ratePerSecond: Number(env.FABRICA_RATE_PER_SECOND ?? 50),
+    ...(env.FABRICA_RATE_LIMIT ? { rateLimit: parseRate(env.FABRICA_RATE_LIMIT) } : {}),
+    ...(env.FABRICA_MAX_BODY_BYTES ? { maxBodyBytes: Number(env.FABRICA_MAX_BODY_BYTES) } : {}),
+    ...(env.FABRICA_CORS_ORIGINS ? { corsOrigins: env.FABRICA_CORS_ORIGINS.split(',') } : {}),
     ...(env.FABRICA_ADMIN_EMAIL && env.FABRICA_ADMIN_PASSWORD ? { admin: { email: env.FABRICA_ADMIN_EMAIL, password: env.FABRICA_ADMIN_PASSWORD } } : {}),
   };
+}
+
+/** `"<limit>/<periodMs>"`, e.g. `50/1000`. */
+function parseRate(text: string): { limit: number; periodMs: number } {
+  const [limit, periodMs] = text.split('/').map(Number);
+  if (!limit || !periodMs) throw new Error(`FABRICA_RATE_LIMIT must be "<limit>/<periodMs>", got ${text}`);
+  return { limit, periodMs };
 }
 
 async function keyringFrom(secret: string): Promise<Keyring> {
@@ -154,7 +167,7 @@ export async function createServerServices(config: ServerConfig): Promise<Server
   const resources = createResourceManager({ reservations, events, storage, logger });
   const rateLimiter = createRateLimiter({
     store: limits,
-    limits: [{ name: 'second', limit: config.ratePerSecond ?? 50, periodMs: 1000 }],
+    limits: [{ name: 'default', ...(config.rateLimit ?? { limit: 50, periodMs: 1000 }) }],
     // Availability first for the example: a Redis outage must not lock everyone out.
     onStoreUnavailable: 'fail-open',
     logger,
@@ -183,6 +196,8 @@ export async function createServerServices(config: ServerConfig): Promise<Server
     tasks,
     events,
     handlerOptions: {
+      ...(config.maxBodyBytes === undefined ? {} : { maxBodyBytes: config.maxBodyBytes }),
+      ...(config.corsOrigins === undefined ? {} : { cors: { origins: config.corsOrigins } }),
       hooks: {
         // Every new user is a member of the platform (its own profile) and of the default tenant.
         async userCreated(user) {
