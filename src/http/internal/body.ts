@@ -15,11 +15,12 @@ export function isJsonMediaType(value: string | null): boolean {
   });
 }
 
-/** Whether the request carries a body at all (RFC 9112 §6.3: Content-Length or Transfer-Encoding). */
+/**
+ * Whether the request carries a body. `request.body` is the signal (a `Request` built in code has
+ * a body without any Content-Length header); an explicit `Content-Length: 0` means none.
+ */
 export function hasBody(request: Request): boolean {
-  const length = request.headers.get('content-length');
-  if (length !== null) return length.trim() !== '0';
-  return request.body !== null && request.headers.has('transfer-encoding');
+  return request.body !== null && request.headers.get('content-length')?.trim() !== '0';
 }
 
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
