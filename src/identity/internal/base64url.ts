@@ -13,18 +13,16 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 const VALUES = new Int8Array(128).fill(-1);
 for (let i = 0; i < ALPHABET.length; i++) VALUES[ALPHABET.charCodeAt(i)] = i;
 
+// The alphabet check runs on every token segment of every verification: one native regex pass
+// is several times faster than a JavaScript loop over the characters.
+const ALPHABET_ONLY = /^[A-Za-z0-9_-]*$/;
+
 /** True when `text` is a canonical, unpadded base64url string (the empty string included). */
 export function isCanonicalBase64url(text: string): boolean {
   const length = text.length;
   // A single leftover character carries 6 bits: never a whole byte, so never produced by an encoder.
-  if (length % 4 === 1) return false;
-  let last = 0;
-  for (let i = 0; i < length; i++) {
-    const code = text.charCodeAt(i);
-    if (code > 127) return false;
-    last = VALUES[code]!;
-    if (last < 0) return false;
-  }
+  if (length % 4 === 1 || !ALPHABET_ONLY.test(text)) return false;
+  const last = length === 0 ? 0 : VALUES[text.charCodeAt(length - 1)]!;
   switch (length % 4) {
     case 2:
       return (last & 0x0f) === 0; // 2 chars = 12 bits for 1 byte: the low 4 bits are padding.

@@ -25,11 +25,20 @@ export interface ParsedCompact {
 /** Header parameters that would let a token bring or point at its own key: never honoured. */
 const KEY_CARRYING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
 
-/** Parses a JSON object strictly (UTF-8, an object at the top). */
-export function decodeJsonObject(segment: string): Record<string, unknown> | null {
+/** The text of a canonical base64url segment holding UTF-8, or `null`. */
+function decodeText(segment: string): string | null {
+  if (!isCanonicalBase64url(segment)) return null;
+  // Fast path for the usual all-ASCII header: the native forgiving-base64 decoder (safe here,
+  // the segment was just proven canonical) yields the text directly.
+  const binary = atob(segment.replaceAll('-', '+').replaceAll('_', '/'));
+  if (!/[^\x00-\x7f]/.test(binary)) return binary;
   const bytes = decodeBase64url(segment);
-  if (!bytes) return null;
-  const text = decodeUtf8Strict(bytes);
+  return bytes ? decodeUtf8Strict(bytes) : null;
+}
+
+/** Parses a JSON object strictly (canonical base64url of UTF-8, an object at the top). */
+export function decodeJsonObject(segment: string): Record<string, unknown> | null {
+  const text = decodeText(segment);
   if (text === null) return null;
   let value: unknown;
   try {

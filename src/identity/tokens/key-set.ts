@@ -360,6 +360,21 @@ export class SigningKeySet {
   }
 
   /**
+   * @internal The verification key for `kid` when it can be answered without I/O (the set is
+   * fresh and knows the kid), else `undefined`. Throws for retired keys.
+   */
+  cachedVerificationKey(kid: string | undefined): JwsKey | undefined {
+    if (kid === undefined) return undefined;
+    const entry = this.#entries.get(kid);
+    if (!entry) return undefined;
+    const now = this.#clock.now();
+    if (this.#storage && now - this.#loadedAt >= this.#refreshIntervalMs) return undefined;
+    const { verifyUntil } = entry.record;
+    if (verifyUntil !== null && verifyUntil <= now) throw new TokenInvalidError('retired_key', 'the token was signed with a retired key');
+    return entry.verifyKey;
+  }
+
+  /**
    * @internal The verification key for `kid`. Unknown kids cause one storage re-read (at most
    * once per second), so keys rotated by another process are found; retired keys are rejected.
    */

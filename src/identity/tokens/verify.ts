@@ -88,20 +88,27 @@ function selectFromList(keys: readonly JwsKey[], alg: string, kid: string | unde
 }
 
 /**
- * The shared pipeline: strict parse, header policy, key resolution, algorithm pinning, exact
- * signature length. Returns what jose needs next.
+ * Step 1 of the shared pipeline, before any key is involved: strict parse and header policy,
+ * and the algorithm allow-list.
  * @internal
  */
-export async function preflight(
+export function inspect(
   token: string,
-  resolve: JwsKeyResolver,
   options: { readonly algorithms?: readonly string[]; readonly typ?: string; readonly requireKid?: boolean; readonly maxTokenBytes?: number },
-): Promise<{ parsed: ParsedCompact; key: JwsKey }> {
+): ParsedCompact {
   const parsed = parseCompact(token, { maxBytes: options.maxTokenBytes ?? MAX_TOKEN_BYTES, typ: options.typ, requireKid: options.requireKid });
   if (options.algorithms !== undefined && !options.algorithms.includes(parsed.alg)) {
     throw new TokenInvalidError('algorithm', 'token algorithm is not allowed');
   }
-  const key = await resolve({ alg: parsed.alg, kid: parsed.kid });
+  return parsed;
+}
+
+/**
+ * Step 2, once the key is chosen (by `kid`, never from the token): the header's algorithm must be
+ * the key's, and the signature must have the key's exact length.
+ * @internal
+ */
+export function pin(parsed: ParsedCompact, key: JwsKey): void {
   // Pinning: the key decides the algorithm. RS256→HS256 confusion needs the header to choose how
   // a key is used; here a header can only agree with its key or be rejected.
   if (key.alg !== parsed.alg) throw new TokenInvalidError('algorithm', 'the token\'s "alg" is not the algorithm its key is bound to');
@@ -109,6 +116,20 @@ export async function preflight(
   // Exact lengths (RFC 7518 §3.3–3.5, RFC 8032): trailing bytes, DER-wrapped ECDSA signatures
   // and truncations are refused before any big-number work happens.
   if (parsed.signatureBytes !== key.signatureBytes) throw new TokenInvalidError('signature', 'token signature has the wrong length');
+}
+
+/**
+ * The whole pre-jose pipeline: {@link inspect}, key resolution, {@link pin}.
+ * @internal
+ */
+export async function preflight(
+  token: string,
+  resolve: JwsKeyResolver,
+  options: { readonly algorithms?: readonly string[]; readonly typ?: string; readonly requireKid?: boolean; readonly maxTokenBytes?: number },
+): Promise<{ parsed: ParsedCompact; key: JwsKey }> {
+  const parsed = inspect(token, options);
+  const key = await resolve({ alg: parsed.alg, kid: parsed.kid });
+  pin(parsed, key);
   return { parsed, key };
 }
 

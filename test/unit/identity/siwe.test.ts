@@ -81,7 +81,7 @@ describe('EIP-4361 messages', () => {
 
 describe('Sign-In with Ethereum verification', () => {
   let t: TestIdentity;
-  let wallet: Wallet;
+  let wallet: ReturnType<typeof Wallet.createRandom>;
 
   beforeEach(async () => {
     t = await testIdentity({ siwe: { domain: 'app.example.com', uris: ['https://app.example.com'], chainIds: [1, 10] } });
