@@ -333,7 +333,9 @@ export class MemoryQueueCore {
     record.counts[STATE_INDEX[state]]! += 1;
     record.state = state;
     record.updatedAt = now;
-    (record.history ??= []).push(state, now, record.attempt, workerId, reason);
+    // One exact-size literal for the first transition, growth only after it.
+    if (record.history === null) record.history = [state, now, record.attempt, workerId, reason];
+    else record.history.push(state, now, record.attempt, workerId, reason);
   }
 
   /** An assigned or running task stops holding its slot (lease, worker, concurrency). */

@@ -1,6 +1,6 @@
 import { compareKeys } from '../../adapters/internal/order.js';
 import type { TenantPolicy, TenantQueueState } from '../../adapters/queue.js';
-import { IndexedHeap, OrderedHeap, type HeapPositions, type OrderedHeapItem } from './heap.js';
+import { IndexedHeap, KeyedHeap, OrderedHeap, type HeapPositions, type OrderedHeapItem } from './heap.js';
 import { msUntilToken, refillTokens } from './rate.js';
 
 /**
@@ -102,7 +102,13 @@ interface TenantBand<T extends FairTask> extends OrderedHeapItem {
   readonly tenant: TenantState<T>;
   readonly band: number;
   vtime: number;
-  readonly tasks: IndexedHeap<T>;
+  /**
+   * The tenant's ready tasks in this band, by priority then FIFO. Lazy deletion: a task that left
+   * (cancelled, promoted, assigned) stays until it surfaces and is skipped; `ready` counts the live
+   * ones, and the heap is cleared when none is left, so stale entries never outlive their band.
+   */
+  readonly tasks: KeyedHeap<T>;
+  ready: number;
   /** When the tenant last went from no ready task to one, in this band. */
   since: number;
   /** Last pick in this band (−Infinity: never). */
@@ -277,13 +283,16 @@ export class FairQueue<T extends FairTask> {
         skipped.push(tb);
         continue;
       }
-      const task = tb.tasks.pop()!;
+      const task = this.#popLive(tb);
       const start = Math.max(tb.vtime, this.#virtual[band]!);
       this.#virtual[band] = start;
       tb.vtime = start + task.cost / t.policy.weight;
       tb.servedAt = now;
-      if (tb.tasks.size === 0) heap.remove(tb);
-      else heap.update(tb);
+      tb.ready -= 1;
+      if (tb.ready === 0) {
+        heap.remove(tb);
+        tb.tasks.clear();
+      } else heap.update(tb);
       if (task.apos >= 0) this.#aging[band]!.remove(task);
       task.place = PLACE.none;
       this.#ready -= 1;
@@ -316,7 +325,7 @@ export class FairQueue<T extends FairTask> {
       if (t.ready === 0 && t.leased === 0) continue;
       let unserved: number | null = null;
       for (const tb of t.bands) {
-        if (tb === undefined || tb.tasks.size === 0) continue;
+        if (tb === undefined || tb.ready === 0) continue;
         const waited = now - Math.max(tb.servedAt, tb.since);
         unserved = unserved === null ? waited : Math.max(unserved, waited);
       }
@@ -327,7 +336,10 @@ export class FairQueue<T extends FairTask> {
     // claimed task from one more heap would tax every claim to speed up the metrics sampler.
     let oldest = Infinity;
     for (const t of this.#tenants.values()) {
-      for (const tb of t.bands) if (tb !== undefined) for (const task of tb.tasks.items()) if (task.readyAt < oldest) oldest = task.readyAt;
+      for (const tb of t.bands) {
+        if (tb === undefined) continue;
+        for (const task of tb.tasks.items()) if (task.readyAt < oldest && this.#live(tb, task)) oldest = task.readyAt;
+      }
     }
     return { ready: this.#ready, delayed: this.#delayed.size, leased: this.#leased, oldestReadyAt: oldest === Infinity ? null : oldest, tenants };
   }
@@ -367,22 +379,42 @@ export class FairQueue<T extends FairTask> {
     const t = this.#tenant(task.tenantId);
     let tb = t.bands[task.band];
     if (tb === undefined) {
-      tb = { tenant: t, band: task.band, vtime: 0, tasks: new IndexedHeap<T>('qpos'), since: now, servedAt: -Infinity, pos: -1 };
+      tb = { tenant: t, band: task.band, vtime: 0, tasks: new KeyedHeap<T>(), ready: 0, since: now, servedAt: -Infinity, pos: -1 };
       t.bands[task.band] = tb;
     }
-    if (tb.tasks.size === 0) {
+    if (tb.ready === 0) {
       tb.since = now;
       this.#bands[task.band]!.push(tb);
     }
+    tb.ready += 1;
     tb.tasks.push(task, taskOrderKey(task.priority, task.seq));
     if (task.band > 0 && task.promoteAt !== Infinity) this.#aging[task.band]!.push(task, task.promoteAt);
   }
 
+  /** Takes a ready task out of its band; its heap entry goes stale (see {@link TenantBand.tasks}). */
   #leaveBand(task: T): void {
     const tb = this.#tenants.get(task.tenantId)!.bands[task.band]!;
-    tb.tasks.remove(task);
-    if (tb.tasks.size === 0) this.#bands[task.band]!.remove(tb);
+    // Marks the entry stale for the band it is in now (promotion changes `band` right after).
+    task.place = PLACE.none;
+    tb.ready -= 1;
+    if (tb.ready === 0) {
+      this.#bands[task.band]!.remove(tb);
+      tb.tasks.clear();
+    }
     if (task.apos >= 0) this.#aging[task.band]!.remove(task);
+  }
+
+  /** Whether a heap entry of `tb` is a task still ready in that band. */
+  #live(tb: TenantBand<T>, task: T): boolean {
+    return task.place === PLACE.ready && task.band === tb.band;
+  }
+
+  /** Pops the best live task of `tb` (which holds at least one), discarding stale entries. */
+  #popLive(tb: TenantBand<T>): T {
+    for (;;) {
+      const task = tb.tasks.pop()!;
+      if (this.#live(tb, task)) return task;
+    }
   }
 
   #activate(now: number): void {
@@ -404,6 +436,7 @@ export class FairQueue<T extends FairTask> {
         this.#leaveBand(task);
         task.band = band - 1;
         task.promoteAt += this.#agingMs ?? Infinity;
+        task.place = PLACE.ready;
         this.#enterBand(task, now);
       }
     }
@@ -416,7 +449,7 @@ export class FairQueue<T extends FairTask> {
     for (let b = 0; b < BAND_COUNT; b++) {
       const tb = t.bands[b];
       // A vtime ahead of the band's clock still holds back a tenant that just had its share.
-      if (tb !== undefined && (tb.tasks.size > 0 || tb.vtime > this.#virtual[b]!)) return;
+      if (tb !== undefined && (tb.ready > 0 || tb.vtime > this.#virtual[b]!)) return;
     }
     this.#tenants.delete(t.id);
   }

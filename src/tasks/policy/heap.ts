@@ -164,6 +164,87 @@ export class IndexedHeap<E extends HeapPositions> {
   }
 }
 
+/**
+ * A plain min-heap on numeric keys, without positions: a pop sifts through two contiguous
+ * arrays and never writes into the items, which keeps a large heap cache-friendly. Removal is
+ * left to the caller (lazy deletion: skip stale items when they surface).
+ */
+export class KeyedHeap<E> {
+  #keys: number[] = [];
+  #items: E[] = [];
+
+  /** Number of entries (stale ones included). */
+  get size(): number {
+    return this.#items.length;
+  }
+
+  /** The entry with the smallest key, or undefined. */
+  peek(): E | undefined {
+    return this.#items[0];
+  }
+
+  /** Adds `item` with `key`. */
+  push(item: E, key: number): void {
+    const keys = this.#keys;
+    const items = this.#items;
+    let i = items.length;
+    keys.push(key);
+    items.push(item);
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const pk = keys[parent]!;
+      if (pk <= key) break;
+      keys[i] = pk;
+      items[i] = items[parent]!;
+      i = parent;
+    }
+    keys[i] = key;
+    items[i] = item;
+  }
+
+  /** Removes and returns the entry with the smallest key. */
+  pop(): E | undefined {
+    const keys = this.#keys;
+    const items = this.#items;
+    const n = items.length;
+    if (n === 0) return undefined;
+    const top = items[0]!;
+    const lastKey = keys.pop()!;
+    const last = items.pop()!;
+    if (n === 1) return top;
+    const size = n - 1;
+    let i = 0;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= size) break;
+      let ck = keys[child]!;
+      const right = child + 1;
+      if (right < size && keys[right]! < ck) {
+        child = right;
+        ck = keys[right]!;
+      }
+      if (ck >= lastKey) break;
+      keys[i] = ck;
+      items[i] = items[child]!;
+      i = child;
+    }
+    keys[i] = lastKey;
+    items[i] = last;
+    return top;
+  }
+
+  /** Drops every entry. */
+  clear(): void {
+    this.#keys = [];
+    this.#items = [];
+  }
+
+  /** Every entry, in heap order. */
+  items(): readonly E[] {
+    return this.#items;
+  }
+}
+
 /** An item of an {@link OrderedHeap}: carries its own position. */
 export interface OrderedHeapItem {
   pos: number;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FabricaEventBus, type SystemAlertEvent } from '../../../src/core/events.js';
 import { ManualClock } from '../../../src/core/clock.js';
 import { createMemoryQueue } from '../../../src/adapters/memory/index.js';
-import { createTaskMetrics, evaluateTaskAlerts, percentile, percentilesOf, SampleWindow, type TaskSample } from '../../../src/tasks/index.js';
+import { createTaskMetrics, evaluateTaskAlerts, type AlertInputs, percentile, percentilesOf, SampleWindow, type TaskSample } from '../../../src/tasks/index.js';
 
 const sample = (o: Partial<TaskSample> = {}): TaskSample => ({ tenantId: 'acme', type: 'job', outcome: 'completed', waitMs: 10, runMs: 5, ...o });
 
@@ -24,11 +24,11 @@ describe('samples', () => {
 });
 
 describe('evaluateTaskAlerts', () => {
-  const base = { at: 1, queueDepth: 0, oldestWaitMs: null, tenants: [], errorRate: null, samples: 0 };
+  const base: AlertInputs = { at: 1, queueDepth: 0, oldestWaitMs: null, tenants: [], errorRate: null, samples: 0 };
 
   it('fires on a breach once, and resolves once', () => {
     let firing = new Set<string>();
-    const run = (over: Partial<typeof base>) => {
+    const run = (over: Partial<AlertInputs>) => {
       const r = evaluateTaskAlerts({ ...base, ...over }, { queueDepth: 100, oldestWaitMs: 5_000 }, firing);
       firing = r.firing;
       return r.alerts.map((a) => `${a.name}:${a.severity}`);
