@@ -17,24 +17,26 @@ const opArb = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('claim' as const), limit: fc.integer({ min: 1, max: 6 }), advance: fc.integer({ min: 0, max: 10 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('finish' as const), pick: fc.nat() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('take' as const), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('requeue' as const), pick: fc.nat(), delay: fc.constantFrom(0, 0, 7) }) },
 );
 
 const setupArb = fc.record({
   maxConcurrency: fc.option(fc.integer({ min: 1, max: 8 }), { nil: null }),
+  agingMs: fc.option(fc.integer({ min: 1, max: 30 }), { nil: null }),
   caps: fc.dictionary(fc.constantFrom(...TENANTS), fc.record({ maxConcurrency: fc.option(fc.integer({ min: 1, max: 3 }), { nil: null }), weight: fc.constantFrom(1, 2, 3) })),
 });
 
 describe('FairQueue properties', () => {
-  it('delivers every task exactly once, within the caps, work-conserving, in band and priority/FIFO order (aging off)', () => {
+  it('never hands out a task twice at once, within the caps, work-conserving, in band and priority/FIFO order (with aging, assignments, re-queues)', () => {
     fc.assert(
       fc.property(setupArb, fc.array(opArb, { maxLength: 120 }), (setup, ops) => {
-        const q = new FairQueue<FairTask>({ agingMs: null, maxConcurrency: setup.maxConcurrency });
+        const q = new FairQueue<FairTask>({ agingMs: setup.agingMs, maxConcurrency: setup.maxConcurrency });
         for (const [name, cap] of Object.entries(setup.caps)) q.setTenant(name, policy(cap));
         const capOf = (name: string) => setup.caps[name as 'a']?.maxConcurrency ?? null;
         let now = 0;
         const queued = new Set<FairTask>();
         const leased: FairTask[] = [];
-        const everClaimed = new Set<FairTask>();
         const leasedOf = (name: string) => leased.filter((t) => t.tenantId === name).length;
         for (const op of ops) {
           if (op.kind === 'add') {
@@ -45,6 +47,22 @@ describe('FairQueue properties', () => {
             if (leased.length === 0) continue;
             const [t] = leased.splice(op.pick % leased.length, 1);
             q.finish(t!.tenantId);
+          } else if (op.kind === 'take') {
+            const all = [...queued];
+            if (all.length === 0) continue;
+            const t = all[op.pick % all.length]!;
+            expect(q.take(t)).toBe(true);
+            queued.delete(t);
+            leased.push(t);
+          } else if (op.kind === 'requeue') {
+            // A retry or hand-back: the delivery ends and the same task returns, at its original band.
+            if (leased.length === 0) continue;
+            const [t] = leased.splice(op.pick % leased.length, 1);
+            q.finish(t!.tenantId);
+            (t as { band: number }).band = t!.originalBand;
+            (t as { readyAt: number }).readyAt = now + op.delay;
+            q.add(t!, now);
+            queued.add(t!);
           } else if (op.kind === 'remove') {
             const all = [...queued];
             if (all.length === 0) continue;
@@ -53,22 +71,25 @@ describe('FairQueue properties', () => {
             queued.delete(t);
           } else {
             now += op.advance;
+            // Explicit assignments (take) may exceed the caps by design; a claim never adds past them.
+            const leasedBefore = leased.length;
+            const tenantBefore = new Map(TENANTS.map((name) => [name, leasedOf(name)]));
             const picked = q.claim(op.limit, now);
             expect(picked.length).toBeLessThanOrEqual(op.limit);
             for (const t of picked) {
-              // Exactly once: never handed out before, and it was queued and ready.
-              expect(everClaimed.has(t)).toBe(false);
+              // Never twice at once: it was queued (not leased) and ready.
+              expect(leased.includes(t)).toBe(false);
               expect(queued.has(t)).toBe(true);
               expect(t.readyAt).toBeLessThanOrEqual(now);
-              everClaimed.add(t);
               queued.delete(t);
               leased.push(t);
             }
+            expect(new Set(picked).size).toBe(picked.length);
             // Caps hold.
-            if (setup.maxConcurrency !== null) expect(leased.length).toBeLessThanOrEqual(setup.maxConcurrency);
+            if (setup.maxConcurrency !== null) expect(leased.length).toBeLessThanOrEqual(Math.max(setup.maxConcurrency, leasedBefore));
             for (const name of TENANTS) {
               const cap = capOf(name);
-              if (cap !== null) expect(leasedOf(name)).toBeLessThanOrEqual(cap);
+              if (cap !== null) expect(leasedOf(name)).toBeLessThanOrEqual(Math.max(cap, tenantBefore.get(name)!));
             }
             // Ready tasks of tenants still eligible after the call: they were eligible throughout it.
             const globalRoom = setup.maxConcurrency === null || leased.length < setup.maxConcurrency;
