@@ -78,6 +78,15 @@ export interface RateLimitStore {
    */
   check(request: RateLimitRequest): Promise<RateLimitOutcome>;
   /**
+   * Optional synchronous form of {@link RateLimitStore.check} with identical semantics, offered
+   * only by stores that decide in-process without I/O (the memory store). A limiter may call it
+   * to save the promises of the async form, which dominate an in-memory check. The store reads
+   * the request only during the call and never keeps it, so a caller may reuse one request
+   * object from call to call.
+   * @throws `VALIDATION_FAILED`, `ADAPTER_CLOSED`
+   */
+  checkSync?(request: RateLimitRequest): RateLimitOutcome;
+  /**
    * Forgets the TATs of `keys` (they become rested).
    * @throws `VALIDATION_FAILED`, `ADAPTER_UNAVAILABLE`, `ADAPTER_CLOSED`
    */

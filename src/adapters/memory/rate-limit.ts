@@ -4,7 +4,7 @@ import { systemClock } from '../../core/clock.js';
 import { AdapterClosedError } from '../../core/errors.js';
 import { parseInput } from '../../core/validation.js';
 import type { RateLimitOutcome, RateLimitRequest, RateLimitStore } from '../rate-limit.js';
-import { decideGcra, parseRateLimitKeys, parseRateLimitRequest } from '../internal/rate-limit-requests.js';
+import { checkRateKey, parseRateLimitKeys, parseRateLimitRequest } from '../internal/rate-limit-requests.js';
 
 /**
  * The TATs behind one or more memory rate-limit stores. Share one between several
@@ -19,8 +19,8 @@ import { decideGcra, parseRateLimitKeys, parseRateLimitRequest } from '../intern
  * ```
  */
 export class MemoryRateLimitState {
-  /** @internal key → TAT in epoch µs. */
-  readonly tats = new Map<string, number>();
+  /** @internal key → TAT in epoch µs, in a mutable cell so an admission updates it without a second Map lookup. */
+  readonly tats = new Map<string, { tat: number }>();
 }
 
 /** Options of {@link createMemoryRateLimitStore}. */
@@ -81,13 +81,52 @@ class MemoryRateLimitStore implements RateLimitStore {
   }
 
   async check(request: RateLimitRequest): Promise<RateLimitOutcome> {
+    return this.checkSync(request);
+  }
+
+  checkSync(request: RateLimitRequest): RateLimitOutcome {
     this.#assertOpen();
-    const { limits, cost } = parseRateLimitRequest(request);
+    // Keys are checked on a map miss only: every key in the map was checked before insertion.
+    const { limits, cost } = parseRateLimitRequest(request, false);
     const nowUs = Math.floor(this.clock.now() * 1000);
     const tats = this.state.tats;
-    const stored = limits.map((limit) => tats.get(limit.key) ?? 0);
-    const { allowed, tatsUs } = decideGcra(limits, cost, nowUs, stored);
-    if (allowed && cost > 0) for (let i = 0; i < limits.length; i++) tats.set(limits[i]!.key, tatsUs[i]!);
+    if (limits.length === 1) {
+      // The common single-limit check: no scratch arrays.
+      const { key, intervalUs, burst } = limits[0]!;
+      const cell = tats.get(key);
+      if (cell === undefined) checkRateKey(key, ['limits', 0, 'key']);
+      let tat = cell !== undefined && cell.tat > nowUs ? cell.tat : nowUs;
+      const allowed = tat + cost * intervalUs - burst * intervalUs <= nowUs;
+      if (allowed && cost > 0) {
+        tat += cost * intervalUs;
+        if (cell !== undefined) cell.tat = tat;
+        else tats.set(key, { tat });
+      }
+      return { allowed, nowUs, tatsUs: [tat] };
+    }
+    // decideGcra (the reference), inlined into one pass: this is the hot path.
+    const n = limits.length;
+    const tatsUs = new Array<number>(n);
+    const cells = new Array<{ tat: number } | undefined>(n);
+    let allowed = true;
+    for (let i = 0; i < n; i++) {
+      const { key, intervalUs, burst } = limits[i]!;
+      const cell = tats.get(key);
+      if (cell === undefined) checkRateKey(key, ['limits', i, 'key']);
+      cells[i] = cell;
+      const tat = cell !== undefined && cell.tat > nowUs ? cell.tat : nowUs;
+      tatsUs[i] = tat;
+      if (tat + cost * intervalUs - burst * intervalUs > nowUs) allowed = false;
+    }
+    if (allowed && cost > 0) {
+      for (let i = 0; i < n; i++) {
+        const next = tatsUs[i]! + cost * limits[i]!.intervalUs;
+        tatsUs[i] = next;
+        const cell = cells[i];
+        if (cell !== undefined) cell.tat = next;
+        else tats.set(limits[i]!.key, { tat: next });
+      }
+    }
     return { allowed, nowUs, tatsUs };
   }
 
@@ -105,7 +144,7 @@ class MemoryRateLimitStore implements RateLimitStore {
   #sweep(): void {
     // A TAT in the past means "rested": the same as no entry.
     const nowUs = Math.floor(this.clock.now() * 1000);
-    for (const [key, tat] of this.state.tats) if (tat <= nowUs) this.state.tats.delete(key);
+    for (const [key, cell] of this.state.tats) if (cell.tat <= nowUs) this.state.tats.delete(key);
   }
 
   #assertOpen(): void {

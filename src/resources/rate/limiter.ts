@@ -3,7 +3,7 @@ import { AdapterUnavailableError, hasErrorCode, ValidationError } from '../../co
 import type { Logger } from '../../core/logger.js';
 import { silentLogger } from '../../core/logger.js';
 import { parseInput } from '../../core/validation.js';
-import type { GcraLimit, RateLimitOutcome, RateLimitStore } from '../../adapters/rate-limit.js';
+import type { GcraLimit, RateLimitOutcome, RateLimitRequest, RateLimitStore } from '../../adapters/rate-limit.js';
 import { RateLimitedError } from '../errors.js';
 import { degradedDecision, toDecision, type CompiledLimit, type RateLimitDecision } from './decision.js';
 import { compileRateLimits, type RateLimitRule } from './limits.js';
@@ -74,8 +74,6 @@ const optionsSchema = z.strictObject({
 
 // Key text: what the store accepts, minus room for the prefix and limit name it adds.
 const MAX_KEY = 400;
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /**
  * Creates a {@link RateLimiter}.
@@ -105,6 +103,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 
 class GcraRateLimiter implements RateLimiter {
   readonly #minBurst: number;
+  readonly #scratch: { limits: { key: string; intervalUs: number; burst: number }[]; cost: number } | undefined;
   readonly #suffixes: string[];
 
   constructor(
@@ -116,21 +115,42 @@ class GcraRateLimiter implements RateLimiter {
     private readonly logger: Logger,
   ) {
     this.#minBurst = Math.min(...limits.map((l) => l.burst));
+    this.#scratch =
+      typeof store.checkSync === 'function' && timeoutMs === undefined
+        ? { limits: limits.map((l) => ({ key: '', intervalUs: l.intervalUs, burst: l.burst })), cost: 0 }
+        : undefined;
     this.#suffixes = limits.map((l) => `#${l.name}`);
   }
 
-  async check(key: string, options?: RateLimitCheckOptions): Promise<RateLimitDecision> {
-    const cost = this.#cost(options);
-    const gcra = this.#gcra(key);
-    let outcome: RateLimitOutcome;
+  check(key: string, options?: RateLimitCheckOptions): Promise<RateLimitDecision> {
+    let cost: number;
     try {
-      outcome = await this.#ask(gcra, cost);
+      cost = this.#cost(options);
+      this.#checkKey(key);
     } catch (err) {
-      if (!hasErrorCode(err, 'ADAPTER_UNAVAILABLE')) throw err;
-      this.logger.warn('rate limit store unavailable; deciding by the failure mode', { mode: this.mode });
-      return degradedDecision(this.limits, this.mode === 'fail-open');
+      return Promise.reject(err);
     }
-    return toDecision(this.limits, cost, outcome);
+    const scratch = this.#scratch;
+    if (scratch !== undefined) {
+      // An in-process store: one promise per check instead of three, and one request object
+      // reused across checks (checkSync never keeps it; see RateLimitStore.checkSync).
+      const base = `${this.prefix}:${key}`;
+      for (let i = 0; i < scratch.limits.length; i++) scratch.limits[i]!.key = base + this.#suffixes[i]!;
+      scratch.cost = cost;
+      try {
+        return Promise.resolve(toDecision(this.limits, cost, this.store.checkSync!(scratch)));
+      } catch (err) {
+        return this.#unavailable(err);
+      }
+    }
+    const request: RateLimitRequest = { limits: this.#gcra(key), cost };
+    return this.#ask(request).then((outcome) => toDecision(this.limits, cost, outcome), (err: unknown) => this.#unavailable(err));
+  }
+
+  #unavailable(err: unknown): Promise<RateLimitDecision> {
+    if (!hasErrorCode(err, 'ADAPTER_UNAVAILABLE')) return Promise.reject(err);
+    this.logger.warn('rate limit store unavailable; deciding by the failure mode', { mode: this.mode });
+    return Promise.resolve(degradedDecision(this.limits, this.mode === 'fail-open'));
   }
 
   async consume(key: string, options?: RateLimitCheckOptions): Promise<RateLimitDecision> {
@@ -141,15 +161,20 @@ class GcraRateLimiter implements RateLimiter {
   }
 
   async reset(key: string): Promise<void> {
+    this.#checkKey(key);
     await this.store.reset(this.#gcra(key).map((l) => l.key));
   }
 
-  // Hand-written checks: this runs on every request.
-  #gcra(key: string): GcraLimit[] {
-    if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY || CONTROL.test(key) || !key.isWellFormed()) {
+  // Length here (room for the prefix and limit name); characters are the store's check, which
+  // every store runs (the memory store on the first sight of a key), so none is done twice.
+  #checkKey(key: string): void {
+    if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY) {
       const message = `must be 1–${MAX_KEY} characters without control characters`;
       throw new ValidationError(`invalid rate limit key: ${message}`, [{ path: ['key'], message, code: 'custom' }]);
     }
+  }
+
+  #gcra(key: string): GcraLimit[] {
     const base = `${this.prefix}:${key}`;
     const out = new Array<GcraLimit>(this.limits.length);
     for (let i = 0; i < out.length; i++) {
@@ -169,8 +194,8 @@ class GcraRateLimiter implements RateLimiter {
     return cost;
   }
 
-  #ask(limits: GcraLimit[], cost: number): Promise<RateLimitOutcome> {
-    const call = this.store.check({ limits, cost });
+  #ask(request: RateLimitRequest): Promise<RateLimitOutcome> {
+    const call = this.store.check(request);
     if (this.timeoutMs === undefined) return call;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {

@@ -88,6 +88,19 @@ describe('GCRA rate limiter', () => {
     expect((await limiter.check('k', { cost: 2 })).allowed).toBe(true);
   });
 
+  it('serialises every figure of a decision (they are computed on first access)', async () => {
+    const { limiter } = setup([{ name: 'second', limit: 4, periodMs: 1000 }]);
+    const decision = await limiter.check('k');
+    expect(JSON.parse(JSON.stringify(decision))).toEqual({
+      allowed: true,
+      degraded: false,
+      remaining: 3,
+      resetMs: 250,
+      retryAfterMs: 0,
+      limits: [{ name: 'second', remaining: 3, resetMs: 250, retryAfterMs: 0 }],
+    });
+  });
+
   it('consume throws RATE_LIMITED with retryAfterMs, and reset forgets a key', async () => {
     const { limiter } = setup([{ name: 'minute', limit: 1, periodMs: 60_000 }]);
     await limiter.consume('k');
