@@ -15,6 +15,7 @@ import { availableCodings, compress, negotiate, type ContentCoding } from './int
 import { applyCors, preflight } from './internal/cors.js';
 import { etagOf, ifNoneMatch } from './internal/etag.js';
 import { readJsonBody } from './internal/body.js';
+import { withBytes } from './internal/fast-body.js';
 import { resolveOptions } from './internal/options.js';
 import { Router } from './internal/router.js';
 import type { AnyRoute, RouteContext, RouteResult } from './internal/route.js';
@@ -78,7 +79,11 @@ export function createHttpHandler(services: HttpServices, options?: HttpHandlerO
   const opts = resolveOptions(options);
   const logger = services.logger ?? silentLogger;
   const clock = services.clock ?? systemClock;
-  const ids = createUuidV7Generator({ clock });
+  // Request ids: a random per-handler prefix and a counter — unique across processes, and no
+  // CSPRNG call per request (a UUIDv7 costs a getRandomValues syscall on the hot path).
+  const idPrefix = createUuidV7Generator({ clock }).next().slice(-12);
+  let idCounter = 0;
+  const nextRequestId = (): string => `${idPrefix}-${(idCounter++).toString(36)}`;
   const cache = services.cache;
   let document: OpenApiDocument | undefined;
   const openapi = (): OpenApiDocument => (document ??= buildOpenApiDocument([...HTTP_ROUTES, ...systemRoutes(openapi)], opts.openapi));
@@ -103,7 +108,7 @@ export function createHttpHandler(services: HttpServices, options?: HttpHandlerO
   const handler = async (request: Request, info?: HttpRequestInfo): Promise<Response> => {
     const started = performance.now();
     const incoming = request.headers.get('x-request-id');
-    const requestId = incoming !== null && REQUEST_ID.test(incoming) ? incoming : ids.next();
+    const requestId = incoming !== null && REQUEST_ID.test(incoming) ? incoming : nextRequestId();
     const headers = new Headers({ 'x-request-id': requestId });
     const log: { route: string; userId?: string; cache?: string; code?: string } = { route: 'unmatched' };
     let response: Response;
@@ -262,7 +267,8 @@ export function createHttpHandler(services: HttpServices, options?: HttpHandlerO
       }
     }
     headers.set('content-length', String(bytes.byteLength));
-    return new Response(method === 'HEAD' ? null : (bytes as BodyInit), { status, headers });
+    if (method === 'HEAD') return new Response(null, { status, headers });
+    return withBytes(new Response(bytes as BodyInit, { status, headers }), bytes);
   }
 
   async function authenticate(request: Request): Promise<HttpPrincipal | undefined> {

@@ -15,6 +15,7 @@ import type { Duplex } from 'node:stream';
 import { Readable } from 'node:stream';
 import { isFabricaError } from '../core/errors.js';
 import type { HttpRequestInfo } from './options.js';
+import { responseBytes } from './internal/fast-body.js';
 import type { BridgeSocket, WebSocketBridge } from './ws/bridge.js';
 
 /** A Fetch-API handler, as {@link createHttpHandler} returns. */
@@ -44,10 +45,6 @@ export function toNodeListener(handler: FetchHandler): NodeListener {
 
 async function serve(handler: FetchHandler, req: IncomingMessage, res: ServerResponse): Promise<void> {
   try {
-    const controller = new AbortController();
-    res.once('close', () => {
-      if (!res.writableFinished) controller.abort();
-    });
     const method = req.method ?? 'GET';
     const host = req.headers.host ?? 'localhost';
     const headers = new Headers();
@@ -56,8 +53,14 @@ async function serve(handler: FetchHandler, req: IncomingMessage, res: ServerRes
       const name = raw[i]!;
       if (name.charCodeAt(0) !== 58 /* HTTP/2 pseudo-headers */) headers.append(name, raw[i + 1]!);
     }
-    const init: RequestInit & { duplex?: 'half' } = { method, headers, signal: controller.signal };
+    const init: RequestInit & { duplex?: 'half' } = { method, headers };
     if (method !== 'GET' && method !== 'HEAD') {
+      // Only a request with a body can be left half-read when the client goes away: abort it then.
+      const controller = new AbortController();
+      res.once('close', () => {
+        if (!res.writableFinished) controller.abort();
+      });
+      init.signal = controller.signal;
       init.body = Readable.toWeb(req) as ReadableStream<Uint8Array>;
       init.duplex = 'half';
     }
@@ -83,6 +86,12 @@ async function writeResponse(response: Response, res: ServerResponse): Promise<v
   if (cookies.length > 0) res.setHeader('set-cookie', cookies);
   if (response.body === null) {
     res.end();
+    return;
+  }
+  const bytes = responseBytes(response);
+  if (bytes !== undefined) {
+    // The handler's own responses: their bytes are known, so skip the Response stream machinery.
+    res.end(bytes);
     return;
   }
   if (response.headers.has('content-length')) {
