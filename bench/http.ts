@@ -28,7 +28,7 @@ import { Hono } from 'hono';
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { createHttpHandler } from '../src/http/index.js';
-import { serveNode } from '../src/http/node.js';
+import { serveNode } from '../src/http/node/index.js';
 import { createServerServices } from '../examples/server/services.js';
 
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);

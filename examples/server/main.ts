@@ -13,7 +13,7 @@
  */
 import { WebSocketServer } from 'ws';
 import { createHttpHandler, createWebSocketBridge } from '../../src/http/index.js';
-import { attachWebSocketServer, selectBearerProtocol, serveNode } from '../../src/http/node.js';
+import { attachWebSocketServer, selectBearerProtocol, serveNode } from '../../src/http/node/index.js';
 import type { Logger } from '../../src/index.js';
 import { configFromEnv, createServerServices } from './services.js';
 

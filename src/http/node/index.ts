@@ -13,10 +13,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Readable } from 'node:stream';
-import { isFabricaError } from '../core/errors.js';
-import type { HttpRequestInfo } from './options.js';
-import { responseBytes } from './internal/fast-body.js';
-import type { BridgeSocket, WebSocketBridge } from './ws/bridge.js';
+import { isFabricaError } from '../../core/errors.js';
+import type { HttpRequestInfo } from '../options.js';
+import { responseBytes } from '../internal/fast-body.js';
+import type { BridgeSocket, WebSocketBridge } from '../ws/bridge.js';
 
 /** A Fetch-API handler, as {@link createHttpHandler} returns. */
 export type FetchHandler = (request: Request, info?: HttpRequestInfo) => Promise<Response>;
