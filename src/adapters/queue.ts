@@ -37,7 +37,15 @@
  */
 import type { JsonValue } from './storage.js';
 
-/** Priority bands, highest first. A task in a higher band always goes before a lower band's, aging aside. */
+/**
+ * Priority bands, highest first. A task in a higher band always goes before a lower band's, aging aside.
+ *
+ * @example
+ * ```ts
+ * import { TASK_BANDS } from 'digital-fabrica/adapters';
+ * console.log(TASK_BANDS.indexOf('high') < TASK_BANDS.indexOf('low')); // true
+ * ```
+ */
 export const TASK_BANDS = Object.freeze(['critical', 'high', 'normal', 'low'] as const);
 
 /**
@@ -51,7 +59,15 @@ export const TASK_BANDS = Object.freeze(['critical', 'high', 'normal', 'low'] as
  */
 export type TaskBand = (typeof TASK_BANDS)[number];
 
-/** Every task state, in lifecycle order. */
+/**
+ * Every task state, in lifecycle order.
+ *
+ * @example
+ * ```ts
+ * import { TASK_STATES } from 'digital-fabrica/adapters';
+ * console.log(TASK_STATES.join(' -> '));
+ * ```
+ */
 export const TASK_STATES = Object.freeze(['queued', 'assigned', 'running', 'completed', 'failed', 'cancelled', 'dead'] as const);
 
 /**
@@ -66,7 +82,15 @@ export const TASK_STATES = Object.freeze(['queued', 'assigned', 'running', 'comp
  */
 export type TaskState = (typeof TASK_STATES)[number];
 
-/** Exponential backoff of retries: `min(maxDelayMs, delayMs * 2^(attempt-1))`, reduced by up to `jitter` (0–1) at random. */
+/**
+ * Exponential backoff of retries: `min(maxDelayMs, delayMs * 2^(attempt-1))`, reduced by up to `jitter` (0–1) at random.
+ *
+ * @example
+ * ```ts
+ * import type { TaskBackoff } from 'digital-fabrica/adapters';
+ * const gentle: TaskBackoff = { delayMs: 5_000, maxDelayMs: 600_000, jitter: 0.3 };
+ * ```
+ */
 export interface TaskBackoff {
   /** Delay before the first retry, ms. */
   readonly delayMs: number;
@@ -76,7 +100,15 @@ export interface TaskBackoff {
   readonly jitter: number;
 }
 
-/** Resources a task declares it needs while it runs (informational; reserved by the resources module). */
+/**
+ * Resources a task declares it needs while it runs (stored and returned; not scheduled on).
+ *
+ * @example
+ * ```ts
+ * import type { TaskResources } from 'digital-fabrica/adapters';
+ * const gpuJob: TaskResources = { cpu: 4, memoryMb: 16_384 };
+ * ```
+ */
 export interface TaskResources {
   /** CPU cores. */
   readonly cpu?: number;
@@ -134,7 +166,15 @@ export interface EnqueueRequest {
   readonly idempotencyKey?: string;
 }
 
-/** A failure recorded on a task. Written by the worker from the handler's error; never logged by the SDK. */
+/**
+ * A failure recorded on a task. Written by the worker from the handler's error; never logged by the SDK.
+ *
+ * @example
+ * ```ts
+ * import type { TaskError } from 'digital-fabrica/adapters';
+ * const error: TaskError = { code: 'RENDER_FAILED', message: 'scene file missing' };
+ * ```
+ */
 export interface TaskError {
   /** A stable code, e.g. the FabricaError code or the error's name (1–64 characters). */
   readonly code: string;
@@ -142,7 +182,15 @@ export interface TaskError {
   readonly message: string;
 }
 
-/** One transition in a task's history. */
+/**
+ * One transition in a task's history.
+ *
+ * @example
+ * ```ts
+ * import type { TaskHistoryEntry } from 'digital-fabrica/adapters';
+ * const expired = (h: readonly TaskHistoryEntry[]) => h.some((e) => e.reason === 'lease-expired');
+ * ```
+ */
 export interface TaskHistoryEntry {
   /** State entered. */
   readonly state: TaskState;
@@ -156,7 +204,15 @@ export interface TaskHistoryEntry {
   readonly reason?: TaskUpdateReason;
 }
 
-/** Why a task changed state, where the state alone does not say. */
+/**
+ * Why a task changed state, where the state alone does not say.
+ *
+ * @example
+ * ```ts
+ * import type { TaskUpdateReason } from 'digital-fabrica/adapters';
+ * const redelivered = (r?: TaskUpdateReason) => r === 'lease-expired' || r === 'retry';
+ * ```
+ */
 export type TaskUpdateReason =
   | 'retry'
   | 'lease-expired'
@@ -234,7 +290,15 @@ export interface TaskLease {
   readonly expiresAt: number;
 }
 
-/** What a worker receives from a claim: everything needed to run the task, and its lease. */
+/**
+ * What a worker receives from a claim: everything needed to run the task, and its lease.
+ *
+ * @example
+ * ```ts
+ * import type { ClaimedTask } from 'digital-fabrica/adapters';
+ * const lastTry = (t: ClaimedTask) => t.attempt === t.maxAttempts;
+ * ```
+ */
 export interface ClaimedTask {
   readonly lease: TaskLease;
   readonly id: string;
@@ -277,13 +341,33 @@ export interface TaskUpdate {
   readonly reason?: TaskUpdateReason;
 }
 
-/** Result of an enqueue: the task and whether this call created it (false: idempotency key hit). */
+/**
+ * Result of an enqueue: the task and whether this call created it (false: idempotency key hit).
+ *
+ * @example
+ * ```ts
+ * import { createMemoryQueue } from 'digital-fabrica/adapters/memory';
+ * const queue = createMemoryQueue();
+ * const { task, created } = await queue.enqueue({ type: 'email', tenantId: 'acme', payload: null, idempotencyKey: 'welcome-ada' });
+ * console.log(task.taskId, created);
+ * ```
+ */
 export interface EnqueueResult {
   readonly task: TaskUpdate;
   readonly created: boolean;
 }
 
-/** Result of a claim. */
+/**
+ * Result of a claim.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryQueue } from 'digital-fabrica/adapters/memory';
+ * const queue = createMemoryQueue();
+ * const { tasks, nextInMs } = await queue.claim('worker-1', 10, 30_000);
+ * if (tasks.length === 0) await queue.waitForWork(nextInMs ?? 5_000);
+ * ```
+ */
 export interface ClaimResult {
   /** Up to `limit` tasks, in the order the policy served them. */
   readonly tasks: readonly ClaimedTask[];
@@ -297,7 +381,16 @@ export interface ClaimResult {
   readonly nextInMs: number | null;
 }
 
-/** How a failure is recorded. */
+/**
+ * How a failure is recorded.
+ *
+ * @example
+ * ```ts
+ * import type { FailOptions } from 'digital-fabrica/adapters';
+ * const retryLater: FailOptions = { error: { code: 'UPSTREAM_DOWN', message: 'HTTP 503' }, retryInMs: 10_000 };
+ * const giveUp: FailOptions = { error: { code: 'BAD_INPUT', message: 'no such scene' }, final: true };
+ * ```
+ */
 export interface FailOptions {
   /** The failure to store on the task. */
   readonly error: TaskError;
@@ -307,7 +400,16 @@ export interface FailOptions {
   readonly final?: boolean;
 }
 
-/** Queue-wide policy, stored in the backend so every worker sharing the queue obeys it. */
+/**
+ * Queue-wide policy, stored in the backend so every worker sharing the queue obeys it.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryQueue } from 'digital-fabrica/adapters/memory';
+ * const policy = await createMemoryQueue().configure({ maxConcurrency: 100, agingMs: 30_000, retentionMs: 0 });
+ * console.log(policy.failedRetentionMs); // null: dead letters are kept until deleted
+ * ```
+ */
 export interface QueuePolicy {
   /** Max leased (assigned + running) tasks across every worker of the queue; `null`: unlimited. */
   readonly maxConcurrency: number | null;
@@ -319,7 +421,16 @@ export interface QueuePolicy {
   readonly failedRetentionMs: number | null;
 }
 
-/** Per-tenant scheduling policy, stored in the backend. */
+/**
+ * Per-tenant scheduling policy, stored in the backend.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryQueue } from 'digital-fabrica/adapters/memory';
+ * const policy = await createMemoryQueue().setTenant('acme', { weight: 3, maxConcurrency: 10, ratePerSecond: 5 });
+ * console.log(policy.burst); // 5: the burst follows the rate unless given
+ * ```
+ */
 export interface TenantPolicy {
   /** Share of service relative to other tenants (> 0, default 1): a weight-2 tenant gets twice a weight-1's. */
   readonly weight: number;
@@ -331,7 +442,15 @@ export interface TenantPolicy {
   readonly burst: number;
 }
 
-/** Task counts by state. `delayed` counts the queued tasks that are not claimable yet. */
+/**
+ * Task counts by state. `delayed` counts the queued tasks that are not claimable yet.
+ *
+ * @example
+ * ```ts
+ * import type { TaskCounts } from 'digital-fabrica/adapters';
+ * const waiting = (c: TaskCounts) => c.queued - c.delayed;
+ * ```
+ */
 export interface TaskCounts {
   readonly queued: number;
   readonly delayed: number;
@@ -343,13 +462,29 @@ export interface TaskCounts {
   readonly dead: number;
 }
 
-/** Counts of one (tenant, type) pair; terminal counts cover the retained tasks. */
+/**
+ * Counts of one (tenant, type) pair; terminal counts cover the retained tasks.
+ *
+ * @example
+ * ```ts
+ * import type { TaskGroupCounts } from 'digital-fabrica/adapters';
+ * const label = (g: TaskGroupCounts) => `${g.tenantId}/${g.type}: ${g.running} running`;
+ * ```
+ */
 export interface TaskGroupCounts extends TaskCounts {
   readonly tenantId: string;
   readonly type: string;
 }
 
-/** Scheduling state of one tenant. */
+/**
+ * Scheduling state of one tenant.
+ *
+ * @example
+ * ```ts
+ * import type { TenantQueueState } from 'digital-fabrica/adapters';
+ * const starving = (t: TenantQueueState) => (t.unservedMs ?? 0) > 60_000;
+ * ```
+ */
 export interface TenantQueueState {
   readonly tenantId: string;
   /** Ready (claimable) tasks of the tenant, all bands. */
@@ -363,7 +498,16 @@ export interface TenantQueueState {
   readonly unservedMs: number | null;
 }
 
-/** A snapshot of the queue. */
+/**
+ * A snapshot of the queue.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryQueue } from 'digital-fabrica/adapters/memory';
+ * const stats = await createMemoryQueue().stats();
+ * console.log(stats.counts.queued, stats.oldestReadyAt, stats.tenants.length);
+ * ```
+ */
 export interface QueueStats {
   /** Backend time of the snapshot. */
   readonly at: number;
@@ -471,9 +615,33 @@ export interface QueueAdapter {
   close(): Promise<void>;
 }
 
-/** Largest serialised payload, result or progress value, in UTF-16 code units of its JSON. */
+/**
+ * Largest serialised payload, result or progress value, in UTF-16 code units of its JSON.
+ *
+ * @example
+ * ```ts
+ * import { MAX_TASK_PAYLOAD_LENGTH } from 'digital-fabrica/adapters';
+ * console.log(MAX_TASK_PAYLOAD_LENGTH);
+ * ```
+ */
 export const MAX_TASK_PAYLOAD_LENGTH = 1024 * 1024;
-/** Most tasks one {@link QueueAdapter.enqueueMany} call accepts. */
+/**
+ * Most tasks one {@link QueueAdapter.enqueueMany} call accepts.
+ *
+ * @example
+ * ```ts
+ * import { MAX_ENQUEUE_BATCH } from 'digital-fabrica/adapters';
+ * console.log(MAX_ENQUEUE_BATCH);
+ * ```
+ */
 export const MAX_ENQUEUE_BATCH = 10_000;
-/** Most tasks one claim returns. */
+/**
+ * Most tasks one claim returns.
+ *
+ * @example
+ * ```ts
+ * import { MAX_CLAIM_LIMIT } from 'digital-fabrica/adapters';
+ * console.log(MAX_CLAIM_LIMIT);
+ * ```
+ */
 export const MAX_CLAIM_LIMIT = 1000;

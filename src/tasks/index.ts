@@ -51,7 +51,7 @@ export { evaluateTaskAlerts, type TaskAlertThresholds, type AlertInputs } from '
 export { percentile, percentilesOf, SampleWindow, type Percentiles, type TaskSample, type TaskOutcome } from './metrics/samples.js';
 export { eventNameOf, taskEventOf, emitUpdate } from './events.js';
 export { FairQueue, PLACE, BAND_COUNT, MAINTENANCE_BATCH, taskOrderKey, type FairTask, type FairQueueOptions, type FairQueueSnapshot } from './policy/fair-queue.js';
-export { IndexedHeap, OrderedHeap, type HeapPositions, type HeapSlot, type OrderedHeapItem } from './policy/heap.js';
+export { IndexedHeap, KeyedHeap, OrderedHeap, type HeapPositions, type HeapSlot, type OrderedHeapItem } from './policy/heap.js';
 export { retryDelay } from './policy/backoff.js';
 export { refillTokens, msUntilToken } from './policy/rate.js';
 export { jainIndex, shareErrors } from './policy/fairness.js';

@@ -20,7 +20,16 @@ import { retryDelay } from './policy/backoff.js';
 import { emitUpdate } from './events.js';
 import { TaskTypeRegistry, type TaskType } from './types.js';
 
-/** Options of {@link createTaskService}. */
+/**
+ * Options of {@link createTaskService}.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryQueue } from 'digital-fabrica/adapters/memory';
+ * import type { TaskServiceOptions } from 'digital-fabrica/tasks';
+ * const options: TaskServiceOptions = { queue: createMemoryQueue(), weightForTier: (tier) => 2 ** tier };
+ * ```
+ */
 export interface TaskServiceOptions {
   /** The queue backend. */
   readonly queue: QueueAdapter;
@@ -36,13 +45,33 @@ export interface TaskServiceOptions {
   readonly logger?: Logger;
 }
 
-/** A tenant's scheduling settings as the service takes them: a tier, or an explicit weight, and caps. */
+/**
+ * A tenant's scheduling settings as the service takes them: a tier, or an explicit weight, and caps.
+ *
+ * @example
+ * ```ts
+ * import type { TenantSettings } from 'digital-fabrica/tasks';
+ * const gold: TenantSettings = { tier: 3, maxConcurrency: 50, ratePerSecond: 100 };
+ * ```
+ */
 export interface TenantSettings extends Partial<TenantPolicy> {
   /** Tier of the tenant (> 0); sets the weight through `weightForTier` unless `weight` is given. */
   readonly tier?: number;
 }
 
-/** The task service: the spec's task lifecycle (create, assign, complete, delete) over a queue. */
+/**
+ * The task service: the spec's task lifecycle (create, assign, complete, delete) over a queue.
+ *
+ * @example
+ * ```ts
+ * import { z } from 'zod';
+ * import { createMemoryQueue } from 'digital-fabrica/adapters/memory';
+ * import { createTaskService, defineTaskType, type TaskService } from 'digital-fabrica/tasks';
+ * const service: TaskService = createTaskService({ queue: createMemoryQueue(), types: [defineTaskType('ping', z.object({}))] });
+ * const { task } = await service.create({ type: 'ping', tenantId: 'acme', payload: {} });
+ * await service.cancel(task.taskId);
+ * ```
+ */
 export interface TaskService {
   /** The queue the service writes to. */
   readonly queue: QueueAdapter;

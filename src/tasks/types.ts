@@ -4,12 +4,27 @@ import { parseInput } from '../core/validation.js';
 import type { EnqueueRequest } from '../adapters/queue.js';
 import { taskTypeSchema } from '../adapters/internal/queue-requests.js';
 
-/** Per-type defaults applied at creation when the request leaves a field out. */
+/**
+ * Per-type defaults applied at creation when the request leaves a field out.
+ *
+ * @example
+ * ```ts
+ * import type { TaskDefaults } from 'digital-fabrica/tasks';
+ * const slowAndImportant: TaskDefaults = { band: 'high', timeoutMs: 600_000, maxAttempts: 2 };
+ * ```
+ */
 export type TaskDefaults = Pick<EnqueueRequest, 'band' | 'priority' | 'cost' | 'maxAttempts' | 'timeoutMs' | 'backoff'>;
 
 /**
  * A registered kind of task: its name, the zod schema its payload must satisfy, and defaults.
  * `P` is the payload type handlers receive.
+ *
+ * @example
+ * ```ts
+ * import { z } from 'zod';
+ * import { defineTaskType, type TaskType } from 'digital-fabrica/tasks';
+ * const ping: TaskType<{ host: string }> = defineTaskType('ping', z.object({ host: z.string() }));
+ * ```
  */
 export interface TaskType<P = unknown> {
   readonly name: string;
@@ -37,7 +52,17 @@ export function defineTaskType<S extends z.ZodType>(name: string, schema: S, def
   return Object.freeze({ name: parseInput(taskTypeSchema, name, 'task type name'), schema: schema as unknown as z.ZodType<z.output<S>>, defaults: Object.freeze({ ...defaults }) });
 }
 
-/** Task types by name. */
+/**
+ * Task types by name; the service validates payloads through it.
+ *
+ * @example
+ * ```ts
+ * import { z } from 'zod';
+ * import { defineTaskType, TaskTypeRegistry } from 'digital-fabrica/tasks';
+ * const registry = new TaskTypeRegistry([defineTaskType('ping', z.object({ host: z.string() }))]);
+ * registry.parse('ping', { host: 'example.com' }); // { host: 'example.com' }
+ * ```
+ */
 export class TaskTypeRegistry {
   readonly #types = new Map<string, TaskType>();
 

@@ -11,10 +11,31 @@ import { emitUpdate } from './events.js';
 import type { TaskType } from './types.js';
 import type { TaskSample } from './metrics/samples.js';
 
-/** Why a handler's signal aborted. */
+/**
+ * Why a handler's signal aborted.
+ *
+ * @example
+ * ```ts
+ * import type { AbortReason, TaskHandler } from 'digital-fabrica/tasks';
+ * const handler: TaskHandler = async (_payload, { signal }) => {
+ *   signal.addEventListener('abort', () => console.log('stopping:', signal.reason as AbortReason));
+ * };
+ * ```
+ */
 export type AbortReason = 'cancelled' | 'lease-lost' | 'timeout' | 'shutdown';
 
-/** What a handler receives besides its payload. */
+/**
+ * What a handler receives besides its payload.
+ *
+ * @example
+ * ```ts
+ * import type { TaskContext } from 'digital-fabrica/tasks';
+ * async function step(context: TaskContext, pct: number): Promise<void> {
+ *   context.signal.throwIfAborted();
+ *   context.progress({ pct, attempt: context.task.attempt });
+ * }
+ * ```
+ */
 export interface TaskContext {
   /** The claimed task (ids, tenant, attempt, lease). */
   readonly task: ClaimedTask;
@@ -32,6 +53,16 @@ export interface TaskContext {
  * Runs one task. The resolved value (JSON, or undefined) is stored as the result. Throwing fails
  * the delivery: retried with the task's backoff while attempts remain, unless the error says
  * `retryable: false` (e.g. a non-retryable FabricaError), which fails the task for good.
+ *
+ * @example
+ * ```ts
+ * import { ValidationError } from 'digital-fabrica/errors';
+ * import type { TaskHandler } from 'digital-fabrica/tasks';
+ * const double: TaskHandler = (payload) => {
+ *   if (typeof payload !== 'number') throw new ValidationError('not a number', []); // final
+ *   return payload * 2;
+ * };
+ * ```
  */
 export type TaskHandler<P = JsonValue> = (payload: P, context: TaskContext) => unknown;
 
@@ -54,7 +85,15 @@ export function handle<P>(type: TaskType<P>, fn: TaskHandler<P>): TaskHandler {
   return (payload, context) => fn(parseInput(type.schema, payload, `${type.name} payload`), context);
 }
 
-/** Counts a worker keeps. */
+/**
+ * Counts a worker keeps.
+ *
+ * @example
+ * ```ts
+ * import type { WorkerCounts } from 'digital-fabrica/tasks';
+ * const healthy = (c: WorkerCounts) => c.lost === 0 && c.failed <= c.completed / 10;
+ * ```
+ */
 export interface WorkerCounts {
   readonly claimed: number;
   readonly completed: number;
@@ -64,7 +103,16 @@ export interface WorkerCounts {
   readonly lost: number;
 }
 
-/** Options of {@link createWorker}. */
+/**
+ * Options of {@link createWorker}.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryQueue } from 'digital-fabrica/adapters/memory';
+ * import type { WorkerOptions } from 'digital-fabrica/tasks';
+ * const options: WorkerOptions = { queue: createMemoryQueue(), concurrency: 4, leaseMs: 10_000, handlers: { ping: () => 'pong' } };
+ * ```
+ */
 export interface WorkerOptions {
   /** The queue to claim from. */
   readonly queue: QueueAdapter;
@@ -96,7 +144,18 @@ export interface WorkerOptions {
   readonly autostart?: boolean;
 }
 
-/** A running worker. */
+/**
+ * A running worker.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryQueue } from 'digital-fabrica/adapters/memory';
+ * import { createWorker, type Worker } from 'digital-fabrica/tasks';
+ * const worker: Worker = createWorker({ queue: createMemoryQueue(), autostart: false, handlers: {} });
+ * worker.start();
+ * await worker.close({ drain: false });
+ * ```
+ */
 export interface Worker {
   readonly id: string;
   /** Tasks running now. */

@@ -60,7 +60,17 @@ export class MemoryQueueState {
   readonly queues = new Map<string, MemoryQueueCore>();
 }
 
-/** Options of {@link createMemoryQueue}. */
+/**
+ * Options of {@link createMemoryQueue}.
+ *
+ * @example
+ * ```ts
+ * import { ManualClock } from 'digital-fabrica';
+ * import { createMemoryQueue, MemoryQueueState, type MemoryQueueOptions } from 'digital-fabrica/adapters/memory';
+ * const options: MemoryQueueOptions = { state: new MemoryQueueState(), queue: 'renders', clock: new ManualClock(0) };
+ * const queue = createMemoryQueue(options);
+ * ```
+ */
 export interface MemoryQueueOptions {
   /** Share queues with other handles (default: a private state). */
   readonly state?: MemoryQueueState;

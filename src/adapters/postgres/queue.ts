@@ -64,7 +64,16 @@ import {
   type TransitionRow,
 } from './sql/queue.js';
 
-/** Options of {@link createPostgresQueue}. */
+/**
+ * Options of {@link createPostgresQueue}: those of every PostgreSQL adapter, and the queue's name.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg';
+ * import type { PostgresQueueOptions } from 'digital-fabrica/adapters/postgres';
+ * const options: PostgresQueueOptions = { pool: new pg.Pool(), schema: 'digital_fabrica', queue: 'renders', migrate: true };
+ * ```
+ */
 export interface PostgresQueueOptions extends PostgresAdapterOptions {
   /** The queue's name (default `default`); adapters with one name and schema share tasks. */
   readonly queue?: string;
@@ -120,6 +129,7 @@ export function createPostgresQueue(options: PostgresQueueOptions): QueueAdapter
  * The NOTIFY channel identifier the pub/sub adapter listens on for `channel` in `schema`: the
  * same derivation as `createPostgresPubSub` (`df_` + 160 bits of SHA-256 over schema, NUL,
  * channel), so the SQL functions can notify a channel the pub/sub adapter delivers.
+ * @internal
  */
 export function pubsubIdentifier(schema: string, channel: string): string {
   return `df_${createHash('sha256').update(`${schema}\u0000${channel}`).digest('hex').slice(0, 40)}`;

@@ -63,7 +63,16 @@ import { queueReleaseScript } from './scripts/queue-release.js';
 import { queueStatsScript } from './scripts/queue-stats.js';
 import { queueTenantScript } from './scripts/queue-tenant.js';
 
-/** Options of {@link createRedisQueue}. */
+/**
+ * Options of {@link createRedisQueue}.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import type { RedisQueueOptions } from 'digital-fabrica/adapters/redis';
+ * const options: RedisQueueOptions = { client: new Redis(), prefix: 'myapp', queue: 'emails', replayWindowMs: 60_000 };
+ * ```
+ */
 export interface RedisQueueOptions extends RedisCommonOptions {
   /**
    * The host's client: scripts run on it, and `duplicate()` makes the one subscriber connection

@@ -8,6 +8,14 @@ import { caught, contractTest, runConcurrently, scaled, uniqueName, waitFor } fr
 /**
  * What a queue backend supplies to {@link describeQueueContract}: handles on named queues. Every
  * test opens its own queue name, so one backend instance serves the whole file.
+ *
+ * @example
+ * ```ts
+ * import type { QueueHarness } from 'digital-fabrica/adapters/testing';
+ * import { createMemoryQueue, MemoryQueueState } from 'digital-fabrica/adapters/memory';
+ * const state = new MemoryQueueState();
+ * const harness: QueueHarness = { open: async (queue) => createMemoryQueue({ state, queue }) };
+ * ```
  */
 export interface QueueHarness {
   /**

@@ -6,7 +6,15 @@ import type { SystemAlertEvent } from '../../core/events.js';
  * set. Announcing only transitions keeps a persistent breach from flooding `system:alerts`.
  */
 
-/** Thresholds; an absent one is not checked. */
+/**
+ * Thresholds; an absent one is not checked.
+ *
+ * @example
+ * ```ts
+ * import type { TaskAlertThresholds } from 'digital-fabrica/tasks';
+ * const thresholds: TaskAlertThresholds = { queueDepth: 50_000, starvedMs: 120_000, errorRate: 0.1, errorRateMinSamples: 100 };
+ * ```
+ */
 export interface TaskAlertThresholds {
   /** Ready tasks waiting in the queue. */
   readonly queueDepth?: number;
@@ -20,7 +28,15 @@ export interface TaskAlertThresholds {
   readonly errorRateMinSamples?: number;
 }
 
-/** The measures the rules look at. */
+/**
+ * The measures the rules look at.
+ *
+ * @example
+ * ```ts
+ * import type { AlertInputs } from 'digital-fabrica/tasks';
+ * const quiet: AlertInputs = { at: Date.now(), queueDepth: 0, oldestWaitMs: null, tenants: [], errorRate: null, samples: 0 };
+ * ```
+ */
 export interface AlertInputs {
   readonly at: number;
   readonly queueDepth: number;

@@ -9,7 +9,16 @@ import type { QueueAdapter, TaskCounts, TenantQueueState } from '../../adapters/
 import { evaluateTaskAlerts, type TaskAlertThresholds } from './alerts.js';
 import { percentilesOf, SampleWindow, type Percentiles, type TaskOutcome, type TaskSample } from './samples.js';
 
-/** Options of {@link createTaskMetrics}. */
+/**
+ * Options of {@link createTaskMetrics}.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryQueue } from 'digital-fabrica/adapters/memory';
+ * import type { TaskMetricsOptions } from 'digital-fabrica/tasks';
+ * const options: TaskMetricsOptions = { queue: createMemoryQueue(), windowMs: 300_000, thresholds: { errorRate: 0.05 } };
+ * ```
+ */
 export interface TaskMetricsOptions {
   /** The queue whose counts and waits are reported. */
   readonly queue: QueueAdapter;
@@ -27,7 +36,15 @@ export interface TaskMetricsOptions {
   readonly logger?: Logger;
 }
 
-/** A metrics snapshot: the queue's counts, and this process's samples within the window. */
+/**
+ * A metrics snapshot: the queue's counts, and this process's samples within the window.
+ *
+ * @example
+ * ```ts
+ * import type { TaskMetricsSnapshot } from 'digital-fabrica/tasks';
+ * const summary = (s: TaskMetricsSnapshot) => `${s.queueDepth} waiting, p99 wait ${s.waitMs.p99 ?? '-'} ms`;
+ * ```
+ */
 export interface TaskMetricsSnapshot {
   /** Backend time of the counts. */
   readonly at: number;
@@ -49,7 +66,18 @@ export interface TaskMetricsSnapshot {
   readonly errorRate: number | null;
 }
 
-/** Metrics and alerts of a task queue. */
+/**
+ * Metrics and alerts of a task queue.
+ *
+ * @example
+ * ```ts
+ * import { createMemoryQueue } from 'digital-fabrica/adapters/memory';
+ * import { createTaskMetrics, type TaskMetrics } from 'digital-fabrica/tasks';
+ * const metrics: TaskMetrics = createTaskMetrics({ queue: createMemoryQueue() });
+ * metrics.record({ tenantId: 'acme', type: 'ping', outcome: 'completed', waitMs: 12, runMs: 3 });
+ * console.log((await metrics.snapshot()).waitMs.p50); // 12
+ * ```
+ */
 export interface TaskMetrics {
   /** Records one settled delivery (pass this object as a worker's `metrics`). */
   record(sample: TaskSample): void;

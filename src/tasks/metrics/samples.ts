@@ -3,10 +3,26 @@
  * over it. Pure (time passed in): the metrics service feeds it, the tests drive it directly.
  */
 
-/** How a delivery ended, as a worker reports it. */
+/**
+ * How a delivery ended, as a worker reports it.
+ *
+ * @example
+ * ```ts
+ * import type { TaskOutcome } from 'digital-fabrica/tasks';
+ * const isError = (o: TaskOutcome) => o === 'retried' || o === 'failed' || o === 'dead';
+ * ```
+ */
 export type TaskOutcome = 'completed' | 'retried' | 'failed' | 'dead' | 'lost';
 
-/** One settled delivery. */
+/**
+ * One settled delivery.
+ *
+ * @example
+ * ```ts
+ * import type { TaskSample } from 'digital-fabrica/tasks';
+ * const sample: TaskSample = { tenantId: 'acme', type: 'render', outcome: 'completed', waitMs: 40, runMs: 1_250 };
+ * ```
+ */
 export interface TaskSample {
   readonly tenantId: string;
   readonly type: string;
@@ -17,7 +33,16 @@ export interface TaskSample {
   readonly runMs: number;
 }
 
-/** Percentiles of one measure over the window. */
+/**
+ * Percentiles of one measure over the window.
+ *
+ * @example
+ * ```ts
+ * import { percentilesOf, type Percentiles } from 'digital-fabrica/tasks';
+ * const p: Percentiles = percentilesOf([5, 1, 3]);
+ * console.log(p.p50, p.max); // 3 5
+ * ```
+ */
 export interface Percentiles {
   readonly count: number;
   readonly p50: number | null;
@@ -41,13 +66,31 @@ export function percentile(sorted: readonly number[], q: number): number | null 
   return sorted[rank - 1]!;
 }
 
-/** p50/p90/p99/max of `values` (any order). */
+/**
+ * p50/p90/p99/max of `values` (any order), nearest-rank.
+ *
+ * @example
+ * ```ts
+ * import { percentilesOf } from 'digital-fabrica/tasks';
+ * percentilesOf([10, 20, 30, 40]).p90; // 40
+ * ```
+ */
 export function percentilesOf(values: readonly number[]): Percentiles {
   const sorted = [...values].sort((a, b) => a - b);
   return { count: sorted.length, p50: percentile(sorted, 0.5), p90: percentile(sorted, 0.9), p99: percentile(sorted, 0.99), max: sorted.length === 0 ? null : sorted[sorted.length - 1]! };
 }
 
-/** A ring buffer of the last `capacity` samples with their time; reads keep those within `windowMs`. */
+/**
+ * A ring buffer of the last `capacity` samples with their time; reads keep those within `windowMs`.
+ *
+ * @example
+ * ```ts
+ * import { SampleWindow } from 'digital-fabrica/tasks';
+ * const window = new SampleWindow(1_000, 60_000);
+ * window.add({ tenantId: 'acme', type: 'ping', outcome: 'completed', waitMs: 5, runMs: 1 }, Date.now());
+ * console.log(window.recent(Date.now()).length); // 1
+ * ```
+ */
 export class SampleWindow {
   readonly #capacity: number;
   readonly #windowMs: number;

@@ -25,7 +25,18 @@ import { msUntilToken, refillTokens } from './rate.js';
  * Every operation is O(log n) in the queued tasks (plus O(log t) in the tenants of a band).
  */
 
-/** Scheduling fields of a task; the memory queue's task record carries them. */
+/**
+ * Scheduling fields of a task; the memory queue's task record carries them.
+ *
+ * @example
+ * ```ts
+ * import { PLACE, type FairTask } from 'digital-fabrica/tasks';
+ * const task: FairTask = {
+ *   id: 't1', tenantId: 'acme', priority: 0, seq: 1, cost: 1, originalBand: 2, band: 2,
+ *   readyAt: 0, promoteAt: Infinity, place: PLACE.none, qpos: -1, apos: -1,
+ * };
+ * ```
+ */
 export interface FairTask extends HeapPositions {
   readonly id: string;
   readonly tenantId: string;
@@ -47,13 +58,38 @@ export interface FairTask extends HeapPositions {
   place: number;
 }
 
-/** Where a {@link FairTask} is held. */
+/**
+ * Where a {@link FairTask} is held.
+ *
+ * @example
+ * ```ts
+ * import { PLACE, type FairTask } from 'digital-fabrica/tasks';
+ * const queued = (t: FairTask) => t.place !== PLACE.none;
+ * ```
+ */
 export const PLACE = Object.freeze({ none: 0, ready: 1, delayed: 2 });
 
-/** Number of bands. */
+/**
+ * Number of bands (critical, high, normal, low).
+ *
+ * @example
+ * ```ts
+ * import { BAND_COUNT } from 'digital-fabrica/tasks';
+ * console.log(BAND_COUNT); // 4
+ * ```
+ */
 export const BAND_COUNT = 4;
 
-/** Most delayed tasks activated, and most tasks promoted, by one pick: bounds the work of a claim. */
+/**
+ * Most delayed tasks activated, and most tasks promoted, by one claim: bounds its work. Every
+ * backend uses the same bound.
+ *
+ * @example
+ * ```ts
+ * import { MAINTENANCE_BATCH } from 'digital-fabrica/tasks';
+ * console.log(MAINTENANCE_BATCH); // 1000
+ * ```
+ */
 export const MAINTENANCE_BATCH = 1000;
 
 /**
@@ -71,7 +107,16 @@ export function taskOrderKey(priority: number, seq: number): number {
   return (1000 - priority) * 4398046511104 + seq;
 }
 
-/** Queue-wide settings of the policy. */
+/**
+ * Queue-wide settings of the policy.
+ *
+ * @example
+ * ```ts
+ * import { FairQueue, type FairQueueOptions, type FairTask } from 'digital-fabrica/tasks';
+ * const options: FairQueueOptions = { agingMs: 60_000, maxConcurrency: 100 };
+ * const queue = new FairQueue<FairTask>(options);
+ * ```
+ */
 export interface FairQueueOptions {
   /** Promotion interval, ms; `null` disables aging. */
   readonly agingMs: number | null;
@@ -79,7 +124,16 @@ export interface FairQueueOptions {
   readonly maxConcurrency: number | null;
 }
 
-/** Counts and waits reported by {@link FairQueue.snapshot}. */
+/**
+ * Counts and waits reported by {@link FairQueue.snapshot}.
+ *
+ * @example
+ * ```ts
+ * import { FairQueue, type FairQueueSnapshot, type FairTask } from 'digital-fabrica/tasks';
+ * const snapshot: FairQueueSnapshot = new FairQueue<FairTask>({ agingMs: null, maxConcurrency: null }).snapshot(Date.now());
+ * console.log(snapshot.ready, snapshot.leased);
+ * ```
+ */
 export interface FairQueueSnapshot {
   readonly ready: number;
   readonly delayed: number;

@@ -8,7 +8,15 @@
  * record be in a ready (or delayed, or lease) heap and an aging heap at once.
  */
 
-/** The position fields an item carries, one per heap family. -1: not in a heap of that family. */
+/**
+ * The position fields an item carries, one per heap family. -1: not in a heap of that family.
+ *
+ * @example
+ * ```ts
+ * import type { HeapPositions } from 'digital-fabrica/tasks';
+ * const fresh: HeapPositions = { qpos: -1, apos: -1 };
+ * ```
+ */
 export interface HeapPositions {
   /** Position in the ready, delayed, lease or retention heap (a task is in one of them at most). */
   qpos: number;
@@ -16,12 +24,31 @@ export interface HeapPositions {
   apos: number;
 }
 
-/** Which position field a heap maintains. */
+/**
+ * Which position field a heap maintains.
+ *
+ * @example
+ * ```ts
+ * import type { HeapSlot } from 'digital-fabrica/tasks';
+ * const slot: HeapSlot = 'apos';
+ * ```
+ */
 export type HeapSlot = keyof HeapPositions;
 
 /**
  * A min-heap on numeric keys. Keys are kept beside the items (no comparator callback on the hot
  * path); equal keys pop in an unspecified order, so callers encode tie-breaks into the key.
+ *
+ * @example
+ * ```ts
+ * import { IndexedHeap } from 'digital-fabrica/tasks';
+ * const heap = new IndexedHeap<{ qpos: number; apos: number; name: string }>('qpos');
+ * const a = { qpos: -1, apos: -1, name: 'a' };
+ * heap.push(a, 2);
+ * heap.push({ qpos: -1, apos: -1, name: 'b' }, 1);
+ * heap.remove(a);
+ * console.log(heap.pop()?.name); // 'b'
+ * ```
  */
 export class IndexedHeap<E extends HeapPositions> {
   readonly #keys: number[] = [];
@@ -168,6 +195,15 @@ export class IndexedHeap<E extends HeapPositions> {
  * A plain min-heap on numeric keys, without positions: a pop sifts through two contiguous
  * arrays and never writes into the items, which keeps a large heap cache-friendly. Removal is
  * left to the caller (lazy deletion: skip stale items when they surface).
+ *
+ * @example
+ * ```ts
+ * import { KeyedHeap } from 'digital-fabrica/tasks';
+ * const heap = new KeyedHeap<string>();
+ * heap.push('later', 20);
+ * heap.push('sooner', 10);
+ * console.log(heap.pop()); // 'sooner'
+ * ```
  */
 export class KeyedHeap<E> {
   #keys: number[] = [];
@@ -245,7 +281,15 @@ export class KeyedHeap<E> {
   }
 }
 
-/** An item of an {@link OrderedHeap}: carries its own position. */
+/**
+ * An item of an {@link OrderedHeap}: carries its own position.
+ *
+ * @example
+ * ```ts
+ * import type { OrderedHeapItem } from 'digital-fabrica/tasks';
+ * const item: OrderedHeapItem & { vtime: number } = { pos: -1, vtime: 0 };
+ * ```
+ */
 export interface OrderedHeapItem {
   pos: number;
 }
@@ -253,6 +297,15 @@ export interface OrderedHeapItem {
 /**
  * A small indexed min-heap with a comparator, for the per-band heaps of tenants (ordered by
  * virtual time, ties by tenant id): at most one entry per tenant, so the callback cost is moot.
+ *
+ * @example
+ * ```ts
+ * import { OrderedHeap } from 'digital-fabrica/tasks';
+ * const heap = new OrderedHeap<{ pos: number; vtime: number }>((a, b) => a.vtime < b.vtime);
+ * heap.push({ pos: -1, vtime: 3 });
+ * heap.push({ pos: -1, vtime: 1 });
+ * console.log(heap.peek()?.vtime); // 1
+ * ```
  */
 export class OrderedHeap<E extends OrderedHeapItem> {
   readonly #items: E[] = [];
