@@ -67,6 +67,12 @@ interface LimiterRow {
   /** EVALSHA/EVAL the server ran per check (cross-check from INFO commandstats). */
   readonly oursScriptCallsPerCheck?: number;
   readonly theirsScriptCallsPerCheck?: number;
+  /** CPU µs per check in this process (client) and in redis-server (INFO cpu), last round. */
+  readonly oursCpuUsPerCheck?: { client: number; server: number };
+  readonly theirsCpuUsPerCheck?: { client: number; server: number };
+  /** Median per-round ratio of checks per CPU second (client + server): robust on a shared machine. */
+  readonly cpuRatio?: number;
+  readonly cpuRoundRatios?: number[];
 }
 interface ReservationRow {
   readonly backend: string;
@@ -108,10 +114,22 @@ function countCommands(client: Redis): () => number {
   return () => sent;
 }
 
+function fmtCpu(c: { client: number; server: number }): string {
+  return `${c.client}+${c.server}`;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** CPU seconds the Redis server process has used (user + system), from INFO cpu. */
+async function serverCpu(admin: Redis): Promise<number> {
+  const info = await admin.info('cpu');
+  const user = Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? 0);
+  const sys = Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? 0);
+  return user + sys;
 }
 
 /** Script calls (EVALSHA + EVAL) the server has run: only clients issue them, scripts cannot. */
@@ -189,11 +207,13 @@ async function compareLimiters(
   let bestOurs = 0;
   let bestTheirs = 0;
   const ratios: number[] = [];
+  const cpuRatios: number[] = [];
   const admitted = { ours: 0, theirs: 0 };
-  const perCheck = { ours: { sent: 0, scripts: 0 }, theirs: { sent: 0, scripts: 0 } };
+  const perCheck = { ours: { sent: 0, scripts: 0, clientUs: 0, serverUs: 0 }, theirs: { sent: 0, scripts: 0, clientUs: 0, serverUs: 0 } };
   for (let round = 0; round < ROUNDS; round++) {
     const pair = make(round);
     const speed = { ours: 0, theirs: 0 };
+    const cpuSpeed = { ours: 0, theirs: 0 };
     for (const who of round % 2 === 0 ? (['theirs', 'ours'] as const) : (['ours', 'theirs'] as const)) {
       const candidate = pair[who];
       // Warm-up on other keys (JIT, script caches), then the measured run.
@@ -202,6 +222,8 @@ async function compareLimiters(
       let passed = 0;
       const sent0 = redis?.sent() ?? 0;
       const scripts0 = redis ? await scriptCalls(redis.admin) : 0;
+      const server0 = redis ? await serverCpu(redis.admin) : 0;
+      const client0 = process.cpuUsage();
       speed[who] = await run(
         ops,
         async (i) => {
@@ -209,12 +231,24 @@ async function compareLimiters(
         },
         clock,
       );
-      if (redis) perCheck[who] = { sent: (redis.sent() - sent0) / ops, scripts: (await scriptCalls(redis.admin) - scripts0) / ops };
+      if (redis) {
+        const client = process.cpuUsage(client0);
+        const serverUs = ((await serverCpu(redis.admin)) - server0) * 1e6;
+        const clientUs = client.user + client.system;
+        perCheck[who] = {
+          sent: (redis.sent() - sent0) / ops,
+          scripts: ((await scriptCalls(redis.admin)) - scripts0) / ops,
+          clientUs: clientUs / ops,
+          serverUs: serverUs / ops,
+        };
+        cpuSpeed[who] = ops / ((clientUs + serverUs) / 1e6);
+      }
       admitted[who] = passed;
     }
     bestOurs = Math.max(bestOurs, speed.ours);
     bestTheirs = Math.max(bestTheirs, speed.theirs);
     ratios.push(speed.ours / speed.theirs);
+    if (redis) cpuRatios.push(cpuSpeed.ours / cpuSpeed.theirs);
   }
   const row: LimiterRow = {
     store,
@@ -233,11 +267,17 @@ async function compareLimiters(
           theirsRoundTripsPerCheck: Number(perCheck.theirs.sent.toFixed(3)),
           oursScriptCallsPerCheck: Number(perCheck.ours.scripts.toFixed(3)),
           theirsScriptCallsPerCheck: Number(perCheck.theirs.scripts.toFixed(3)),
+          oursCpuUsPerCheck: { client: Number(perCheck.ours.clientUs.toFixed(2)), server: Number(perCheck.ours.serverUs.toFixed(2)) },
+          theirsCpuUsPerCheck: { client: Number(perCheck.theirs.clientUs.toFixed(2)), server: Number(perCheck.theirs.serverUs.toFixed(2)) },
+          cpuRatio: Number(median(cpuRatios).toFixed(2)),
+          cpuRoundRatios: cpuRatios.map((r) => Number(r.toFixed(2))),
         }
       : {}),
   };
   limiterRows.push(row);
-  const trips = redis ? `  round trips/check ${row.oursRoundTripsPerCheck} vs ${row.theirsRoundTripsPerCheck}` : '';
+  const trips = redis
+    ? `  round trips/check ${row.oursRoundTripsPerCheck} vs ${row.theirsRoundTripsPerCheck}; cpu µs/check ${fmtCpu(row.oursCpuUsPerCheck!)} vs ${fmtCpu(row.theirsCpuUsPerCheck!)} -> ${row.cpuRatio!.toFixed(2)}x per cpu-second`
+    : '';
   console.log(
     `${store.padEnd(7)} ${limitsName.padEnd(9)} ${pattern.name.padEnd(7)} ours ${String(row.oursPerSec).padStart(8)}/s  rlf ${String(row.theirsPerSec).padStart(8)}/s  ${row.ratio.toFixed(2)}x (rounds ${row.roundRatios.join(', ')})  admitted ${admitted.ours} vs ${admitted.theirs} of ${ops}${trips}`,
   );

@@ -190,7 +190,7 @@ export function planAdjustments(input: OptimizationInput, policy: OptimizationPo
   const cpu = data.system?.cpuUsage;
   const memory = data.system?.memoryUsage;
   const pressure = (cpu !== undefined && cpu >= policy.pressure.cpu) || (memory !== undefined && memory >= policy.pressure.memory);
-  const why = pressure ? `system under pressure (cpu ${fmt(cpu)}, memory ${fmt(memory)})` : '';
+  const why = pressure ? `the system is under pressure (cpu ${fmt(cpu)}, memory ${fmt(memory)})` : '';
   const out: Adjustment[] = [];
 
   for (const t of [...(data.tenants ?? [])].sort((a, b) => cmp(a.tenantId, b.tenantId))) {
@@ -198,7 +198,7 @@ export function planAdjustments(input: OptimizationInput, policy: OptimizationPo
     let reason = '';
     if (pressure && t.share >= policy.noisyShare) {
       to = Math.max(policy.minConcurrency, Math.floor(t.concurrency * policy.concurrencyFactor));
-      reason = `noisy tenant: ${fmt(t.share)} of the work while the ${why}`;
+      reason = `noisy tenant: ${fmt(t.share)} of the work while ${why}`;
     } else if (!pressure && t.concurrency < t.baseline) {
       to = Math.min(t.baseline, Math.max(t.concurrency + 1, Math.ceil(t.concurrency / policy.concurrencyFactor)));
       reason = 'no pressure: restoring the cap toward its baseline';
@@ -215,7 +215,7 @@ export function planAdjustments(input: OptimizationInput, policy: OptimizationPo
       reason = `reliability ${fmt(u.reliability)} below ${policy.unreliableBelow}: boost withdrawn`;
     } else if (pressure && from > 1) {
       to = Math.max(1, policy.boost.min, round(from - policy.boostStep));
-      reason = `boost reduced while the ${why}`;
+      reason = `boost reduced while ${why}`;
     } else if (!pressure && u.reliability >= policy.reliableAbove && (u.utilization >= policy.busyAbove || (u.quotaRejections ?? 0) > 0)) {
       to = Math.min(policy.boost.max, round(from + policy.boostStep));
       reason = `reliable user (${fmt(u.reliability)}) ${(u.quotaRejections ?? 0) > 0 ? `refused ${u.quotaRejections} time(s) by quota` : `using ${fmt(u.utilization)} of quota`}`;
