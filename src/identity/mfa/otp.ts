@@ -5,10 +5,10 @@
  */
 import { z } from 'zod';
 import { parseInput } from '../../core/validation.js';
-import { otpHmac, type OtpHash } from '../internal/otp-hmac.js';
+import { otpHmac } from '../internal/otp-hmac.js';
 
 /** HMAC hash of an OTP (RFC 6238 §1.2). Authenticator apps universally support `SHA1`. */
-export type OtpAlgorithm = OtpHash;
+export type OtpAlgorithm = 'SHA1' | 'SHA256' | 'SHA512';
 
 /** Options of {@link hotp}. */
 export interface HotpOptions {
