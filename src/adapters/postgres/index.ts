@@ -26,8 +26,7 @@
  * - The task queue (`createPostgresQueue`) claims in one plpgsql function per call: the fair
  *   policy runs inside it under a per-queue advisory lock, task rows are taken `FOR UPDATE SKIP
  *   LOCKED`, tenant virtual times live in `queue_tenant_bands`, and idle workers wake on
- *   `LISTEN/NOTIFY` instead of polling. The queue needs PostgreSQL 12 or newer (its claim function
- *   pins `plan_cache_mode`).
+ *   `LISTEN/NOTIFY` instead of polling.
  * - Driver errors never escape: connection loss becomes `ADAPTER_UNAVAILABLE` (retryable), write
  *   conflicts `CONFLICT`, missing schema objects `ADAPTER_SCHEMA_MISMATCH`, anything else
  *   `INTERNAL`, each with `cause`; messages never contain parameter values.

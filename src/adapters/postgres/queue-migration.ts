@@ -254,16 +254,16 @@ $fn$;
 --   → rows of kind 'r' (a reaped lease), 't' (a claimed task, o_pos = serving order) and at most
 --     one 'n' (ms until something may become claimable, when fewer than $3 tasks came back).
 -- The claim order of the QueueAdapter contract, under the queue's advisory lock.
--- plan_cache_mode = force_generic_plan: the statements depend on their parameters only through
--- index lookups and LIMITs, and re-planning the band statement for every call (PostgreSQL's
--- default for the first executions, and whenever the generic plan looks costlier) costs more
--- than the whole claim. (This setting needs PostgreSQL 12 or newer.)
+-- plan_cache_mode = force_generic_plan (set for this transaction, on PostgreSQL 12+ where it
+-- exists): the statements depend on their parameters only through index lookups and LIMITs, and
+-- re-planning the band statement on every call (PostgreSQL's default for the first executions,
+-- and whenever the generic plan looks costlier) costs more than the whole claim.
 CREATE FUNCTION {{schema}}.queue_claim(p_queue text, p_worker text, p_limit integer, p_lease_ms bigint, p_tokens text[], p_channel text)
 RETURNS TABLE (
   o_kind text, o_id uuid, o_tenant text, o_type text, o_owner text, o_payload text, o_band smallint, o_cur_band smallint,
   o_priority smallint, o_cost float8, o_opts text, o_attempt integer, o_max_attempts integer, o_created_at bigint,
   o_ready_at bigint, o_token text, o_expires bigint, o_state text, o_reason text, o_at bigint, o_next_ms bigint, o_pos integer)
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $fn$
+LANGUAGE plpgsql AS $fn$
 DECLARE
   v_now bigint;
   v_q {{schema}}.queues;
@@ -275,6 +275,9 @@ DECLARE
   v_next bigint;
   v_vt float8;
 BEGIN
+  IF current_setting('server_version_num')::integer >= 120000 THEN
+    PERFORM set_config('plan_cache_mode', 'force_generic_plan', true);
+  END IF;
   PERFORM pg_advisory_xact_lock(hashtextextended('{{lock_prefix}}#queue:' || p_queue, 0));
   v_q := {{schema}}.queue_config(p_queue);
   v_now := {{schema}}.queue_now();
