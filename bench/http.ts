@@ -109,6 +109,7 @@ async function main(): Promise<void> {
     await res.arrayBuffer();
   }
 
+  console.log(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} (other work on the machine skews every candidate)`);
   console.log(`node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), ${CONNECTIONS} connections, ${DURATION} s x ${ROUNDS} rounds, autocannon in a separate process\n`);
   const results: Record<string, Measurement[]> = Object.fromEntries(candidates.map((c) => [c.name, []]));
   for (const c of candidates) await load(c.url, token, WARMUP);
@@ -126,11 +127,13 @@ async function main(): Promise<void> {
     }),
   );
   const hono = summary.hono!;
+  // Paired ratios (each round against the Hono run just before it) resist load drifting between rounds.
+  const paired = Object.fromEntries(candidates.map((c) => [c.name, median(results[c.name]!.map((m, i) => m.rps / results.hono![i]!.rps))]));
   console.log('\nmedian of rounds:');
   for (const c of candidates) {
     const s = summary[c.name]!;
     console.log(
-      `${c.name.padEnd(10)} ${s.rps.toFixed(0).padStart(7)} req/s  p99 ${String(s.p99).padStart(3)} ms  throughput ratio vs hono ${(s.rps / hono.rps).toFixed(2)}  (overhead ${((hono.rps / s.rps - 1) * 100).toFixed(0)}% time per request)`,
+      `${c.name.padEnd(10)} ${s.rps.toFixed(0).padStart(7)} req/s  p99 ${String(s.p99).padStart(3)} ms  throughput vs hono ${(s.rps / hono.rps).toFixed(2)} (median paired ${paired[c.name]!.toFixed(2)})  p99 vs hono ${(s.p99 / Math.max(hono.p99, 1)).toFixed(2)}`,
     );
   }
   mkdirSync(join(import.meta.dirname, 'results'), { recursive: true });
@@ -146,7 +149,10 @@ async function main(): Promise<void> {
         rounds: ROUNDS,
         loadGenerator: 'autocannon (separate process)',
         results: summary,
-        ratios: Object.fromEntries(candidates.map((c) => [c.name, { throughputVsHono: summary[c.name]!.rps / hono.rps, p99VsHono: summary[c.name]!.p99 / Math.max(hono.p99, 1) }])),
+        loadAverage: os.loadavg(),
+        ratios: Object.fromEntries(
+          candidates.map((c) => [c.name, { throughputVsHono: summary[c.name]!.rps / hono.rps, medianPairedThroughputVsHono: paired[c.name], p99VsHono: summary[c.name]!.p99 / Math.max(hono.p99, 1) }]),
+        ),
       },
       null,
       2,
