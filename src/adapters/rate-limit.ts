@@ -95,14 +95,37 @@ export interface RateLimitStore {
   close(): Promise<void>;
 }
 
-/** Max limits one {@link RateLimitRequest} may check together. */
+/**
+ * Max limits one {@link RateLimitRequest} may check together.
+ *
+ * @example
+ * ```ts
+ * import { MAX_RATE_LIMITS } from 'digital-fabrica/adapters';
+ * console.log(MAX_RATE_LIMITS); // 16
+ * ```
+ */
 export const MAX_RATE_LIMITS = 16;
 
-/** Max emission interval: 1e12 µs (about 11.6 days per unit). */
+/**
+ * Max emission interval: 1e12 µs (about 11.6 days per unit).
+ *
+ * @example
+ * ```ts
+ * import { MAX_RATE_INTERVAL_US } from 'digital-fabrica/adapters';
+ * const fitsOnePerWeek = 7 * 86_400_000_000 <= MAX_RATE_INTERVAL_US; // true
+ * ```
+ */
 export const MAX_RATE_INTERVAL_US = 1e12;
 
 /**
  * Max tolerance `burst × intervalUs` (1e14 µs, about 3.2 years): keeps every TAT far below
  * 2^53 µs, so arithmetic stays exact on every backend.
+ *
+ * @example
+ * ```ts
+ * import { MAX_RATE_TOLERANCE_US } from 'digital-fabrica/adapters';
+ * // 1000 per day with the whole day as burst: 1000 × 86.4 s — well within the bound.
+ * console.log(1000 * 86_400_000 <= MAX_RATE_TOLERANCE_US); // true
+ * ```
  */
 export const MAX_RATE_TOLERANCE_US = 1e14;

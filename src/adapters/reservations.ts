@@ -154,11 +154,35 @@ export interface ReservationStore {
   close(): Promise<void>;
 }
 
-/** Max characters of an owner or reservation id. */
+/**
+ * Max characters of an owner or reservation id.
+ *
+ * @example
+ * ```ts
+ * import { MAX_RESERVATION_ID_LENGTH } from 'digital-fabrica/adapters';
+ * const ok = (id: string) => id.length > 0 && id.length <= MAX_RESERVATION_ID_LENGTH;
+ * ```
+ */
 export const MAX_RESERVATION_ID_LENGTH = 256;
 
-/** Longest lease: 30 days. */
+/**
+ * Longest lease: 30 days.
+ *
+ * @example
+ * ```ts
+ * import { MAX_LEASE_MS } from 'digital-fabrica/adapters';
+ * const leaseMs = Math.min(7 * 86_400_000, MAX_LEASE_MS);
+ * ```
+ */
 export const MAX_LEASE_MS = 30 * 24 * 3600 * 1000;
 
-/** Max reservations one snapshot lists. */
+/**
+ * Max reservations one snapshot lists.
+ *
+ * @example
+ * ```ts
+ * import { MAX_SNAPSHOT_LIMIT } from 'digital-fabrica/adapters';
+ * console.log(MAX_SNAPSHOT_LIMIT); // 1000
+ * ```
+ */
 export const MAX_SNAPSHOT_LIMIT = 1000;

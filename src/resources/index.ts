@@ -20,7 +20,7 @@
  *   elsewhere, or the host's own source) and reports `'unavailable'` rather than inventing values;
  *   alerts have hysteresis and cooldown.
  *
- * Events on the {@link FabricaEventBus}: `resource:update`, `resource:alert`, `resource:optimize`,
+ * Events on the `FabricaEventBus`: `resource:update`, `resource:alert`, `resource:optimize`,
  * `system:metrics`.
  *
  * @module

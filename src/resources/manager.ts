@@ -151,6 +151,15 @@ export function createResourceManager(options: ResourceManagerOptions): Resource
  *
  * The `compute`, `storage` and `network` groups mirror the spec's interface; they call the same
  * methods as the flat API.
+ *
+ * @throws `VALIDATION_FAILED` from the constructor for bad options.
+ * @example
+ * ```ts
+ * import { ResourceManager } from 'digital-fabrica/resources';
+ * import { createMemoryReservationStore } from 'digital-fabrica/adapters/memory';
+ * const resources = new ResourceManager({ reservations: createMemoryReservationStore() });
+ * console.log(await resources.storage.quota({ id: 'ada', tier: 1 })); // { limit: 10737418240 }
+ * ```
  */
 export class ResourceManager {
   /** The quota formula (the spec's `ResourceAllocator`). */

@@ -64,7 +64,17 @@ const optionsSchema = z.strictObject({
   leaseMs: z.number().int().min(100).max(30 * 24 * 3600 * 1000).optional(),
 });
 
-/** Default mapping: cpu cores → millicores (the default compute unit), rounded up. */
+/**
+ * Default mapping of a task's declared resources: cpu cores → millicores (the default compute
+ * unit), rounded up; memory is not counted (pass `toAmounts` to count it).
+ *
+ * @example
+ * ```ts
+ * import { defaultTaskAmounts } from 'digital-fabrica/resources';
+ * const amounts = defaultTaskAmounts({ id: 't', ownerId: 'ada', tenantId: 'acme', resources: { cpu: 0.25 } });
+ * console.log(amounts); // { compute: 250, storage: 0, network: 0 }
+ * ```
+ */
 export function defaultTaskAmounts(task: TaskLike): ResourceAmounts {
   const cpu = task.resources?.cpu ?? 0;
   return { compute: Math.ceil(cpu * 1000), storage: 0, network: 0 };

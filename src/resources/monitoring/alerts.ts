@@ -28,12 +28,19 @@ export interface AlertRule {
 
 /** An {@link AlertRule} with every default applied. */
 export interface CompiledAlertRule {
+  /** Unique name. */
   readonly id: string;
+  /** The flat reading name watched. */
   readonly metric: string;
+  /** Which side of the threshold is a breach. */
   readonly direction: 'above' | 'below';
+  /** The firing threshold. */
   readonly threshold: number;
+  /** The resolving threshold (hysteresis). */
   readonly clearThreshold: number;
+  /** How long a breach must last before firing, ms. */
   readonly forMs: number;
+  /** Minimum time from resolving to firing again, ms. */
   readonly cooldownMs: number;
 }
 
@@ -60,10 +67,15 @@ export interface AlertState {
 
 /** A transition worth telling: becomes a `resource:alert` event. */
 export interface AlertTransition {
+  /** What happened. */
   readonly state: 'firing' | 'resolved';
+  /** The metric. */
   readonly metric: string;
+  /** The value that caused the transition. */
   readonly value: number;
+  /** The rule's firing threshold. */
   readonly threshold: number;
+  /** When, epoch ms. */
   readonly at: number;
 }
 
@@ -104,7 +116,16 @@ export function compileAlertRules(rules: readonly AlertRule[]): CompiledAlertRul
   });
 }
 
-/** The state of a rule never evaluated. */
+/**
+ * The state of a rule never evaluated.
+ *
+ * @example
+ * ```ts
+ * import { compileAlertRules, initialAlertState } from 'digital-fabrica/resources';
+ * const [rule] = compileAlertRules([{ metric: 'cpu.usage', threshold: 0.9 }]);
+ * console.log(initialAlertState(rule!).phase); // 'ok'
+ * ```
+ */
 export function initialAlertState(rule: CompiledAlertRule): AlertState {
   return { id: rule.id, metric: rule.metric, phase: 'ok', since: null, value: null, lastFiredAt: null, lastResolvedAt: null };
 }

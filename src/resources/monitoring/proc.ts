@@ -11,7 +11,15 @@ export interface CpuTimes {
   readonly idle: number;
 }
 
-/** Reads the `cpu` line of `/proc/stat` (user nice system idle iowait irq softirq steal ...). */
+/**
+ * Reads the `cpu` line of `/proc/stat` (user nice system idle iowait irq softirq steal ...).
+ *
+ * @example
+ * ```ts
+ * import { parseProcStat } from 'digital-fabrica/resources';
+ * console.log(parseProcStat('cpu  100 0 50 800 50 0 0 0 0 0\n')); // { total: 1000, idle: 850 }
+ * ```
+ */
 export function parseProcStat(text: string): CpuTimes | undefined {
   const line = text.split('\n').find((l) => l.startsWith('cpu '));
   if (line === undefined) return undefined;
@@ -24,7 +32,15 @@ export function parseProcStat(text: string): CpuTimes | undefined {
   return { total, idle };
 }
 
-/** Busy fraction between two readings, or `undefined` when no time passed. */
+/**
+ * Busy fraction between two readings, or `undefined` when no time passed.
+ *
+ * @example
+ * ```ts
+ * import { cpuUsageBetween } from 'digital-fabrica/resources';
+ * console.log(cpuUsageBetween({ total: 1000, idle: 850 }, { total: 2000, idle: 1350 })); // 0.5
+ * ```
+ */
 export function cpuUsageBetween(before: CpuTimes, after: CpuTimes): number | undefined {
   const total = after.total - before.total;
   const idle = after.idle - before.idle;
@@ -32,14 +48,25 @@ export function cpuUsageBetween(before: CpuTimes, after: CpuTimes): number | und
   return Math.min(1, Math.max(0, 1 - idle / total));
 }
 
-/** The fields of `/proc/meminfo` the source uses, in bytes. */
+/** The fields of `/proc/meminfo` the source uses, in bytes (`undefined` when the file lacks them). */
 export interface MemInfo {
+  /** MemTotal. */
   readonly total: number | undefined;
+  /** MemAvailable: what new work can get without swapping. */
   readonly available: number | undefined;
+  /** Cached: the page cache. */
   readonly cached: number | undefined;
 }
 
-/** Reads `/proc/meminfo` (values in kB). */
+/**
+ * Reads `/proc/meminfo` (values in kB).
+ *
+ * @example
+ * ```ts
+ * import { parseMeminfo } from 'digital-fabrica/resources';
+ * console.log(parseMeminfo('MemTotal: 2048 kB\nMemAvailable: 1024 kB\nCached: 512 kB\n').available); // 1048576
+ * ```
+ */
 export function parseMeminfo(text: string): MemInfo {
   const fields = new Map<string, number>();
   for (const line of text.split('\n')) {
@@ -51,13 +78,26 @@ export function parseMeminfo(text: string): MemInfo {
 
 /** Counters summed over every interface except loopback. */
 export interface NetCounters {
+  /** Bytes received since boot. */
   readonly rxBytes: number;
+  /** Bytes sent since boot. */
   readonly txBytes: number;
+  /** Packets received since boot. */
   readonly rxPackets: number;
+  /** Packets sent since boot. */
   readonly txPackets: number;
 }
 
-/** Reads `/proc/net/dev` (two header lines, then `iface: rx bytes packets ... tx bytes packets ...`). */
+/**
+ * Reads `/proc/net/dev` (two header lines, then `iface: rx bytes packets ... tx bytes packets ...`).
+ *
+ * @example
+ * ```ts
+ * import { parseNetDev } from 'digital-fabrica/resources';
+ * const text = 'Inter-|\n face |\n  eth0: 1000 10 0 0 0 0 0 0 2000 20 0 0 0 0 0 0\n';
+ * console.log(parseNetDev(text)); // { rxBytes: 1000, txBytes: 2000, rxPackets: 10, txPackets: 20 }
+ * ```
+ */
 export function parseNetDev(text: string): NetCounters | undefined {
   let rxBytes = 0;
   let txBytes = 0;
@@ -79,7 +119,15 @@ export function parseNetDev(text: string): NetCounters | undefined {
   return seen ? { rxBytes, txBytes, rxPackets, txPackets } : undefined;
 }
 
-/** Mean of the `cpu MHz` lines of `/proc/cpuinfo`, or `undefined` (e.g. on ARM, which has none). */
+/**
+ * Mean of the `cpu MHz` lines of `/proc/cpuinfo`, or `undefined` (e.g. on ARM, which has none).
+ *
+ * @example
+ * ```ts
+ * import { parseCpuInfoMhz } from 'digital-fabrica/resources';
+ * console.log(parseCpuInfoMhz('cpu MHz\t\t: 2000.000\ncpu MHz\t\t: 3000.000\n')); // 2500
+ * ```
+ */
 export function parseCpuInfoMhz(text: string): number | undefined {
   const values = [...text.matchAll(/^cpu MHz\s*:\s*([\d.]+)/gm)].map((m) => Number(m[1]));
   const valid = values.filter((v) => Number.isFinite(v) && v > 0);

@@ -71,7 +71,15 @@ export interface PartialSample {
   readonly unavailable?: Readonly<Record<string, string>>;
 }
 
-/** Flat names of every reading, in sample order. */
+/**
+ * Flat names of every reading, in sample order (the keys of `system:metrics` and of alert rules).
+ *
+ * @example
+ * ```ts
+ * import { READING_NAMES } from 'digital-fabrica/resources';
+ * console.log(READING_NAMES.includes('cpu.temperature')); // true
+ * ```
+ */
 export const READING_NAMES = [
   'cpu.usage',
   'cpu.frequency',

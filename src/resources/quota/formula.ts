@@ -20,7 +20,15 @@ export interface UserMetrics {
   readonly reliability: number;
 }
 
-/** Neutral metrics: every multiplier 1. */
+/**
+ * Neutral metrics: every multiplier 1 (what users without metrics get).
+ *
+ * @example
+ * ```ts
+ * import { calculateQuota, NEUTRAL_METRICS, parseQuotaConfig } from 'digital-fabrica/resources';
+ * console.log(calculateQuota(1, NEUTRAL_METRICS, parseQuotaConfig()).compute); // 1000
+ * ```
+ */
 export const NEUTRAL_METRICS: UserMetrics = Object.freeze({ efficiency: 1, utilization: 1, reliability: 1 });
 
 /** Who a quota is for: the fields of the identity module's user the formula reads. */
