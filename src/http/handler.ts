@@ -33,6 +33,14 @@ import type { HttpPrincipal, HttpServices } from './services.js';
 /**
  * A Fetch-API handler: `(request) => Promise<Response>`, for Next.js route handlers, Hono, Bun,
  * Deno and, through `toNodeListener`, node:http and Express.
+ *
+ * @example
+ * ```ts
+ * import type { HttpHandler } from 'digital-fabrica/http';
+ * declare const handler: HttpHandler;
+ * const res = await handler(new Request('http://localhost/api/openapi.json'));
+ * console.log(handler.openapi().openapi); // '3.1.0'
+ * ```
  */
 export interface HttpHandler {
   /**

@@ -6,7 +6,15 @@
  */
 import { FabricaError, isFabricaError, type FabricaErrorCode } from '../core/errors.js';
 
-/** Media type of problem responses (RFC 9457 §3). */
+/**
+ * Media type of problem responses (RFC 9457 §3).
+ *
+ * @example
+ * ```ts
+ * import { PROBLEM_CONTENT_TYPE } from 'digital-fabrica/http';
+ * const isProblem = (res: Response) => res.headers.get('content-type') === PROBLEM_CONTENT_TYPE;
+ * ```
+ */
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 /** The body of a problem response. */

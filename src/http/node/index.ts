@@ -18,7 +18,7 @@ import type { HttpRequestInfo } from '../options.js';
 import { responseBytes } from '../internal/fast-body.js';
 import type { BridgeSocket, WebSocketBridge } from '../ws/bridge.js';
 
-/** A Fetch-API handler, as {@link createHttpHandler} returns. */
+/** A Fetch-API handler, as `createHttpHandler` (from `digital-fabrica/http`) returns. */
 export type FetchHandler = (request: Request, info?: HttpRequestInfo) => Promise<Response>;
 
 /** A `node:http` request listener (also an Express middleware: mount it before body parsers). */
@@ -161,7 +161,15 @@ export interface NodeWebSocketServer {
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, callback: (socket: NodeWebSocket, request: IncomingMessage) => void): void;
 }
 
-/** The subprotocol browsers use to carry the token: `new WebSocket(url, ['fabrica.bearer', token])`. */
+/**
+ * The subprotocol browsers use to carry the token.
+ *
+ * @example
+ * ```ts
+ * import { BEARER_PROTOCOL } from 'digital-fabrica/http/node';
+ * const protocols = (token: string) => [BEARER_PROTOCOL, token]; // new WebSocket(url, protocols(token))
+ * ```
+ */
 export const BEARER_PROTOCOL = 'fabrica.bearer';
 
 /**
@@ -180,7 +188,18 @@ export function selectBearerProtocol(protocols: Set<string>): string | false {
   return protocols.has(BEARER_PROTOCOL) ? BEARER_PROTOCOL : false;
 }
 
-/** The bearer token of an upgrade request: `Authorization: Bearer`, else the `fabrica.bearer` subprotocol pair. */
+/**
+ * The bearer token of an upgrade request: `Authorization: Bearer`, else the `fabrica.bearer`
+ * subprotocol pair; `null` when there is none.
+ *
+ * @example
+ * ```ts
+ * import type { IncomingMessage } from 'node:http';
+ * import { upgradeToken } from 'digital-fabrica/http/node';
+ * const request = { headers: { 'sec-websocket-protocol': 'fabrica.bearer, eyJ.x.y' } } as IncomingMessage;
+ * console.log(upgradeToken(request)); // 'eyJ.x.y'
+ * ```
+ */
 export function upgradeToken(request: IncomingMessage): string | null {
   const auth = request.headers.authorization;
   if (auth !== undefined && /^bearer /i.test(auth)) return auth.slice(7).trim();

@@ -24,7 +24,15 @@ import type { AccessResource } from '../../security/index.js';
 import { platformResources, systemResource, taskResource, userQuotaResource } from '../internal/paths.js';
 import type { HttpAccessControl, HttpIdentity, HttpPrincipal, HttpTasks } from '../services.js';
 
-/** Close codes the bridge uses (RFC 6455 §7.4; 4000–4999 are application codes). */
+/**
+ * Close codes the bridge uses (RFC 6455 §7.4; 4000–4999 are application codes).
+ *
+ * @example
+ * ```ts
+ * import { WS_CLOSE } from 'digital-fabrica/http';
+ * const reconnect = (code: number) => code === WS_CLOSE.TRY_AGAIN_LATER || code === WS_CLOSE.UNAUTHORIZED; // the latter with a fresh token
+ * ```
+ */
 export const WS_CLOSE = Object.freeze({
   /** The server is shutting down. */
   GOING_AWAY: 1001,
