@@ -29,7 +29,12 @@ interface Reading0 {
   readonly at: number;
   readonly cpu: CpuTimes | undefined;
   readonly net: NetCounters | undefined;
+  /** This process's CPU time, µs (user + system). */
+  readonly processCpuUs: number | undefined;
 }
+
+// `process` through globalThis: present on Node, Bun and Deno's Node layer, absent on edge runtimes.
+const nodeProcess = (globalThis as { process?: { cpuUsage?: () => { user: number; system: number }; memoryUsage?: () => { rss: number; heapUsed: number } } }).process;
 
 type Fs = typeof import('node:fs/promises');
 type Os = typeof import('node:os');
@@ -49,7 +54,8 @@ const optionsSchema = z
  * cpufreq (or `/proc/cpuinfo`), temperature from `/sys/class/thermal`, memory from
  * `/proc/meminfo` (total, used = total − MemAvailable, Cached), network bandwidth and packets
  * from `/proc/net/dev` deltas (loopback excluded); elsewhere cpu from `os.cpus()` deltas and
- * memory from `os.totalmem()`/`os.freemem()`. Whatever the platform does not expose is reported
+ * memory from `os.totalmem()`/`os.freemem()`; this process's cpu, rss and heap from `process`.
+ * Whatever the platform does not expose is reported
  * `'unavailable'` with a reason, never estimated. `node:fs` and `node:os` are loaded on first
  * use, so importing this module costs nothing on runtimes without them.
  *
@@ -79,7 +85,8 @@ export function createNodeMetricsSource(options?: NodeMetricsSourceOptions): Met
     const stat = await readText(fs, `${proc}/stat`);
     const cpu = (stat === undefined ? undefined : parseProcStat(stat)) ?? osCpuTimes(os);
     const dev = await readText(fs, `${proc}/net/dev`);
-    return { at: clock.now(), cpu, net: dev === undefined ? undefined : parseNetDev(dev) };
+    const own = nodeProcess?.cpuUsage?.();
+    return { at: clock.now(), cpu, net: dev === undefined ? undefined : parseNetDev(dev), processCpuUs: own === undefined ? undefined : own.user + own.system };
   };
 
   return {
@@ -94,7 +101,12 @@ export function createNodeMetricsSource(options?: NodeMetricsSourceOptions): Met
       }
       previous = now;
       const unavailable: Record<string, string> = {};
-      const partial: { cpu: Record<string, number>; memory: Record<string, number>; network: Record<string, number> } = { cpu: {}, memory: {}, network: {} };
+      const partial: { cpu: Record<string, number>; memory: Record<string, number>; network: Record<string, number>; process: Record<string, number> } = {
+        cpu: {},
+        memory: {},
+        network: {},
+        process: {},
+      };
 
       // cpu
       const usage = before?.cpu && now.cpu ? cpuUsageBetween(before.cpu, now.cpu) : undefined;
@@ -147,6 +159,18 @@ export function createNodeMetricsSource(options?: NodeMetricsSourceOptions): Met
         }
       } else {
         unavailable['network.latency'] = 'no latency probe configured';
+      }
+      // process
+      const elapsedUs = before === undefined ? 0 : (now.at - before.at) * 1000;
+      if (before?.processCpuUs !== undefined && now.processCpuUs !== undefined && elapsedUs > 0) {
+        partial.process.cpu = (now.processCpuUs - before.processCpuUs) / elapsedUs;
+      } else {
+        unavailable['process.cpu'] = nodeProcess?.cpuUsage === undefined ? 'no process.cpuUsage() on this runtime' : 'first sample: a rate needs an earlier reading';
+      }
+      const memory = nodeProcess?.memoryUsage?.();
+      if (memory !== undefined) {
+        partial.process.rss = memory.rss;
+        partial.process.heapUsed = memory.heapUsed;
       }
       const sample: PartialSample = { ...partial, unavailable };
       return completeSample(sample, now.at, 'not measured');

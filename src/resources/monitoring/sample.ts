@@ -43,6 +43,15 @@ export interface SystemSample {
     /** Round trip of the latency probe, ms. */
     readonly latency: Reading;
   };
+  /** This process (from `process.cpuUsage()` and `process.memoryUsage()`). */
+  readonly process: {
+    /** CPU used since the previous sample, in cores (1 = one core fully busy). */
+    readonly cpu: Reading;
+    /** Resident set size, bytes. */
+    readonly rss: Reading;
+    /** V8 heap in use, bytes. */
+    readonly heapUsed: Reading;
+  };
   /** For each unavailable reading (by its flat name, e.g. `cpu.temperature`), why. */
   readonly unavailable: Readonly<Record<string, string>>;
 }
@@ -67,6 +76,8 @@ export interface PartialSample {
   readonly memory?: Partial<SystemSample['memory']>;
   /** Any of the network readings. */
   readonly network?: Partial<SystemSample['network']>;
+  /** Any of the process readings. */
+  readonly process?: Partial<SystemSample['process']>;
   /** Reasons for readings reported unavailable. */
   readonly unavailable?: Readonly<Record<string, string>>;
 }
@@ -94,6 +105,9 @@ export const READING_NAMES = [
   'network.txBytesPerSecond',
   'network.packets',
   'network.latency',
+  'process.cpu',
+  'process.rss',
+  'process.heapUsed',
 ] as const;
 
 /**
@@ -121,7 +135,7 @@ export function defineMetricsSource(read: () => PartialSample | Promise<PartialS
 /** Fills every missing or non-finite reading of `partial` with `'unavailable'` and a reason. */
 export function completeSample(partial: PartialSample, at: number, reason: string): SystemSample {
   const unavailable: Record<string, string> = { ...partial.unavailable };
-  const read = (group: 'cpu' | 'memory' | 'network', key: string): Reading => {
+  const read = (group: 'cpu' | 'memory' | 'network' | 'process', key: string): Reading => {
     const value = (partial[group] as Record<string, unknown> | undefined)?.[key];
     if (typeof value === 'number' && Number.isFinite(value)) return value;
     const name = `${group}.${key}`;
@@ -139,6 +153,7 @@ export function completeSample(partial: PartialSample, at: number, reason: strin
       packets: read('network', 'packets'),
       latency: read('network', 'latency'),
     },
+    process: { cpu: read('process', 'cpu'), rss: read('process', 'rss'), heapUsed: read('process', 'heapUsed') },
     unavailable,
   };
 }
@@ -157,7 +172,7 @@ export function completeSample(partial: PartialSample, at: number, reason: strin
 export function flattenSample(sample: SystemSample): Record<string, number> {
   const out: Record<string, number> = {};
   for (const name of READING_NAMES) {
-    const [group, key] = name.split('.') as ['cpu' | 'memory' | 'network', string];
+    const [group, key] = name.split('.') as ['cpu' | 'memory' | 'network' | 'process', string];
     const value = (sample[group] as Record<string, Reading>)[key];
     if (typeof value === 'number') out[name] = value;
   }

@@ -86,6 +86,11 @@ describe('createNodeMetricsSource', () => {
     expect(second.memory).toEqual({ total: 16000000 * 1024, used: 10000000 * 1024, cached: 3000000 * 1024, available: 6000000 * 1024 });
     expect(second.network).toEqual({ bandwidth: 3000, rxBytesPerSecond: 2000, txBytesPerSecond: 1000, packets: 30, latency: 12.5 });
     expect(second.at).toBe(3_000);
+    // This process, from `process`: cpu in cores over the 2 s the manual clock says passed.
+    expect(second.process.cpu).toBeGreaterThanOrEqual(0);
+    expect(second.process.rss).toBeGreaterThan(0);
+    expect(second.process.heapUsed).toBeGreaterThan(0);
+    expect(first.process.cpu).toBe('unavailable');
     expect(second.unavailable).toEqual({});
   });
 
