@@ -4,11 +4,17 @@
  * and `=` padding, because people type these secrets by hand.
  */
 
+import { z } from 'zod';
+import { parseInput } from '../../core/validation.js';
+
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+const bytesSchema = z.custom<Uint8Array>((v) => v instanceof Uint8Array, { message: 'expected a Uint8Array' });
+const textSchema = z.string().max(65_536);
 
 /**
  * Encodes bytes as unpadded base32.
  *
+ * @throws `VALIDATION_FAILED` when `bytes` is not a Uint8Array.
  * @example
  * ```ts
  * import { base32Encode } from 'digital-fabrica/identity';
@@ -16,6 +22,7 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
  * ```
  */
 export function base32Encode(bytes: Uint8Array): string {
+  parseInput(bytesSchema, bytes, 'bytes');
   let out = '';
   let buffer = 0;
   let bits = 0;
@@ -36,6 +43,7 @@ export function base32Encode(bytes: Uint8Array): string {
  * Decodes base32 (case-insensitive, spaces and padding ignored), or returns `null` for any other
  * character or an impossible length.
  *
+ * @throws `VALIDATION_FAILED` when `text` is not a string (or longer than 64 KiB).
  * @example
  * ```ts
  * import { base32Decode } from 'digital-fabrica/identity';
@@ -43,7 +51,7 @@ export function base32Encode(bytes: Uint8Array): string {
  * ```
  */
 export function base32Decode(text: string): Uint8Array | null {
-  const clean = text.replace(/[\s=]/g, '').toUpperCase();
+  const clean = parseInput(textSchema, text, 'base32 text').replace(/[\s=]/g, '').toUpperCase();
   // 1, 3 or 6 leftover characters can never come out of an encoder.
   if ([1, 3, 6].includes(clean.length % 8)) return null;
   const out = new Uint8Array(Math.floor((clean.length * 5) / 8));

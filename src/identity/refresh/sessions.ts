@@ -13,7 +13,15 @@ import { randomBytes, toHex } from '../internal/bytes.js';
 import { ttlUntil, type IdentityNamespaces, type Doc } from '../internal/namespaces.js';
 import { idSchema } from '../internal/options.js';
 
-/** Prefix of refresh tokens, so secret scanners can recognise leaked ones. */
+/**
+ * Prefix of refresh tokens, so secret scanners can recognise leaked ones.
+ *
+ * @example
+ * ```ts
+ * import { REFRESH_TOKEN_PREFIX } from 'digital-fabrica/identity';
+ * const looksLikeRefreshToken = (value: string): boolean => value.startsWith(REFRESH_TOKEN_PREFIX);
+ * ```
+ */
 export const REFRESH_TOKEN_PREFIX = 'dfrt_';
 
 /** A session: one login, carried on by one family of refresh tokens. */

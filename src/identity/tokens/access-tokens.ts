@@ -9,10 +9,26 @@ import type { SigningAlgorithm } from './algorithms.js';
 import { signJwt, verifyJwt, type JwtProfile } from './jwt.js';
 import { SigningKeySet } from './key-set.js';
 
-/** The `typ` of access tokens (RFC 9068 §2.1). */
+/**
+ * The `typ` of access tokens (RFC 9068 §2.1).
+ *
+ * @example
+ * ```ts
+ * import { ACCESS_TOKEN_TYPE } from 'digital-fabrica/identity';
+ * console.log(ACCESS_TOKEN_TYPE); // 'at+jwt'
+ * ```
+ */
 export const ACCESS_TOKEN_TYPE = 'at+jwt';
 
-/** Claims callers may not set: the service owns them. */
+/**
+ * Claims callers may not set: the service owns them.
+ *
+ * @example
+ * ```ts
+ * import { RESERVED_CLAIMS } from 'digital-fabrica/identity';
+ * console.log(RESERVED_CLAIMS.includes('sub')); // true
+ * ```
+ */
 export const RESERVED_CLAIMS: readonly string[] = Object.freeze(['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'sid', 'amr', 'typ', 'cnf', 'client_id']);
 
 /** Options of {@link createAccessTokenService}. */

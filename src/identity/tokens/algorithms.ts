@@ -26,7 +26,15 @@ export type JwsAlgorithm =
  */
 export type SigningAlgorithm = Exclude<JwsAlgorithm, 'HS256' | 'HS384' | 'HS512'>;
 
-/** All {@link JwsAlgorithm}s, for validation and iteration. */
+/**
+ * All {@link JwsAlgorithm}s, for validation and iteration.
+ *
+ * @example
+ * ```ts
+ * import { JWS_ALGORITHMS } from 'digital-fabrica/identity';
+ * console.log(JWS_ALGORITHMS.includes('RS256'), (JWS_ALGORITHMS as readonly string[]).includes('none')); // true false
+ * ```
+ */
 export const JWS_ALGORITHMS: readonly JwsAlgorithm[] = Object.freeze([
   'RS256',
   'RS384',
@@ -43,7 +51,15 @@ export const JWS_ALGORITHMS: readonly JwsAlgorithm[] = Object.freeze([
   'HS512',
 ]);
 
-/** All {@link SigningAlgorithm}s. */
+/**
+ * All {@link SigningAlgorithm}s.
+ *
+ * @example
+ * ```ts
+ * import { SIGNING_ALGORITHMS } from 'digital-fabrica/identity';
+ * console.log(SIGNING_ALGORITHMS.length); // 10
+ * ```
+ */
 export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = Object.freeze(
   JWS_ALGORITHMS.filter((alg): alg is SigningAlgorithm => !alg.startsWith('HS')),
 );

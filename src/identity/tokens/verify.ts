@@ -6,7 +6,15 @@ import { JWS_ALGORITHMS, type JwsAlgorithm } from './algorithms.js';
 import { parseCompact, type ParsedCompact } from './compact.js';
 import { JwsKey } from './jws-key.js';
 
-/** Default and largest accepted token size: far above any sane JWT, far below a memory problem. */
+/**
+ * Default and largest accepted token size: far above any sane JWT, far below a memory problem.
+ *
+ * @example
+ * ```ts
+ * import { MAX_TOKEN_BYTES } from 'digital-fabrica/identity';
+ * console.log(MAX_TOKEN_BYTES); // 16384
+ * ```
+ */
 export const MAX_TOKEN_BYTES = 16_384;
 
 /** Finds the key for a token's header, or throws `AUTH_TOKEN_INVALID`. */

@@ -6,7 +6,15 @@
 import { z } from 'zod';
 import { normaliseEmail } from './email.js';
 
-/** Account states. Only `active` users can sign in. */
+/**
+ * Account states. Only `active` users can sign in.
+ *
+ * @example
+ * ```ts
+ * import { USER_STATUSES } from 'digital-fabrica/identity';
+ * console.log(USER_STATUSES); // ['active', 'suspended', 'pending']
+ * ```
+ */
 export const USER_STATUSES = ['active', 'suspended', 'pending'] as const;
 
 /** An account state. */
@@ -34,7 +42,15 @@ export const emailSchema = z
     return email;
   });
 
-/** A display name: 1–100 characters after trimming, no control characters. */
+/**
+ * A display name: 1–100 characters after trimming, no control characters.
+ *
+ * @example
+ * ```ts
+ * import { displayNameSchema } from 'digital-fabrica/identity';
+ * displayNameSchema.parse('  Ada  '); // 'Ada'
+ * ```
+ */
 export const displayNameSchema = z
   .string()
   .trim()
@@ -42,19 +58,59 @@ export const displayNameSchema = z
   .max(100)
   .refine((v) => v.isWellFormed() && !/\p{Cc}/u.test(v), { message: 'display name contains control characters' });
 
-/** The spec's quota tier: an integer multiplier of the base quota, 0–100 (default 1). */
+/**
+ * The spec's quota tier: an integer multiplier of the base quota, 0–100 (default 1).
+ *
+ * @example
+ * ```ts
+ * import { tierSchema } from 'digital-fabrica/identity';
+ * tierSchema.parse(3); // 3
+ * ```
+ */
 export const tierSchema = z.number().int().min(0).max(100);
 
-/** An account state. */
+/**
+ * An account state.
+ *
+ * @example
+ * ```ts
+ * import { userStatusSchema } from 'digital-fabrica/identity';
+ * userStatusSchema.parse('suspended'); // 'suspended'
+ * ```
+ */
 export const userStatusSchema = z.enum(USER_STATUSES);
 
-/** A tenant id, as used across the SDK. */
+/**
+ * A tenant id, as used across the SDK.
+ *
+ * @example
+ * ```ts
+ * import { tenantIdSchema } from 'digital-fabrica/identity';
+ * tenantIdSchema.parse('acme'); // 'acme'
+ * ```
+ */
 export const tenantIdSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'tenant ids use A-Z a-z 0-9 _ . - (1–64)' });
 
-/** A role name. */
+/**
+ * A role name.
+ *
+ * @example
+ * ```ts
+ * import { roleNameSchema } from 'digital-fabrica/identity';
+ * roleNameSchema.parse('tasks:admin'); // 'tasks:admin'
+ * ```
+ */
 export const roleNameSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'role names use A-Z a-z 0-9 _ . : - (1–64)' });
 
-/** Role bindings per tenant: `{ acme: ['admin'], beta: ['viewer'] }`. */
+/**
+ * Role bindings per tenant: `{ acme: ['admin'], beta: ['viewer'] }`.
+ *
+ * @example
+ * ```ts
+ * import { tenantRolesSchema } from 'digital-fabrica/identity';
+ * tenantRolesSchema.parse({ acme: ['viewer', 'admin', 'admin'] }); // { acme: ['admin', 'viewer'] }
+ * ```
+ */
 export const tenantRolesSchema = z
   .record(tenantIdSchema, z.array(roleNameSchema).max(64))
   .refine((r) => Object.keys(r).length <= 256, { message: 'at most 256 tenants per user' })
@@ -63,6 +119,12 @@ export const tenantRolesSchema = z
 /**
  * A new password: 8–1024 characters (NIST SP 800-63B §5.1.1.2: at least 8, allow long
  * passphrases, no composition rules), no lone surrogates.
+ *
+ * @example
+ * ```ts
+ * import { passwordSchema } from 'digital-fabrica/identity';
+ * passwordSchema.safeParse('short').success; // false
+ * ```
  */
 export const passwordSchema = z
   .string()
@@ -70,7 +132,15 @@ export const passwordSchema = z
   .max(1024)
   .refine((v) => v.isWellFormed(), { message: 'password contains a lone surrogate' });
 
-/** An EIP-55 checksummed Ethereum address. */
+/**
+ * An EIP-55 checksummed Ethereum address.
+ *
+ * @example
+ * ```ts
+ * import { ethereumAddressSchema } from 'digital-fabrica/identity';
+ * ethereumAddressSchema.safeParse('0x9858EfFD232B4033E47d90003D41EC34EcaEda94').success; // true
+ * ```
+ */
 export const ethereumAddressSchema = z.string().regex(/^0x[0-9a-fA-F]{40}$/, { message: 'not an Ethereum address' });
 
 /**
@@ -151,7 +221,15 @@ export const updateUserInputSchema = z
 /** Input of `users.update`. */
 export type UpdateUserInput = z.input<typeof updateUserInputSchema>;
 
-/** Options of a listing (`GET /api/users?cursor=&limit=`). */
+/**
+ * Options of a listing (`GET /api/users?cursor=&limit=`).
+ *
+ * @example
+ * ```ts
+ * import { listUsersInputSchema } from 'digital-fabrica/identity';
+ * listUsersInputSchema.parse({ limit: 50 }); // { limit: 50 }
+ * ```
+ */
 export const listUsersInputSchema = z
   .strictObject({
     cursor: z.string().min(1).max(1024).optional(),

@@ -15,10 +15,26 @@ import { parseInput } from '../../core/validation.js';
 import { randomBytes } from '../internal/bytes.js';
 import { invalidInput } from '../internal/options.js';
 
-/** BIP-44 external chain of the first Ethereum account: coin type 60 (SLIP-44), account 0', change 0. */
+/**
+ * BIP-44 external chain of the first Ethereum account: coin type 60 (SLIP-44), account 0', change 0.
+ *
+ * @example
+ * ```ts
+ * import { ETHEREUM_ACCOUNT_PATH } from 'digital-fabrica/identity';
+ * console.log(`${ETHEREUM_ACCOUNT_PATH}/3`); // "m/44'/60'/0'/0/3"
+ * ```
+ */
 export const ETHEREUM_ACCOUNT_PATH = "m/44'/60'/0'/0";
 
-/** Largest non-hardened child index (BIP-32 §"Child key derivation"). */
+/**
+ * Largest non-hardened child index (BIP-32 §"Child key derivation").
+ *
+ * @example
+ * ```ts
+ * import { MAX_ACCOUNT_INDEX } from 'digital-fabrica/identity';
+ * console.log(MAX_ACCOUNT_INDEX); // 2147483647
+ * ```
+ */
 export const MAX_ACCOUNT_INDEX = 2 ** 31 - 1;
 
 /** An account derived from a wallet. */
@@ -73,8 +89,10 @@ export function generateMnemonic(options?: { words?: 12 | 15 | 18 | 21 | 24 }): 
 }
 
 /**
- * Whether a phrase is a valid BIP-39 English mnemonic (words and checksum).
+ * Whether a phrase is a valid BIP-39 English mnemonic (words and checksum). Never throws: any
+ * non-string or oversized input is simply not a mnemonic.
  *
+ * @throws nothing.
  * @example
  * ```ts
  * import { isValidMnemonic } from 'digital-fabrica/identity';
