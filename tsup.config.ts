@@ -9,6 +9,7 @@ export const entries = {
   'resources/index': 'src/resources/index.ts',
   'tasks/index': 'src/tasks/index.ts',
   'http/index': 'src/http/index.ts',
+  'http/node/index': 'src/http/node/index.ts',
   'adapters/index': 'src/adapters/index.ts',
   'adapters/memory/index': 'src/adapters/memory/index.ts',
   'adapters/postgres/index': 'src/adapters/postgres/index.ts',

@@ -53,7 +53,7 @@ describe('package boundaries (built output)', () => {
     expect(out.trim().split('\n')).toEqual(['pg:missing', 'ioredis:missing']);
   });
 
-  const entries = ['digital-fabrica', 'digital-fabrica/errors', 'digital-fabrica/security', 'digital-fabrica/identity', 'digital-fabrica/resources', 'digital-fabrica/tasks', 'digital-fabrica/http', 'digital-fabrica/adapters', 'digital-fabrica/adapters/memory', 'digital-fabrica/adapters/postgres', 'digital-fabrica/adapters/redis'];
+  const entries = ['digital-fabrica', 'digital-fabrica/errors', 'digital-fabrica/security', 'digital-fabrica/identity', 'digital-fabrica/resources', 'digital-fabrica/tasks', 'digital-fabrica/http', 'digital-fabrica/http/node', 'digital-fabrica/adapters', 'digital-fabrica/adapters/memory', 'digital-fabrica/adapters/postgres', 'digital-fabrica/adapters/redis'];
 
   it('imports every entry as ESM without loading pg or ioredis, and the memory SDK works', () => {
     const code = `
