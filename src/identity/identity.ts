@@ -8,9 +8,10 @@ import { createUuidV7Generator, type IdGenerator } from '../core/ids.js';
 import type { Logger } from '../core/logger.js';
 import { silentLogger } from '../core/logger.js';
 import { parseInput } from '../core/validation.js';
-import { AesKey, Keyring, type PasswordPolicy } from '../security/primitives.js';
+import { AesKey, Keyring, sha3_256, type PasswordPolicy } from '../security/primitives.js';
 import { AttemptThrottle, DEFAULT_THROTTLE } from './auth/throttle.js';
 import { InvalidCredentialsError, MfaRequiredError, SiweError, TokenInvalidError } from './errors.js';
+import { toHex } from './internal/bytes.js';
 import { identityNamespaces, ttlUntil, type IdentityNamespaces } from './internal/namespaces.js';
 import { idSchema } from './internal/options.js';
 import { MfaService, type MfaProof } from './mfa/service.js';
@@ -21,7 +22,7 @@ import { AccessTokenService, type AccessTokenClaims } from './tokens/access-toke
 import { signJwt, verifyJwt, type JwtProfile } from './tokens/jwt.js';
 import { createSigningKeySet, type JwksDocument, type SigningKeySet } from './tokens/key-set.js';
 import { emailSchema, type User } from './users/schemas.js';
-import { toUser, UserService, type UserRecord } from './users/service.js';
+import { toUser, UserService } from './users/service.js';
 import { WalletService } from './wallets/service.js';
 
 /** The tokens of an authenticated session. Both are bearer secrets: never log them. */
@@ -593,7 +594,15 @@ export async function createIdentity(options: IdentityOptions): Promise<Identity
     namespaces,
     policy: { refreshTtlMs: opts.sessions?.refreshTtlMs ?? 14 * 86_400_000, sessionMaxAgeMs: opts.sessions?.sessionMaxAgeMs ?? 30 * 86_400_000 },
   });
-  const mfaThrottle = new AttemptThrottle(opts.storage, namespaces.throttle, 'mfa', clock, { ...DEFAULT_THROTTLE, ...opts.mfa?.throttle });
+  // Lockouts are security signals: logged and sent as `system:alerts`, with ids only (an email
+  // is reduced to a fingerprint, since alerts may be forwarded to dashboards).
+  const alert = (name: string, message: string, details: Record<string, string | number>): void => {
+    logger.warn(message, details);
+    opts.events?.emit('system:alerts', { name, severity: 'warning', message, details, at: clock.now() });
+  };
+  const mfaThrottle = new AttemptThrottle(opts.storage, namespaces.throttle, 'mfa', clock, { ...DEFAULT_THROTTLE, ...opts.mfa?.throttle }, (userId, until) =>
+    alert('identity.mfa_locked', 'second-factor attempts locked after repeated failures', { userId, until }),
+  );
   const mfa = new MfaService({
     storage: opts.storage,
     keyring,
@@ -632,7 +641,9 @@ export async function createIdentity(options: IdentityOptions): Promise<Identity
     mfa,
     wallets,
     siwe,
-    loginThrottle: new AttemptThrottle(opts.storage, namespaces.throttle, 'password', clock, { ...DEFAULT_THROTTLE, ...opts.loginThrottle }),
+    loginThrottle: new AttemptThrottle(opts.storage, namespaces.throttle, 'password', clock, { ...DEFAULT_THROTTLE, ...opts.loginThrottle }, (email, until) =>
+      alert('identity.login_locked', 'password attempts locked after repeated failures', { emailFingerprint: toHex(sha3_256(email)).slice(0, 16), until }),
+    ),
     challengeProfile: { typ: CHALLENGE_TYPE, issuer: opts.issuer, audience: CHALLENGE_AUDIENCE, ttlMs: challengeTtl, clockToleranceMs: tolerance, requiredClaims: ['amr'] },
     claims: opts.claims,
   });

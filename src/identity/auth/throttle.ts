@@ -36,13 +36,15 @@ export class AttemptThrottle {
   readonly #scope: string;
   readonly #clock: Clock;
   readonly #policy: ThrottlePolicy;
+  readonly #onLock: ((subject: string, until: number) => void) | undefined;
 
-  constructor(storage: StorageAdapter, namespace: string, scope: string, clock: Clock, policy: ThrottlePolicy) {
+  constructor(storage: StorageAdapter, namespace: string, scope: string, clock: Clock, policy: ThrottlePolicy, onLock?: (subject: string, until: number) => void) {
     this.#storage = storage;
     this.#namespace = namespace;
     this.#scope = scope;
     this.#clock = clock;
     this.#policy = policy;
+    this.#onLock = onLock;
   }
 
   /** Reserves one attempt, or throws `AUTH_LOCKED` (and locks) when the budget is spent. */
@@ -86,12 +88,6 @@ export class AttemptThrottle {
     });
   }
 
-  /** Milliseconds until the subject is unlocked, or 0. */
-  async lockedFor(subject: string): Promise<number> {
-    const lock = await this.#storage.get<{ until: number }>(this.#namespace, this.#lockKey(subject));
-    return Math.max(0, (lock?.value.until ?? 0) - this.#clock.now());
-  }
-
   async #throwIfLocked(subject: string, now: number): Promise<void> {
     const lock = await this.#storage.get<{ until: number }>(this.#namespace, this.#lockKey(subject));
     if (lock && lock.value.until > now) throw new AccountLockedError(lock.value.until - now);
@@ -109,6 +105,7 @@ export class AttemptThrottle {
         { type: 'delete', namespace: this.#namespace, key: this.#counterKey(subject, window - 1) },
       ],
     });
+    this.#onLock?.(subject, until);
   }
 
   #window(now: number): { window: number; previousWeight: number } {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { JsonValue, StorageAdapter, StoredDocument } from '../../adapters/storage.js';
+import type { JsonValue, StorageAdapter } from '../../adapters/storage.js';
 import type { Clock } from '../../core/clock.js';
 import { ConflictError, hasErrorCode, NotFoundError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';

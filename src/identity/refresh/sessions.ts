@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { JsonValue, StorageAdapter, StoredDocument } from '../../adapters/storage.js';
+import type { JsonValue, StorageAdapter } from '../../adapters/storage.js';
 import type { Clock } from '../../core/clock.js';
 import type { FabricaEventBus } from '../../core/events.js';
 import { FabricaError } from '../../core/errors.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { JsonValue, StorageAdapter, StoredDocument, TxnCompare, TxnOp } from '../../adapters/storage.js';
+import type { JsonValue, StorageAdapter, TxnCompare, TxnOp } from '../../adapters/storage.js';
 import type { Clock } from '../../core/clock.js';
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import type { IdGenerator } from '../../core/ids.js';

@@ -254,6 +254,15 @@ describe('key rotation', () => {
     expect(b.list()).toEqual(a.list());
   });
 
+  it('several processes starting at once end up with one shared first key', async () => {
+    const state = new MemoryStorageState();
+    const keyring = new Keyring({ keys: [AesKey.generate({ id: 'k1' })] });
+    const sets = await Promise.all(Array.from({ length: 4 }, () => createSigningKeySet({ algorithm: 'EdDSA', storage: createMemoryStorage({ state }), keyring })));
+    for (const set of sets) await set.refresh();
+    expect(new Set(sets.map((s) => JSON.stringify(s.list().map((k) => k.kid))))).toEqual(new Set([JSON.stringify(sets[0]!.list().map((k) => k.kid))]));
+    expect(sets[0]!.list()).toHaveLength(1);
+  });
+
   it('another process verifies tokens of a key it has not loaded yet (reload on unknown kid)', async () => {
     const clock = new ManualClock(T0);
     const state = new MemoryStorageState();

@@ -84,6 +84,8 @@ describe('sign-in', () => {
     await failure(t.identity.signIn({ email: 'ada@example.com', password: 'nope nope nope' }));
     await failure(t.identity.signIn({ email: 'ada@example.com', password: 'nope nope nope' }));
     expect(await failure(t.identity.signIn({ email: 'ada@example.com', password: PASSWORD }))).toMatchObject({ code: 'AUTH_LOCKED', details: { retryAfterMs: 600_000 } });
+    expect(t.recorder.lines.some((l) => l.includes('"event"') && l.includes('identity.login_locked'))).toBe(true);
+    expect(t.recorder.leaks(['ada@example.com'])).toEqual([]);
     t.clock.advance(600_000);
     await expect(t.identity.signIn({ email: 'ADA@example.com', password: PASSWORD })).resolves.toMatchObject({ status: 'authenticated' });
   });
