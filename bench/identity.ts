@@ -11,7 +11,7 @@
  *   decode otplib does per call) against `otplib` 13 `verifySync` with `epochTolerance: 30`.
  *
  * Knobs: BENCH_TIME_MS (time per measurement, default 300), BENCH_ROUNDS (interleaved rounds,
- * default 5), BENCH_ONLY (comma list of tokens,totp). Throughput is per CPU-second of this
+ * default 7), BENCH_ONLY (comma list of tokens,totp). Throughput is per CPU-second of this
  * process (user + system, libuv's thread pool included: WebCrypto runs RSA there), with
  * wall-clock figures alongside; ratios are medians of per-round paired ratios (ours / raw),
  * which cancels slow drift on a shared machine. Writes bench/results/identity.json.
@@ -23,10 +23,11 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { jwtVerify, SignJWT } from 'jose';
 import { verifySync } from 'otplib';
-import { base32Decode, base32Encode, createAccessTokenService, createSigningKeySet, totp, verifyTotp, type SigningAlgorithm } from '../src/identity/index.js';
+import { base32Decode, base32Encode, createAccessTokenService, createSigningKeySet, SIGNING_ALGORITHMS, totp, verifyTotp, type SigningAlgorithm } from '../src/identity/index.js';
+import { inspect, pin } from '../src/identity/tokens/verify.js';
 
 const TIME_MS = Number(process.env.BENCH_TIME_MS ?? 300);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'tokens,totp').split(','));
 
 setFlagsFromString('--expose-gc');
@@ -35,7 +36,9 @@ const gc = runInNewContext('gc') as () => void;
 /** Ops per CPU-second and per wall-clock second of `op`, run back to back for TIME_MS. */
 async function measure(op: () => unknown): Promise<{ cpu: number; wall: number }> {
   gc();
-  for (let i = 0; i < 5; i++) await op();
+  // Warm up for a tenth of the window (at least 20 ops), so JIT tiers and caches are settled.
+  const warm = performance.now();
+  for (let i = 0; i < 20 || performance.now() - warm < TIME_MS / 10; i++) await op();
   let count = 0;
   const started = performance.now();
   const cpu0 = process.cpuUsage();
@@ -55,13 +58,18 @@ interface Comparison {
   readonly rounds: Record<string, number[]>;
 }
 
-/** Every candidate once per round, ROUNDS rounds; keeps the best and every round's figure. */
+/**
+ * Every candidate once per round, ROUNDS rounds; keeps the best and every round's figure. The
+ * order rotates from round to round, so no candidate always runs first (or right after another).
+ */
 async function compare(candidates: Record<string, () => unknown>): Promise<Comparison> {
   const cpu: Record<string, number> = {};
   const wall: Record<string, number> = {};
   const rounds: Record<string, number[]> = {};
+  const entries = Object.entries(candidates);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, op] of Object.entries(candidates)) {
+    const order = entries.map((_, i) => entries[(i + round) % entries.length]!);
+    for (const [name, op] of order) {
       const m = await measure(op);
       cpu[name] = Math.max(cpu[name] ?? 0, m.cpu);
       wall[name] = Math.max(wall[name] ?? 0, m.wall);
@@ -83,7 +91,7 @@ const fr = (x: { median: number; ofBests: number }): string => `${fmt(x.median, 
 
 function print(title: string, c: Comparison): void {
   console.log(`  ${title}`);
-  for (const name of Object.keys(c.cpu)) console.log(`    ${name.padEnd(44)}${fmt(c.cpu[name]!).padStart(10)} ops/s${`(wall ${fmt(c.wall[name]!)})`.padStart(18)}`);
+  for (const name of Object.keys(c.rounds)) console.log(`    ${name.padEnd(44)}${fmt(c.cpu[name]!).padStart(10)} ops/s${`(wall ${fmt(c.wall[name]!)})`.padStart(18)}`);
 }
 
 const ISS = 'https://auth.example.com';
@@ -91,6 +99,8 @@ const AUD = 'https://api.example.com';
 
 interface TokenRow {
   readonly config: string;
+  /** CPU time of the strict pre-checks alone (parse, header policy, kid lookup, pinning), µs per token. */
+  readonly precheckMicroseconds: number;
   readonly sign: Comparison & { readonly ratio: { median: number; ofBests: number } };
   readonly verify: Comparison & { readonly ratioVsBare: { median: number; ofBests: number }; readonly ratioVsConfigured: { median: number; ofBests: number } };
 }
@@ -127,8 +137,15 @@ async function benchTokens(): Promise<TokenRow[]> {
       'raw jose: jwtVerify (iss, aud, typ, required)': () =>
         jwtVerify(token, publicKey, { algorithms: [alg], issuer: ISS, audience: AUD, typ: 'at+jwt', clockTolerance: 5, requiredClaims: ['iss', 'aud', 'exp', 'iat', 'jti', 'sub'] }),
     });
+    // What the strict layer costs by itself: parse, header policy, kid lookup, pinning (no crypto).
+    const verificationKey = await keys.verificationKey(kid);
+    const precheck = await measure(() => {
+      const parsed = inspect(token, { algorithms: SIGNING_ALGORITHMS, typ: 'at+jwt', requireKid: true });
+      pin(parsed, keys.cachedVerificationKey(parsed.kid) ?? verificationKey);
+    });
     const row: TokenRow = {
       config: config.name,
+      precheckMicroseconds: 1e6 / precheck.cpu,
       sign: { ...sign, ratio: ratio(sign, 'ours: AccessTokenService.issue', 'raw jose: SignJWT.sign') },
       verify: {
         ...verify,
@@ -142,6 +159,7 @@ async function benchTokens(): Promise<TokenRow[]> {
     console.log(`    ours / raw jose = ${fr(row.sign.ratio)}`);
     print('verify', verify);
     console.log(`    ours / raw jose bare = ${fr(row.verify.ratioVsBare)}; ours / raw jose configured = ${fr(row.verify.ratioVsConfigured)}  (goal ≥ 0.90)`);
+    console.log(`    strict pre-checks alone: ${fmt(row.precheckMicroseconds, 2)} µs per token (CPU)`);
   }
   return rows;
 }

@@ -261,10 +261,12 @@ export class Identity {
     const userId = payload.sub;
     const firstFactor = Array.isArray(payload.amr) ? payload.amr.filter((m): m is string => typeof m === 'string') : [];
     const proof: MfaProof = 'code' in parsed ? { code: parsed.code } : { recoveryCode: parsed.recoveryCode };
+    const key = `challenge/${payload.jti}`;
+    // Fail fast on a used challenge, before a code is spent on it (the transaction below decides).
+    if (await this.#p.storage.get(this.#p.namespaces.nonces, key)) throw new TokenInvalidError('unknown_token', 'the MFA challenge was already used');
     const { method } = await this.#p.mfa.verify(userId, proof);
     // One session per challenge: consuming its jti is the last step, so concurrent completions
     // with two valid codes still produce one session.
-    const key = `challenge/${payload.jti}`;
     const now = this.#p.clock.now();
     const consumed = await this.#p.storage.txn({
       compare: [{ namespace: this.#p.namespaces.nonces, key, exists: false }],
