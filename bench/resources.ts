@@ -12,7 +12,7 @@
  * - Reservations per second (ResourceManager.allocate, then release) on memory, PostgreSQL and
  *   Redis: 100 users, and one contended user.
  *
- * Candidates are measured alternately for BENCH_ROUNDS rounds (default 3), best of each kept, with
+ * Candidates are measured alternately for BENCH_ROUNDS rounds (default 5), best of each kept, with
  * a GC between when exposed (`node --expose-gc`). Size knob: BENCH_SCALE (default 1; 0.2 for a
  * smoke run). Concurrency: BENCH_CONCURRENCY in-flight operations (default 32). Servers:
  * DATABASE_URL / REDIS_URL, else throwaway ones from the installed binaries.
@@ -37,10 +37,10 @@ import { startPostgres } from '../test/support/postgres-server.js';
 import { startRedis } from '../test/support/redis-server.js';
 
 const SCALE = Number(process.env.BENCH_SCALE ?? 1);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const MEMORY_OPS = Math.round(200_000 * SCALE);
-const REDIS_OPS = Math.round(20_000 * SCALE);
+const REDIS_OPS = Math.round(30_000 * SCALE);
 const RESERVATION_OPS = Math.round(4_000 * SCALE);
 const gc = (globalThis as { gc?: () => void }).gc;
 // BENCH_ONLY=memory,redis,reservations runs only those sections (default: all).
