@@ -441,7 +441,7 @@ export class Identity {
     try {
       return await this.#p.users.linkAddress(id, address);
     } catch (err) {
-      if (hasErrorCode(err, 'CONFLICT')) throw new SiweError('address_taken', 'the address is linked to another user', { cause: err });
+      if (hasErrorCode(err, 'CONFLICT') && err.details?.field === 'address') throw new SiweError('address_taken', 'the address is linked to another user', { cause: err });
       throw err;
     }
   }

@@ -70,6 +70,7 @@ const writeOptionsSchema = z.strictObject({ ifVersion: z.number().int().min(1).o
 const setPasswordOptionsSchema = z.strictObject({ ifVersion: z.number().int().min(1).optional(), revokeSessions: z.boolean().optional() }).optional();
 const currentPasswordSchema = z.string().min(1).max(4096);
 const MAX_CAS_ATTEMPTS = 8;
+const MAX_ADDRESSES = 32;
 const DUMMY_PASSWORD = 'digital-fabrica: equalises the timing of unknown accounts';
 
 /** @internal The public view of a record. */
@@ -444,6 +445,8 @@ export class UserService {
       const doc = await this.record(userId);
       if (!doc) throw new NotFoundError('no such user');
       if (doc.value.addresses.includes(address)) return toUser(doc.value, doc.version);
+      // Bounded so a user's deletion stays one transaction (at most 128 documents).
+      if (doc.value.addresses.length >= MAX_ADDRESSES) throw new ConflictError(`a user may link at most ${MAX_ADDRESSES} addresses`, { details: { field: 'addresses' } });
       const next: UserRecord = { ...doc.value, addresses: [...doc.value.addresses, address], updatedAt: this.#deps.clock.now() };
       const key = address.toLowerCase();
       const result = await this.#deps.storage.txn({
