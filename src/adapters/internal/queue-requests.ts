@@ -247,17 +247,27 @@ export function parseClaim(workerId: unknown, limit: unknown, leaseMs: unknown):
  */
 export class IssuedLease implements TaskLease {
   readonly #issued = true;
+  /** The issuing backend's own handle on the task (memory: its record), never serialised. */
+  readonly #ref: unknown;
   constructor(
     readonly taskId: string,
     readonly token: string,
     readonly workerId: string,
     readonly attempt: number,
     readonly expiresAt: number,
-  ) {}
+    ref?: unknown,
+  ) {
+    this.#ref = ref;
+  }
 
   /** True for leases constructed by this class. */
   static is(value: unknown): value is IssuedLease {
     return typeof value === 'object' && value !== null && #issued in value;
+  }
+
+  /** The backend reference given at issue, if `lease` is an issued lease. */
+  static refOf(lease: TaskLease): unknown {
+    return IssuedLease.is(lease) ? lease.#ref : undefined;
   }
 }
 

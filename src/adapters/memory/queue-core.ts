@@ -40,7 +40,6 @@ const STATE_INDEX: Readonly<Record<TaskState, number>> = {
 /** One task: the policy's scheduling fields plus everything the contract stores. */
 export class TaskRecord implements FairTask {
   qpos = -1;
-  apos = -1;
   place: number = PLACE.none;
   promoteAt = Infinity;
   band: number;
@@ -64,6 +63,7 @@ export class TaskRecord implements FairTask {
   lease: IssuedLease | null = null;
 
   constructor(
+    readonly owner: MemoryQueueCore,
     readonly id: string,
     readonly seq: number,
     readonly spec: NewTask,
@@ -128,7 +128,7 @@ export class MemoryQueueCore {
     }
     const readyAt = spec.runAt ?? now + spec.delayMs;
     this.#seq += 1;
-    const record = new TaskRecord(nextId(), this.#seq, spec, this.#group(spec.tenantId, spec.type), now, Math.max(readyAt, 0));
+    const record = new TaskRecord(this, nextId(), this.#seq, spec, this.#group(spec.tenantId, spec.type), now, Math.max(readyAt, 0));
     record.counts[0]! += 1;
     this.#tasks.set(record.id, record);
     if (spec.idempotencyKey !== null) this.#idempotency.set(idempotencyId(spec.tenantId, spec.idempotencyKey), record);
@@ -175,7 +175,11 @@ export class MemoryQueueCore {
 
   /** Checks a lease: the token matches the current delivery and has not expired. */
   holder(lease: TaskLease, now: number): TaskRecord {
-    const record = this.#tasks.get(lease.taskId);
+    // A lease this core issued points at its record: no lookup in a map of every task. The record
+    // is live while it is assigned or running (a dropped or deleted one is terminal), and `owner`
+    // rules out a lease issued by another queue.
+    const ref = IssuedLease.refOf(lease);
+    const record = ref instanceof TaskRecord && ref.owner === this && ref.id === lease.taskId ? ref : this.#tasks.get(lease.taskId);
     if (record === undefined) throw leaseLostError(lease.taskId, 'not-found');
     if (record.state !== 'running' && record.state !== 'assigned') throw leaseLostError(lease.taskId, 'not-active', record.state);
     if (record.token !== lease.token) throw leaseLostError(lease.taskId, 'superseded');
@@ -421,7 +425,7 @@ export function updateOf(record: TaskRecord, at: number, reason?: TaskUpdateReas
 export function leaseOf(record: TaskRecord): TaskLease {
   let lease = record.lease;
   if (lease === null || lease.token !== record.token || lease.expiresAt !== record.leaseExpiresAt || lease.workerId !== record.workerId) {
-    lease = new IssuedLease(record.id, record.token!, record.workerId!, record.attempt, record.leaseExpiresAt);
+    lease = new IssuedLease(record.id, record.token!, record.workerId!, record.attempt, record.leaseExpiresAt, record);
     record.lease = lease;
   }
   return lease;

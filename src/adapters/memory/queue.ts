@@ -185,12 +185,17 @@ class MemoryQueue implements QueueAdapter {
     return leaseOf(record);
   }
 
-  async complete(lease: TaskLease, result?: JsonValue): Promise<TaskUpdate> {
-    this.#assertOpen();
-    const l = parseLease(lease);
-    const resultJson = result === undefined ? null : encodeTaskValue(result, 'task result');
-    const now = this.#clock.now();
-    return this.#core.complete(this.#core.holder(l, now), resultJson, now);
+  complete(lease: TaskLease, result?: JsonValue): Promise<TaskUpdate> {
+    // Not `async`: the hottest call of a drain, and an async frame is one more allocation.
+    try {
+      this.#assertOpen();
+      const l = parseLease(lease);
+      const resultJson = result === undefined ? null : encodeTaskValue(result, 'task result');
+      const now = this.#clock.now();
+      return Promise.resolve(this.#core.complete(this.#core.holder(l, now), resultJson, now));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   async fail(lease: TaskLease, options: FailOptions): Promise<TaskUpdate> {

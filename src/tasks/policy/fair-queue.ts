@@ -33,7 +33,7 @@ import { msUntilToken, refillTokens } from './rate.js';
  * import { PLACE, type FairTask } from 'digital-fabrica/tasks';
  * const task: FairTask = {
  *   id: 't1', tenantId: 'acme', priority: 0, seq: 1, cost: 1, originalBand: 2, band: 2,
- *   readyAt: 0, promoteAt: Infinity, place: PLACE.none, qpos: -1, apos: -1,
+ *   readyAt: 0, promoteAt: Infinity, place: PLACE.none, qpos: -1,
  * };
  * ```
  */
@@ -187,7 +187,7 @@ function lessTenant<T extends FairTask>(a: TenantBand<T>, b: TenantBand<T>): boo
  * let seq = 0;
  * const task = (tenantId: string): FairTask => ({
  *   id: `t${seq}`, tenantId, priority: 0, seq: seq++, cost: 1, originalBand: 2, band: 2,
- *   readyAt: 0, promoteAt: Infinity, place: PLACE.none, qpos: -1, apos: -1,
+ *   readyAt: 0, promoteAt: Infinity, place: PLACE.none, qpos: -1,
  * });
  * for (let i = 0; i < 6; i++) { q.add(task('big'), 0); q.add(task('small'), 0); }
  * q.claim(6, 0).map((t) => t.tenantId); // 'big' gets two picks for each of 'small'
@@ -198,7 +198,14 @@ export class FairQueue<T extends FairTask> {
   #maxConcurrency: number | null;
   readonly #bands: OrderedHeap<TenantBand<T>>[] = [];
   readonly #virtual: number[] = [];
-  readonly #aging: IndexedHeap<T>[] = [];
+  /**
+   * Per band (1–3), ready tasks by next promotion time. Lazy deletion again: a task leaving its
+   * band only bumps the band's stale count (an indexed removal would cost a cache miss per level
+   * on every claim); the heap is compacted once stale entries outnumber live ones, so it never
+   * holds more than twice the band's waiting tasks.
+   */
+  readonly #aging: KeyedHeap<T>[] = [];
+  readonly #agingStale: number[] = [];
   readonly #tenants = new Map<string, TenantState<T>>();
   readonly #delayed = new IndexedHeap<T>('qpos');
   #leased = 0;
@@ -213,7 +220,8 @@ export class FairQueue<T extends FairTask> {
     for (let b = 0; b < BAND_COUNT; b++) {
       this.#bands.push(new OrderedHeap<TenantBand<T>>(lessTenant));
       this.#virtual.push(0);
-      this.#aging.push(new IndexedHeap<T>('apos'));
+      this.#aging.push(new KeyedHeap<T>());
+      this.#agingStale.push(0);
     }
   }
 
@@ -347,7 +355,7 @@ export class FairQueue<T extends FairTask> {
         heap.remove(tb);
         tb.tasks.clear();
       } else heap.update(tb);
-      if (task.apos >= 0) this.#aging[band]!.remove(task);
+      this.#agingLeft(band, task);
       task.place = PLACE.none;
       this.#ready -= 1;
       t.ready -= 1;
@@ -455,7 +463,23 @@ export class FairQueue<T extends FairTask> {
       this.#bands[task.band]!.remove(tb);
       tb.tasks.clear();
     }
-    if (task.apos >= 0) this.#aging[task.band]!.remove(task);
+    this.#agingLeft(task.band, task);
+  }
+
+  /** `task` left band `band` other than by promotion: its aging entry, if any, is now stale. */
+  #agingLeft(band: number, task: T): void {
+    if (band === 0 || task.promoteAt === Infinity) return;
+    const heap = this.#aging[band]!;
+    const stale = ++this.#agingStale[band]!;
+    if (stale > 1024 && stale * 2 > heap.size) {
+      heap.retain((t, key) => this.#agingLive(band, t, key));
+      this.#agingStale[band] = 0;
+    }
+  }
+
+  /** Whether an aging entry still stands for a ready task of `band` due at `key`. */
+  #agingLive(band: number, task: T, key: number): boolean {
+    return task.place === PLACE.ready && task.band === band && task.promoteAt === key;
   }
 
   /** Whether a heap entry of `tb` is a task still ready in that band. */
@@ -485,9 +509,18 @@ export class FairQueue<T extends FairTask> {
     for (let band = BAND_COUNT - 1; band >= 1; band--) {
       const heap = this.#aging[band]!;
       while (budget > 0 && heap.peekKey() <= now) {
+        const key = heap.peekKey();
+        const task = heap.pop()!;
+        if (!this.#agingLive(band, task, key)) {
+          this.#agingStale[band]! -= 1;
+          continue;
+        }
         budget -= 1;
-        const task = heap.peek()!;
+        // Out of the band without marking its (already popped) aging entry stale.
+        const promoteAt = task.promoteAt;
+        task.promoteAt = Infinity;
         this.#leaveBand(task);
+        task.promoteAt = promoteAt;
         task.band = band - 1;
         task.promoteAt += this.#agingMs ?? Infinity;
         task.place = PLACE.ready;

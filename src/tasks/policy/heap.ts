@@ -4,8 +4,7 @@
  * order, cancelled, promoted) without leaving a stale slot behind — lazy deletion would let
  * stale slots pile up below one long-waiting task.
  *
- * An item sits in at most one heap per position field at a time; the two fields let one task
- * record be in a ready (or delayed, or lease) heap and an aging heap at once.
+ * An item sits in at most one heap per position field at a time.
  */
 
 /**
@@ -14,14 +13,12 @@
  * @example
  * ```ts
  * import type { HeapPositions } from 'digital-fabrica/tasks';
- * const fresh: HeapPositions = { qpos: -1, apos: -1 };
+ * const fresh: HeapPositions = { qpos: -1 };
  * ```
  */
 export interface HeapPositions {
-  /** Position in the ready, delayed, lease or retention heap (a task is in one of them at most). */
+  /** Position in the delayed, lease or retention heap (a task is in one of them at most). */
   qpos: number;
-  /** Position in an aging heap. */
-  apos: number;
 }
 
 /**
@@ -30,7 +27,7 @@ export interface HeapPositions {
  * @example
  * ```ts
  * import type { HeapSlot } from 'digital-fabrica/tasks';
- * const slot: HeapSlot = 'apos';
+ * const slot: HeapSlot = 'qpos';
  * ```
  */
 export type HeapSlot = keyof HeapPositions;
@@ -42,10 +39,10 @@ export type HeapSlot = keyof HeapPositions;
  * @example
  * ```ts
  * import { IndexedHeap } from 'digital-fabrica/tasks';
- * const heap = new IndexedHeap<{ qpos: number; apos: number; name: string }>('qpos');
- * const a = { qpos: -1, apos: -1, name: 'a' };
+ * const heap = new IndexedHeap<{ qpos: number; name: string }>('qpos');
+ * const a = { qpos: -1, name: 'a' };
  * heap.push(a, 2);
- * heap.push({ qpos: -1, apos: -1, name: 'b' }, 1);
+ * heap.push({ qpos: -1, name: 'b' }, 1);
  * heap.remove(a);
  * console.log(heap.pop()?.name); // 'b'
  * ```
@@ -217,6 +214,52 @@ export class KeyedHeap<E> {
   /** The entry with the smallest key, or undefined. */
   peek(): E | undefined {
     return this.#items[0];
+  }
+
+  /** The smallest key, or `Infinity` when empty. */
+  peekKey(): number {
+    return this.#items.length === 0 ? Infinity : this.#keys[0]!;
+  }
+
+  /** Keeps only the entries `keep` accepts, in place and in O(n) (Floyd's heapify): the compaction of lazy deletion. */
+  retain(keep: (item: E, key: number) => boolean): void {
+    const keys = this.#keys;
+    const items = this.#items;
+    let n = 0;
+    for (let i = 0; i < items.length; i++) {
+      if (keep(items[i]!, keys[i]!)) {
+        items[n] = items[i]!;
+        keys[n] = keys[i]!;
+        n += 1;
+      }
+    }
+    items.length = n;
+    keys.length = n;
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.#siftDown(i, n);
+  }
+
+  #siftDown(start: number, size: number): void {
+    const keys = this.#keys;
+    const items = this.#items;
+    const key = keys[start]!;
+    const item = items[start]!;
+    let i = start;
+    for (;;) {
+      let child = 2 * i + 1;
+      if (child >= size) break;
+      let ck = keys[child]!;
+      const right = child + 1;
+      if (right < size && keys[right]! < ck) {
+        child = right;
+        ck = keys[right]!;
+      }
+      if (ck >= key) break;
+      keys[i] = ck;
+      items[i] = items[child]!;
+      i = child;
+    }
+    keys[i] = key;
+    items[i] = item;
   }
 
   /** Adds `item` with `key`. */

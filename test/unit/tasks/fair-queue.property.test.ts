@@ -6,7 +6,7 @@ import type { TenantPolicy } from '../../../src/adapters/queue.js';
 let seq = 0;
 function task(tenantId: string, band: number, priority: number, cost: number, readyAt: number): FairTask {
   seq += 1;
-  return { id: `t${seq}`, tenantId, priority, seq, cost, originalBand: band, band, readyAt, promoteAt: Infinity, place: PLACE.none, qpos: -1, apos: -1 };
+  return { id: `t${seq}`, tenantId, priority, seq, cost, originalBand: band, band, readyAt, promoteAt: Infinity, place: PLACE.none, qpos: -1 };
 }
 const policy = (p: Partial<TenantPolicy>): TenantPolicy => ({ weight: 1, maxConcurrency: null, ratePerSecond: null, burst: 1, ...p });
 

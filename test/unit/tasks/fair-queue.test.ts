@@ -23,7 +23,6 @@ function task(tenantId: string, o: { band?: number; priority?: number; cost?: nu
     promoteAt: Infinity,
     place: PLACE.none,
     qpos: -1,
-    apos: -1,
   };
 }
 

@@ -6,7 +6,7 @@ interface Item extends HeapPositions {
   readonly id: number;
   key: number;
 }
-const item = (id: number, key: number): Item => ({ id, key, qpos: -1, apos: -1 });
+const item = (id: number, key: number): Item => ({ id, key, qpos: -1 });
 
 describe('IndexedHeap', () => {
   it('pops in key order and tracks each item position', () => {
@@ -26,7 +26,7 @@ describe('IndexedHeap', () => {
   });
 
   it('re-keys an item up and down', () => {
-    const heap = new IndexedHeap<Item>('apos');
+    const heap = new IndexedHeap<Item>('qpos');
     const a = item(1, 10);
     const b = item(2, 20);
     heap.push(a, 10);
