@@ -173,7 +173,10 @@ export function bandName(rank: number): TaskBand {
 }
 
 function normalise(r: z.output<typeof enqueueSchema>, path: (string | number)[]): NewTask {
-  const payloadJson = encodeJson(r.payload, 'task payload');
+  // Scalars need no structural walk (and null shares one constant string).
+  const p = r.payload;
+  const payloadJson =
+    p === null ? 'null' : typeof p === 'string' || typeof p === 'boolean' || (typeof p === 'number' && Number.isFinite(p)) ? JSON.stringify(p) : encodeJson(p, 'task payload');
   if (payloadJson.length > MAX_TASK_PAYLOAD_LENGTH) throw tooLarge('task payload', payloadJson.length, path);
   const backoff =
     r.backoff === undefined
