@@ -7,6 +7,7 @@ import { createMemoryPubSub, MemoryPubSubHub } from '../src/adapters/memory/inde
 import { title } from './demo-support.js';
 import { demoSecurity } from './demo-security.js';
 import { demoAccess } from './demo-access.js';
+import { demoResources } from './demo-resources.js';
 
 async function demoFoundation(): Promise<void> {
   const clock = new ManualClock(Date.UTC(2026, 10, 26, 9, 0, 0));
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
   await demoFoundation();
   await demoSecurity();
   await demoAccess();
+  await demoResources();
   console.log('\ndone.');
 }
 
