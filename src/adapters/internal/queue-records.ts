@@ -17,15 +17,22 @@ interface StoredOptions {
   readonly backoff: TaskBackoff;
 }
 
-/** Serialises the options a worker needs and the backend never reads. */
+/**
+ * Serialises the options a worker needs and the backend never reads; '' when all are defaults.
+ * (Short values matter on Redis: a hash whose values all stay under 64 bytes is stored as a
+ * compact listpack, several times smaller than a hash table.)
+ */
 export function encodeTaskOptions(spec: NewTask): string {
+  if (spec.resources === null && spec.timeoutMs === null && spec.backoff === DEFAULT_BACKOFF) return '';
   return JSON.stringify({ resources: spec.resources, timeoutMs: spec.timeoutMs, backoff: spec.backoff });
 }
 
 const optionCache = new Map<string, StoredOptions>();
+const DEFAULT_OPTIONS: StoredOptions = Object.freeze({ resources: null, timeoutMs: null, backoff: DEFAULT_BACKOFF });
 
 /** Parses stored options; identical texts (the common case: defaults) share one frozen result. */
 export function decodeTaskOptions(json: string): StoredOptions {
+  if (json === '') return DEFAULT_OPTIONS;
   const cached = optionCache.get(json);
   if (cached !== undefined) return cached;
   const raw = JSON.parse(json) as Partial<StoredOptions>;
