@@ -240,6 +240,8 @@ class Delivery implements TaskContext {
   settled = false;
   pendingProgress: JsonValue | undefined = undefined;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** Index in the worker's list of active deliveries. */
+  slot = -1;
 
   constructor(
     readonly task: ClaimedTask,
@@ -282,7 +284,8 @@ class TaskWorker implements Worker {
   readonly #metrics: { record(sample: TaskSample): void } | undefined;
   readonly #random: () => number;
   readonly #logger: Logger;
-  readonly #active = new Map<string, Delivery>();
+  /** Active deliveries; each knows its slot, so removal swaps with the last (no map, no allocation). */
+  readonly #active: Delivery[] = [];
   readonly #stop = new AbortController();
   #started = false;
   #stopping = false;
@@ -316,7 +319,7 @@ class TaskWorker implements Worker {
   }
 
   get active(): number {
-    return this.#active.size;
+    return this.#active.length;
   }
 
   get counts(): WorkerCounts {
@@ -332,7 +335,7 @@ class TaskWorker implements Worker {
   }
 
   idle(): Promise<void> {
-    if (this.#short && this.#active.size === 0) return Promise.resolve();
+    if (this.#short && this.#active.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -342,7 +345,7 @@ class TaskWorker implements Worker {
     this.#stop.abort();
     this.#slotFreed?.();
     await this.#loop;
-    if ((options.drain ?? true) && this.#active.size > 0) {
+    if ((options.drain ?? true) && this.#active.length > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, options.timeoutMs ?? 30_000);
         this.#drained = () => {
@@ -353,7 +356,7 @@ class TaskWorker implements Worker {
     }
     // Hand back what is still running: another worker takes it without spending an attempt.
     await Promise.all(
-      [...this.#active.values()].map(async (r) => {
+      [...this.#active].map(async (r) => {
         if (r.settled) return;
         r.settled = true;
         r.abort('shutdown');
@@ -372,7 +375,7 @@ class TaskWorker implements Worker {
     let saturated = false;
     let errors = 0;
     while (!this.#stopping) {
-      const free = this.#concurrency - this.#active.size;
+      const free = this.#concurrency - this.#active.length;
       if (free < (saturated ? this.#refillAt : 1)) {
         await new Promise<void>((resolve) => (this.#slotFreed = resolve));
         this.#slotFreed = undefined;
@@ -398,7 +401,7 @@ class TaskWorker implements Worker {
       this.#short = !saturated;
       for (const task of tasks) this.#begin(task);
       if (!saturated) {
-        if (this.#active.size === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
+        if (this.#active.length === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
         await this.#maintain();
         const wait = Math.min(nextInMs ?? this.#idlePollMs, this.#idlePollMs);
         if (!this.#stopping && wait > 0) await this.#queue.waitForWork(wait, this.#stop.signal).catch(() => undefined);
@@ -422,7 +425,8 @@ class TaskWorker implements Worker {
   #begin(task: ClaimedTask): void {
     this.#counts.claimed += 1;
     const d = new Delivery(task, Date.now());
-    this.#active.set(task.id, d);
+    d.slot = this.#active.length;
+    this.#active.push(d);
     if (this.#events !== undefined) {
       this.#events.emit('task:updated', { taskId: task.id, tenantId: task.tenantId, type: task.type, state: 'running', attempt: task.attempt, at: task.lease.expiresAt - this.#leaseMs });
     }
@@ -482,9 +486,15 @@ class TaskWorker implements Worker {
 
   /** The delivery no longer holds a slot. */
   #release(d: Delivery): void {
-    this.#active.delete(d.task.id);
+    if (d.slot < 0) return;
+    const last = this.#active.pop()!;
+    if (last !== d) {
+      this.#active[d.slot] = last;
+      last.slot = d.slot;
+    }
+    d.slot = -1;
     this.#slotFreed?.();
-    if (this.#active.size === 0) {
+    if (this.#active.length === 0) {
       this.#drained?.();
       if (this.#short) for (const resolve of this.#idleWaiters.splice(0)) resolve();
     }
@@ -533,7 +543,7 @@ class TaskWorker implements Worker {
 
   #beat(): void {
     const now = Date.now();
-    for (const r of this.#active.values()) {
+    for (const r of this.#active) {
       if (r.settled || r.extending) continue;
       if (now - r.extendedAt < this.#heartbeatMs && r.pendingProgress === undefined) continue;
       r.extending = true;
