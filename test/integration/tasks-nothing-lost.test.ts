@@ -29,18 +29,27 @@ interface Backend {
   readonly env: Record<string, string>;
   executions(): Promise<Map<string, number>>;
   effects(): Promise<{ distinct: number; balance: number }>;
+  /** Worker ids holding a running task right now (read from the backend, to kill mid-task). */
+  holders(): Promise<Set<string>>;
+  /** Tasks whose history shows a redelivery after an expired lease. */
+  redelivered(): Promise<number>;
   cleanup(): Promise<void>;
 }
 
 class Workers {
-  readonly #children = new Set<ChildProcess>();
+  readonly #children = new Map<ChildProcess, string>();
   readonly #log: string[] = [];
   #next = 0;
 
   constructor(private readonly env: Record<string, string>) {}
 
   get alive(): ChildProcess[] {
-    return [...this.#children];
+    return [...this.#children.keys()];
+  }
+
+  /** The live workers among `ids`. */
+  among(ids: Set<string>): ChildProcess[] {
+    return [...this.#children].filter(([, id]) => ids.has(id)).map(([child]) => child);
   }
 
   get log(): string {
@@ -49,12 +58,13 @@ class Workers {
 
   async spawn(): Promise<void> {
     this.#next += 1;
+    const id = `proc-${this.#next}`;
     const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/tasks-worker-process.ts'], {
       cwd: root,
-      env: { ...process.env, ...this.env, WORKER_ID: `proc-${this.#next}` },
+      env: { ...process.env, ...this.env, WORKER_ID: id },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.#children.add(child);
+    this.#children.set(child, id);
     child.stderr?.on('data', (chunk: Buffer) => this.#log.push(chunk.toString('utf8')));
     child.once('exit', () => this.#children.delete(child));
     await new Promise<void>((ready, fail) => {
@@ -98,12 +108,16 @@ function scenario(name: string, make: () => Promise<Backend>): void {
         );
       }
       await Promise.all(Array.from({ length: WORKERS }, () => workers.spawn()));
-      // Kill while work is flowing: at evenly spread completion marks, one random worker each time.
+      // Kill mid-task while work is flowing: at evenly spread completion marks, a random worker
+      // that holds a running task at that moment (read from the backend).
       for (let k = 1; k <= KILLS; k++) {
         const mark = Math.floor((TASKS * k) / (KILLS + 1));
         await waitFor(async () => (await q.stats()).counts.completed >= mark, { timeoutMs: 120_000, intervalMs: 25, what: `${mark} completions` });
-        const victim = workers.alive[Math.floor(Math.random() * workers.alive.length)]!;
-        await workers.kill(victim);
+        const busy = await waitFor(async () => {
+          const candidates = workers.among(await backend.holders());
+          return candidates.length > 0 ? candidates : undefined;
+        }, { timeoutMs: 30_000, intervalMs: 5, what: 'a worker holding a task' });
+        await workers.kill(busy[Math.floor(Math.random() * busy.length)]!);
         await workers.spawn();
       }
       await waitFor(
@@ -135,13 +149,17 @@ function scenario(name: string, make: () => Promise<Backend>): void {
         if (task.state === 'dead') expect(task.attempt).toBe(MAX_ATTEMPTS);
       }
 
+      // The kills hit running tasks: some were delivered again after their lease expired.
+      const redelivered = await backend.redelivered();
+      expect(redelivered).toBeGreaterThan(0);
+
       // The idempotent effect was applied exactly once per task, however often it ran.
       const { distinct, balance } = await backend.effects();
       expect(distinct).toBe(TASKS);
       expect(balance).toBe(TASKS);
       console.log(
         `[${name}] ${TASKS} tasks, ${KILLS} SIGKILLs: ${stats.counts.completed} completed, ${stats.counts.dead} dead, ` +
-          `${ran} executions (${duplicated.length} tasks ran more than once, all after an expired lease), effects applied ${balance}`,
+          `${ran} executions (${duplicated.length} tasks ran more than once, all after an expired lease; ${redelivered} redelivered after a kill), effects applied ${balance}`,
       );
     } catch (err) {
       console.error(`[${name}] worker stderr:\n${workers.log}`);
@@ -182,6 +200,14 @@ describe('tasks: nothing lost across worker crashes', () => {
           );
           return { distinct: Number(rows[0]!.distinct), balance: Number(rows[0]!.balance) };
         },
+        async holders() {
+          const { rows } = await pool.query<{ worker: string }>(`SELECT DISTINCT worker FROM "${schema}".queue_tasks WHERE state = 'running'`);
+          return new Set(rows.map((r) => r.worker));
+        },
+        async redelivered() {
+          const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".queue_tasks WHERE history LIKE '%lease-expired%'`);
+          return Number(rows[0]!.n);
+        },
         async cleanup() {
           await queue.close();
           await pool.end();
@@ -209,6 +235,22 @@ describe('tasks: nothing lost across worker crashes', () => {
         async effects() {
           const [distinct, balance] = await Promise.all([client.scard(`{${prefix}}:test:effects`), client.get(`{${prefix}}:test:balance`)]);
           return { distinct, balance: Number(balance ?? 0) };
+        },
+        async holders() {
+          const ids = await client.zrange(`{${prefix}}:q:lost:leased`, '0', '-1');
+          const workers = await Promise.all(ids.map((id) => client.hget(`{${prefix}}:q:lost:t:${id}`, 'w')));
+          return new Set(workers.filter((w): w is string => typeof w === 'string' && w !== ''));
+        },
+        async redelivered() {
+          let count = 0;
+          let cursor = '0';
+          do {
+            const [next, keys] = await client.scan(cursor, 'MATCH', `{${prefix}}:q:lost:t:*`, 'COUNT', 1000);
+            const histories = keys.length === 0 ? [] : await Promise.all(keys.map((key) => client.hget(key, 'h')));
+            count += histories.filter((h) => h?.includes('lease-expired')).length;
+            cursor = next;
+          } while (cursor !== '0');
+          return count;
         },
         async cleanup() {
           await queue.close();
