@@ -7,6 +7,7 @@ import { createMemoryPubSub, MemoryPubSubHub } from '../src/adapters/memory/inde
 import { title } from './demo-support.js';
 import { demoSecurity } from './demo-security.js';
 import { demoAccess } from './demo-access.js';
+import { demoIdentity } from './demo-identity.js';
 import { demoResources } from './demo-resources.js';
 
 async function demoFoundation(): Promise<void> {
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
   await demoFoundation();
   await demoSecurity();
   await demoAccess();
+  await demoIdentity();
   await demoResources();
   console.log('\ndone.');
 }
