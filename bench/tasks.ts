@@ -10,7 +10,9 @@
  * - postgres: the same count vs pg-boss 12 (batch 50 and batch 500, burst fetching) and
  *   graphile-worker 0.17 (local queue), same server.
  * - claim latency (enqueue → handler start), p50/p99, an idle worker, BENCH_LATENCY_JOBS (default
- *   300) jobs arriving at 100/s, per backend and for BullMQ; storage bytes per queued task.
+ *   500) jobs arriving at 100/s, per backend and for BullMQ, BENCH_LATENCY_ROUNDS (default 2)
+ *   rounds alternating between systems, the best p99 of each kept (this machine is shared: one
+ *   scheduling hiccup is a p99); storage bytes per queued task.
  *
  * Servers: DATABASE_URL / REDIS_URL, else throwaway ones from the installed binaries.
  * BENCH_SECTIONS=memory,redis,postgres,latency picks sections (default: all).
@@ -37,7 +39,8 @@ const MEMORY_TASKS = Number(process.env.BENCH_MEMORY_TASKS ?? 1_000_000);
 const PQUEUE_BUDGET_MS = Number(process.env.BENCH_PQUEUE_BUDGET_MS ?? 30_000);
 const MEMORY_SAMPLE = Number(process.env.BENCH_MEMORY_SAMPLE ?? 200_000);
 const REMOTE_TASKS = Number(process.env.BENCH_REMOTE_TASKS ?? 50_000);
-const LATENCY_JOBS = Number(process.env.BENCH_LATENCY_JOBS ?? 300);
+const LATENCY_JOBS = Number(process.env.BENCH_LATENCY_JOBS ?? 500);
+const LATENCY_ROUNDS = Number(process.env.BENCH_LATENCY_ROUNDS ?? 2);
 const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'memory,redis,postgres,latency').split(','));
 
 const results: Record<string, unknown> = {
@@ -285,22 +288,33 @@ async function postgresSection(url: string): Promise<void> {
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await pool.end();
   }
-  // Ours.
-  {
+  // Ours: with the default retention (completed tasks kept an hour, as pg-boss keeps them) and
+  // with retention 0 (completed tasks deleted at once, as graphile-worker does).
+  for (const retentionMs of [3_600_000, 0]) {
     const schema = `dfbench_${Date.now()}`;
     const pool = new pg.Pool({ connectionString: url, max: 10 });
     await migratePostgres({ pool, schema });
     const queue = createPostgresQueue({ pool, schema, queue: 'noop' });
+    await queue.configure({ retentionMs });
     const r = await drainOurs(queue, REMOTE_TASKS, 100, 100);
-    const size = await pool.query<{ bytes: string }>(`SELECT pg_total_relation_size('"${schema}".queue_tasks') AS bytes`);
     await queue.close();
     await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
     await pool.end();
     const boss50 = (results.pgboss50 as { tasksPerSec: number }).tasksPerSec;
     const boss500 = (results.pgboss500 as { tasksPerSec: number }).tasksPerSec;
     const graphile = (results.graphileWorker as { tasksPerSec: number }).tasksPerSec;
-    results.postgresQueue = { tasks: REMOTE_TASKS, concurrency: 100, claimBatch: 100, ...r, vsPgboss50: r.tasksPerSec / boss50, vsPgboss500: r.tasksPerSec / boss500, vsGraphile: r.tasksPerSec / graphile, tableBytes: Number(size.rows[0]?.bytes ?? 0) };
-    line('digital-fabrica PostgreSQL queue (concurrency 100, claim 100)', `${fmt(r.tasksPerSec)} jobs/s (enqueue ${fmt(r.enqueuePerSec)}/s)`);
+    const label = retentionMs === 0 ? 'retention 0' : 'retention 1 h';
+    results[retentionMs === 0 ? 'postgresQueueRetention0' : 'postgresQueue'] = {
+      tasks: REMOTE_TASKS,
+      concurrency: 100,
+      claimBatch: 100,
+      retentionMs,
+      ...r,
+      vsPgboss50: r.tasksPerSec / boss50,
+      vsPgboss500: r.tasksPerSec / boss500,
+      vsGraphile: r.tasksPerSec / graphile,
+    };
+    line(`digital-fabrica PostgreSQL queue (conc. 100, claim 100, ${label})`, `${fmt(r.tasksPerSec)} jobs/s (enqueue ${fmt(r.enqueuePerSec)}/s)`);
     line('  vs pg-boss batch 50 / batch 500 (goal >= 3x)', `${(r.tasksPerSec / boss50).toFixed(2)}x / ${(r.tasksPerSec / boss500).toFixed(2)}x`);
     line('  vs graphile-worker with local queue (goal >= 1.0x)', `${(r.tasksPerSec / graphile).toFixed(2)}x`);
   }
@@ -328,8 +342,11 @@ async function latency(label: string, start: (onStart: (i: number) => void) => P
   await done;
   await system.stop();
   const p = percentilesOf(waits);
-  (results.latency as Record<string, unknown>)[label] = { jobs: LATENCY_JOBS, p50Ms: p.p50, p99Ms: p.p99, maxMs: p.max };
-  line(`${label}: enqueue -> start`, `p50 ${p.p50!.toFixed(2)} ms, p99 ${p.p99!.toFixed(2)} ms, max ${p.max!.toFixed(2)} ms`);
+  const all = results.latency as Record<string, { p50Ms: number; p99Ms: number; maxMs: number; rounds: number }>;
+  const previous = all[label];
+  if (previous === undefined || p.p99! < previous.p99Ms) all[label] = { p50Ms: p.p50!, p99Ms: p.p99!, maxMs: p.max!, rounds: (previous?.rounds ?? 0) + 1 };
+  else previous.rounds += 1;
+  line(`${label}: enqueue -> start (round)`, `p50 ${p.p50!.toFixed(2)} ms, p99 ${p.p99!.toFixed(2)} ms, max ${p.max!.toFixed(2)} ms`);
 }
 
 async function oursLatency(queue: QueueAdapter, onStart: (i: number) => void) {
@@ -345,37 +362,39 @@ async function oursLatency(queue: QueueAdapter, onStart: (i: number) => void) {
 }
 
 async function latencySection(pgUrl: string | undefined, redisUrl: string | undefined): Promise<void> {
-  heading(`claim latency: ${LATENCY_JOBS} jobs at ~100/s, idle worker`);
+  heading(`claim latency: ${LATENCY_JOBS} jobs at ~100/s, idle worker, best p99 of ${LATENCY_ROUNDS} rounds`);
   results.latency = {};
-  await latency('memory', async (onStart) => oursLatency(createMemoryQueue(), onStart));
-  if (redisUrl) {
-    const client = new Redis(redisUrl);
-    await latency('redis', async (onStart) => oursLatency(createRedisQueue({ client, prefix: `lat${Date.now()}`, queue: 'lat' }), onStart));
-    await client.quit();
-    const connection = { host: new URL(redisUrl).hostname, port: Number(new URL(redisUrl).port), maxRetriesPerRequest: null };
-    await latency('bullmq', async (onStart) => {
-      const name = `lat-${Date.now()}`;
-      const queue = new BullQueue(name, { connection });
-      const worker = new BullWorker(name, async (job) => onStart((job.data as { i: number }).i), { connection, concurrency: 10 });
-      await worker.waitUntilReady();
-      return {
-        add: (i: number) => queue.add('job', { i }),
-        stop: async () => {
-          await worker.close();
-          await queue.obliterate({ force: true });
-          await queue.close();
-        },
-      };
-    });
-    const ours = (results.latency as Record<string, { p99Ms: number }>).redis!.p99Ms;
-    const bull = (results.latency as Record<string, { p99Ms: number }>).bullmq!.p99Ms;
-    line('  redis start-latency p99 vs BullMQ (goal: no worse)', `${ours.toFixed(2)} ms vs ${bull.toFixed(2)} ms`);
+  const schema = `dflat_${Date.now()}`;
+  const pool = pgUrl ? new pg.Pool({ connectionString: pgUrl, max: 10 }) : undefined;
+  if (pool) await migratePostgres({ pool, schema });
+  const client = redisUrl ? new Redis(redisUrl) : undefined;
+  const connection = redisUrl ? { host: new URL(redisUrl).hostname, port: Number(new URL(redisUrl).port), maxRetriesPerRequest: null } : undefined;
+  for (let round = 0; round < LATENCY_ROUNDS; round++) {
+    await latency('memory', async (onStart) => oursLatency(createMemoryQueue(), onStart));
+    if (client) await latency('redis', async (onStart) => oursLatency(createRedisQueue({ client, prefix: `lat${Date.now()}`, queue: 'lat' }), onStart));
+    if (connection) {
+      await latency('bullmq', async (onStart) => {
+        const name = `lat-${Date.now()}`;
+        const queue = new BullQueue(name, { connection });
+        const worker = new BullWorker(name, async (job) => onStart((job.data as { i: number }).i), { connection, concurrency: 10 });
+        await worker.waitUntilReady();
+        return {
+          add: (i: number) => queue.add('job', { i }),
+          stop: async () => {
+            await worker.close();
+            await queue.obliterate({ force: true });
+            await queue.close();
+          },
+        };
+      });
+    }
+    if (pool) await latency('postgres', async (onStart) => oursLatency(createPostgresQueue({ pool, schema, queue: `lat${round}` }), onStart));
   }
-  if (pgUrl) {
-    const schema = `dflat_${Date.now()}`;
-    const pool = new pg.Pool({ connectionString: pgUrl, max: 10 });
-    await migratePostgres({ pool, schema });
-    await latency('postgres', async (onStart) => oursLatency(createPostgresQueue({ pool, schema, queue: 'lat' }), onStart));
+  const all = results.latency as Record<string, { p50Ms: number; p99Ms: number }>;
+  for (const [name, v] of Object.entries(all)) line(`${name}: best round`, `p50 ${v.p50Ms.toFixed(2)} ms, p99 ${v.p99Ms.toFixed(2)} ms`);
+  if (all.redis && all.bullmq) line('  redis start-latency p99 vs BullMQ (goal: no worse)', `${all.redis.p99Ms.toFixed(2)} ms vs ${all.bullmq.p99Ms.toFixed(2)} ms`);
+  await client?.quit();
+  if (pool) {
     await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
     await pool.end();
   }
@@ -431,13 +450,13 @@ async function main(): Promise<void> {
   const pgUrl = process.env.DATABASE_URL ?? pgServer?.url;
   const redisUrl = process.env.REDIS_URL ?? redisServer?.url;
   try {
+    // Latency first, while this process's heap is small: a later major GC of the million-task
+    // run would show up as everybody's p99.
+    if (SECTIONS.has('latency')) await latencySection(pgUrl, redisUrl);
     if (SECTIONS.has('memory')) await memorySection();
     if (SECTIONS.has('redis') && redisUrl) await redisSection(redisUrl);
     if (SECTIONS.has('postgres') && pgUrl) await postgresSection(pgUrl);
-    if (SECTIONS.has('latency')) {
-      await latencySection(pgUrl, redisUrl);
-      await storageSection(pgUrl, redisUrl);
-    }
+    if (SECTIONS.has('latency')) await storageSection(pgUrl, redisUrl);
   } finally {
     await pgServer?.stop();
     await redisServer?.stop();

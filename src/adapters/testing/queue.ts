@@ -565,11 +565,10 @@ export function describeQueueContract(name: string, harness: QueueHarness, optio
         const q = await open();
         const peer = await open(q.name);
         expect((await q.claim('w1', 1, 60_000)).tasks).toHaveLength(0);
-        const started = Date.now();
-        const waiting = q.waitForWork(20_000);
+        // Ten minutes: only the wake-up can end this wait within the test's timeout.
+        const waiting = q.waitForWork(600_000);
         await peer.enqueue(job('acme'));
         await waiting;
-        expect(Date.now() - started).toBeLessThan(15_000);
         expect((await q.claim('w1', 1, 60_000)).tasks).toHaveLength(1);
         // Without news it waits out its timeout, and an abort ends it at once.
         const controller = new AbortController();
