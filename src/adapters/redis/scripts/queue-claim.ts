@@ -170,33 +170,39 @@ while avail > 0 and band <= 3 do
       local rq = P .. 'rq:' .. band .. ':' .. best.name
       if best.left == nil then best.left = redis.call('ZCARD', rq) end
       local id = redis.call('ZPOPMIN', rq)[1]
-      best.left = best.left - 1
-      local tk = taskKey(id)
-      local f = redis.call('HMGET', tk, 'cost', 'type', 'att', 'h', 'owner', 'payload', 'band', 'cb', 'pri', 'opts', 'max', 'cat', 'rat')
-      local start = math.max(best.v, c.vt[band + 1])
-      c.vt[band + 1] = start
-      vtChanged = true
-      best.v = start + tonumber(f[1]) / t.w
-      best.served = true
-      redis.call('ZREM', P .. 'waiting', id)
-      t.leased = t.leased + 1
-      t.served = t.served + 1
-      if t.rate then t.tok = t.tok - 1 end
-      -- A cap reached mid-call takes the tenant out of this claim (and out of the other bands').
-      if (t.mc and t.leased >= t.mc) or (t.rate and t.tok < 1) then
-        if t.rate and t.tok < 1 then t.rateSkipped = true end
-        best.ok = false
+      if id == nil then
+        -- Defensive: an index saying 'ready' over an empty set would otherwise fail the script.
+        best.left = 0
+        redis.call('ZREM', btKey, best.name)
+      else
+        best.left = best.left - 1
+        local tk = taskKey(id)
+        local f = redis.call('HMGET', tk, 'cost', 'type', 'att', 'h', 'owner', 'payload', 'band', 'cb', 'pri', 'opts', 'max', 'cat', 'rat')
+        local start = math.max(best.v, c.vt[band + 1])
+        c.vt[band + 1] = start
+        vtChanged = true
+        best.v = start + tonumber(f[1]) / t.w
+        best.served = true
+        redis.call('ZREM', P .. 'waiting', id)
+        t.leased = t.leased + 1
+        t.served = t.served + 1
+        if t.rate then t.tok = t.tok - 1 end
+        -- A cap reached mid-call takes the tenant out of this claim (and out of the other bands').
+        if (t.mc and t.leased >= t.mc) or (t.rate and t.tok < 1) then
+          if t.rate and t.tok < 1 then t.rateSkipped = true end
+          best.ok = false
+        end
+        local attempt = tonumber(f[3]) + 1
+        local token = ARGV[tokenIndex]
+        tokenIndex = tokenIndex + 1
+        countLater('queued|' .. best.name .. '|' .. f[2], -1)
+        countLater('running|' .. best.name .. '|' .. f[2], 1)
+        local hist = f[4] .. ',{"s":"running","at":' .. int(NOW) .. ',"a":' .. int(attempt) .. ',"w":"' .. worker .. '"}'
+        redis.call('HSET', tk, 'state', 'running', 'ready', '0', 'att', attempt, 'w', worker, 'tok', token, 'exp', int(expires), 'uat', int(NOW), 'h', hist)
+        redis.call('ZADD', P .. 'leased', expires, id)
+        tasks[#tasks + 1] = { id, best.name, f[2], f[5], f[6], f[7], f[8], f[9], f[1], f[10], int(attempt), f[11], f[12], f[13], token, int(expires) }
+        avail = avail - 1
       end
-      local attempt = tonumber(f[3]) + 1
-      local token = ARGV[tokenIndex]
-      tokenIndex = tokenIndex + 1
-      countLater('queued|' .. best.name .. '|' .. f[2], -1)
-      countLater('running|' .. best.name .. '|' .. f[2], 1)
-      local hist = f[4] .. ',{"s":"running","at":' .. int(NOW) .. ',"a":' .. int(attempt) .. ',"w":"' .. worker .. '"}'
-      redis.call('HSET', tk, 'state', 'running', 'ready', '0', 'att', attempt, 'w', worker, 'tok', token, 'exp', int(expires), 'uat', int(NOW), 'h', hist)
-      redis.call('ZADD', P .. 'leased', expires, id)
-      tasks[#tasks + 1] = { id, best.name, f[2], f[5], f[6], f[7], f[8], f[9], f[1], f[10], int(attempt), f[11], f[12], f[13], token, int(expires) }
-      avail = avail - 1
     end
     -- Write back the band's tenants: new virtual times (or out of the set when emptied).
     for _, cand in ipairs(cands) do
