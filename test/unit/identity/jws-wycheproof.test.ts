@@ -14,7 +14,7 @@
 import { compactVerify, decodeProtectedHeader, importJWK } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { importJwsKey, verifyJws, type Jwk, type JwsKey } from '../../../src/identity/index.js';
-import { loadVectors } from './support/vectors.js';
+import { loadVectors } from '../../support/vectors.js';
 
 interface JwsTest {
   readonly tcId: number;

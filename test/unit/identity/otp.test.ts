@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { base32Decode, base32Encode, hotp, otpauthUri, totp, totpStep, verifyTotp, type OtpAlgorithm } from '../../../src/identity/index.js';
 import { nobleHmac, nodeHmac } from '../../../src/identity/internal/otp-hmac.js';
-import { loadVectors } from './support/vectors.js';
+import { loadVectors } from '../../support/vectors.js';
 
 interface OtpVectors {
   readonly hotp: { readonly secret_ascii: string; readonly digits: number; readonly algorithm: 'SHA1'; readonly codes_by_counter: readonly string[] };

@@ -14,7 +14,7 @@ import {
   rootExtendedKey,
 } from '../../../src/identity/index.js';
 import { failure, testIdentity, type TestIdentity } from './support/identity.js';
-import { hex, loadVectors } from './support/vectors.js';
+import { hex, loadVectors } from '../../support/vectors.js';
 
 interface Bip39File {
   readonly passphrase: string;

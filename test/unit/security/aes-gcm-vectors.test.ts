@@ -24,7 +24,7 @@ import { KeyMaterial } from '../../../src/security/cipher/key-material.js';
 import { concatBytes } from '../../../src/security/internal/bytes.js';
 import { AesKey, decrypt } from '../../../src/security/primitives.js';
 import { isFabricaError } from '../../../src/errors.js';
-import { hex, loadVectors, Tally, toHex, type WycheproofFile, type WycheproofResult } from './support/vectors.js';
+import { hex, loadVectors, Tally, toHex, type WycheproofFile, type WycheproofResult } from '../../support/vectors.js';
 
 interface AeadTest {
   readonly tcId: number;

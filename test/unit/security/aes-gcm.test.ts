@@ -14,7 +14,7 @@ import {
   readEnvelopeHeader,
 } from '../../../src/security/primitives.js';
 import { expectCode } from './support/errors.js';
-import { sameBytes } from './support/vectors.js';
+import { sameBytes } from '../../support/vectors.js';
 
 const engines = availableAesGcmEngines();
 const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max });

@@ -4,7 +4,7 @@ import { digestWith, hmacWith, type HashAlgorithm, type HashEngineName } from '.
 import { constantTimeEqual, digest, hkdf, hmac, sha3_256, sha3_384, sha3_512, verifyHmac } from '../../../src/security/primitives.js';
 import { utf8 } from '../../../src/security/internal/bytes.js';
 import { expectCode } from './support/errors.js';
-import { hex, loadVectors, Tally, toHex, type WycheproofFile, type WycheproofResult } from './support/vectors.js';
+import { hex, loadVectors, Tally, toHex, type WycheproofFile, type WycheproofResult } from '../../support/vectors.js';
 
 const ENGINES: readonly HashEngineName[] = ['node', 'noble'];
 

@@ -4,7 +4,7 @@ import { derivePbkdf2, deriveScrypt } from '../../../src/security/password/kdf.j
 import { hashPassword, needsRehash, PASSWORD_DEFAULTS, verifyPassword } from '../../../src/security/primitives.js';
 import { utf8 } from '../../../src/security/internal/bytes.js';
 import { expectCode } from './support/errors.js';
-import { hex, loadVectors, Tally, toHex, type WycheproofFile, type WycheproofResult } from './support/vectors.js';
+import { hex, loadVectors, Tally, toHex, type WycheproofFile, type WycheproofResult } from '../../support/vectors.js';
 
 // Cheap policies for the many tests that do not care about cost; the defaults run once each.
 const FAST = {

@@ -21,7 +21,7 @@ import {
   type RsaKeyPair,
 } from '../../../src/security/primitives.js';
 import { expectCode } from './support/errors.js';
-import { hex, loadVectors, sameBytes, Tally, toHex, type WycheproofFile, type WycheproofResult } from './support/vectors.js';
+import { hex, loadVectors, sameBytes, Tally, toHex, type WycheproofFile, type WycheproofResult } from '../../support/vectors.js';
 
 interface OaepTest {
   readonly tcId: number;

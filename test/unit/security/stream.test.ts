@@ -5,7 +5,7 @@ import { availableAesGcmEngines } from '../../../src/security/cipher/engines.js'
 import { concatBytes, randomBytes } from '../../../src/security/internal/bytes.js';
 import { AesKey, createDecryptStream, createEncryptStream, type AesGcmEngineName } from '../../../src/security/primitives.js';
 import { expectCode } from './support/errors.js';
-import { sameBytes } from './support/vectors.js';
+import { sameBytes } from '../../support/vectors.js';
 
 const engines = availableAesGcmEngines();
 const key = AesKey.generate({ id: 'stream-key' });

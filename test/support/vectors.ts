@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The project root (this file lives in test/unit/security/support/). */
-const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+/** The project root (this file lives in test/support/). */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Where external vectors live: `FABRICA_VECTORS_DIR`, else `../shared/vectors` next to the project. */
 export const VECTORS_DIR = process.env.FABRICA_VECTORS_DIR ?? resolve(ROOT, '../shared/vectors');
