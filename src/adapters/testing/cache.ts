@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { CacheAdapter } from '../cache.js';
 import type { AdapterHarness, ContractOptions } from './harness.js';
-import { caught, contractTest, sameBytes, uniqueName, waitFor } from './support.js';
+import { caught, contractTest, sameBytes, uniqueName, waitFor, harnessSession } from './support.js';
 
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -19,29 +19,17 @@ const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 export function describeCacheContract(name: string, harness: AdapterHarness<CacheAdapter>, options?: ContractOptions): void {
   const test = contractTest(options);
   const slowTest = contractTest(options, 120_000);
-  const handles = new Set<CacheAdapter>();
+  const session = harnessSession(harness);
+  const open = session.open;
+  const passTime = session.passTime;
   let cache: CacheAdapter;
-  const open = async (): Promise<CacheAdapter> => {
-    const handle = await harness.open();
-    await handle.init();
-    handles.add(handle);
-    return handle;
-  };
-  const passTime = async (ms: number): Promise<void> => {
-    if (harness.clock) harness.clock.advance(ms);
-    else await new Promise((resolve) => setTimeout(resolve, ms));
-  };
   const shortTtl = harness.clock ? 1_000 : 400;
 
   describe(`CacheAdapter contract: ${name}`, () => {
     beforeAll(async () => {
       cache = await open();
     });
-    afterAll(async () => {
-      for (const handle of handles) await handle.close();
-      handles.clear();
-      await harness.teardown?.();
-    });
+    afterAll(() => session.closeAll());
 
     test('returns null for a missing entry', async () => {
       expect(await cache.get(uniqueName('missing:'))).toBeNull();
@@ -157,7 +145,7 @@ export function describeCacheContract(name: string, harness: AdapterHarness<Cach
       await handle.close();
       await handle.close();
       expect((await caught(() => handle.get('k'))).code).toBe('ADAPTER_CLOSED');
-      handles.delete(handle);
+      session.forget(handle);
     });
 
     const outageName = 'the server going away mid-operation surfaces ADAPTER_UNAVAILABLE, and the adapter recovers when it returns';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { GcraLimit, RateLimitStore } from '../rate-limit.js';
 import { MAX_RATE_LIMITS } from '../rate-limit.js';
 import type { AdapterHarness, ContractOptions } from './harness.js';
-import { caught, contractTest, runConcurrently, scaled, uniqueName, waitFor } from './support.js';
+import { caught, contractTest, runConcurrently, scaled, uniqueName, waitFor, harnessSession } from './support.js';
 
 const HOUR_US = 3_600_000_000;
 
@@ -26,20 +26,11 @@ const HOUR_US = 3_600_000_000;
 export function describeRateLimitContract(name: string, harness: AdapterHarness<RateLimitStore>, options?: ContractOptions): void {
   const test = contractTest(options);
   const slowTest = contractTest(options, 60_000);
-  const handles = new Set<RateLimitStore>();
+  const session = harnessSession(harness);
+  const open = session.open;
+  const passTime = session.passTime;
   let store: RateLimitStore;
 
-  const open = async (): Promise<RateLimitStore> => {
-    const handle = await harness.open();
-    await handle.init();
-    handles.add(handle);
-    return handle;
-  };
-  // Logical time on a manual clock; real (short) waits against a server's clock.
-  const passTime = async (ms: number): Promise<void> => {
-    if (harness.clock) harness.clock.advance(ms);
-    else await new Promise((resolve) => setTimeout(resolve, ms));
-  };
   const limit = (intervalUs: number, burst: number, key = uniqueName('rl')): GcraLimit => ({ key, intervalUs, burst });
   const admitted = async (s: RateLimitStore, limits: readonly GcraLimit[], times: number, cost = 1): Promise<number> => {
     let n = 0;
@@ -51,11 +42,7 @@ export function describeRateLimitContract(name: string, harness: AdapterHarness<
     beforeAll(async () => {
       store = await open();
     });
-    afterAll(async () => {
-      for (const handle of handles) await handle.close();
-      handles.clear();
-      await harness.teardown?.();
-    });
+    afterAll(() => session.closeAll());
 
     describe('one limit', () => {
       test('admits exactly the burst from a rested key, then rejects', async () => {

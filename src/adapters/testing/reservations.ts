@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { ReservationStore, ResourceAmounts, ResourceLimits, ReserveOutcome } from '../reservations.js';
 import type { AdapterHarness, ContractOptions } from './harness.js';
-import { caught, contractTest, runConcurrently, scaled, uniqueName, waitFor } from './support.js';
+import { caught, contractTest, runConcurrently, scaled, uniqueName, waitFor, harnessSession } from './support.js';
 
 const LONG_LEASE = 3_600_000;
 const amounts = (compute: number, storage = 0, network = 0): ResourceAmounts => ({ compute, storage, network });
@@ -29,20 +29,12 @@ const sum = (list: readonly ResourceAmounts[]): ResourceAmounts =>
 export function describeReservationContract(name: string, harness: AdapterHarness<ReservationStore>, options?: ContractOptions): void {
   const test = contractTest(options);
   const slowTest = contractTest(options, 60_000);
-  const handles = new Set<ReservationStore>();
+  const session = harnessSession(harness);
+  const open = session.open;
+  const passTime = session.passTime;
   let store: ReservationStore;
   const shortLease = harness.clock ? 1_000 : 300;
 
-  const open = async (): Promise<ReservationStore> => {
-    const handle = await harness.open();
-    await handle.init();
-    handles.add(handle);
-    return handle;
-  };
-  const passTime = async (ms: number): Promise<void> => {
-    if (harness.clock) harness.clock.advance(ms);
-    else await new Promise((resolve) => setTimeout(resolve, ms));
-  };
   const reserve = (s: ReservationStore, owner: string, id: string, a: ResourceAmounts, limits = computeLimit(null), leaseMs = LONG_LEASE) =>
     s.reserve({ owner, id, amounts: a, limits, leaseMs });
   /** Usage must equal the sum of the listed live reservations. */
@@ -57,11 +49,7 @@ export function describeReservationContract(name: string, harness: AdapterHarnes
     beforeAll(async () => {
       store = await open();
     });
-    afterAll(async () => {
-      for (const handle of handles) await handle.close();
-      handles.clear();
-      await harness.teardown?.();
-    });
+    afterAll(() => session.closeAll());
 
     describe('reserve and release', () => {
       test('reserves within limits and records usage, creation and expiry on the store clock', async () => {

@@ -3,7 +3,7 @@ import type { JsonValue, StorageAdapter, StoredDocument, TxnOp } from '../storag
 import { compareKeys } from '../internal/order.js';
 import { MAX_TXN_DOCUMENTS } from '../internal/requests.js';
 import type { AdapterHarness, ContractOptions } from './harness.js';
-import { caught, contractTest, runConcurrently, scaled, uniqueName, waitFor } from './support.js';
+import { caught, contractTest, runConcurrently, scaled, uniqueName, waitFor, harnessSession } from './support.js';
 
 /**
  * The StorageAdapter conformance suite: every backend (memory, PostgreSQL, Redis, or a
@@ -20,20 +20,11 @@ import { caught, contractTest, runConcurrently, scaled, uniqueName, waitFor } fr
 export function describeStorageContract(name: string, harness: AdapterHarness<StorageAdapter>, options?: ContractOptions): void {
   const test = contractTest(options);
   const slowTest = contractTest(options, 120_000);
-  const handles = new Set<StorageAdapter>();
+  const session = harnessSession(harness);
+  const open = session.open;
+  const passTime = session.passTime;
   let store: StorageAdapter;
 
-  const open = async (): Promise<StorageAdapter> => {
-    const handle = await harness.open();
-    await handle.init();
-    handles.add(handle);
-    return handle;
-  };
-  // Expiry either by the harness's manual clock or, for server-time backends, by really waiting.
-  const passTime = async (ms: number): Promise<void> => {
-    if (harness.clock) harness.clock.advance(ms);
-    else await new Promise((resolve) => setTimeout(resolve, ms));
-  };
   const shortTtl = harness.clock ? 1_000 : 400;
 
   describe(`StorageAdapter contract: ${name}`, () => {
@@ -43,11 +34,7 @@ export function describeStorageContract(name: string, harness: AdapterHarness<St
     beforeAll(async () => {
       store = await open();
     });
-    afterAll(async () => {
-      for (const handle of handles) await handle.close();
-      handles.clear();
-      await harness.teardown?.();
-    });
+    afterAll(() => session.closeAll());
 
     describe('documents', () => {
       test('returns null for a missing document', async () => {
@@ -179,7 +166,7 @@ export function describeStorageContract(name: string, harness: AdapterHarness<St
         await handle.close();
         await handle.close(); // idempotent
         expect((await caught(() => handle.get(uniqueName('ns'), 'k'))).code).toBe('ADAPTER_CLOSED');
-        handles.delete(handle);
+        session.forget(handle);
       });
     });
 

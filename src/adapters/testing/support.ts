@@ -1,5 +1,5 @@
 import { it } from 'vitest';
-import type { ContractOptions } from './harness.js';
+import type { AdapterHarness, ContractOptions } from './harness.js';
 
 /**
  * Polls `check` until it returns a value other than `undefined`/`false`, or fails after `timeoutMs`.
@@ -91,4 +91,43 @@ export function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
   if (a.byteLength !== b.byteLength) return false;
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** The lifecycle every adapter has, as far as the suites are concerned. @internal */
+export interface Closable {
+  init(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * What every contract suite does with its harness: open handles (initialised and tracked so they
+ * are all closed at the end), let time pass (the manual clock when the harness has one, a real
+ * wait against a server's clock otherwise), and tear everything down. @internal
+ */
+export function harnessSession<A extends Closable>(harness: AdapterHarness<A>) {
+  const handles = new Set<A>();
+  return {
+    /** Opens, initialises and tracks a handle. */
+    async open(): Promise<A> {
+      const handle = await harness.open();
+      await handle.init();
+      handles.add(handle);
+      return handle;
+    },
+    /** Stops tracking a handle the test closed itself. */
+    forget(handle: A): void {
+      handles.delete(handle);
+    },
+    /** Moves the manual clock, or really waits when the backend keeps time itself. */
+    async passTime(ms: number): Promise<void> {
+      if (harness.clock) harness.clock.advance(ms);
+      else await new Promise((resolve) => setTimeout(resolve, ms));
+    },
+    /** Closes every tracked handle, then the harness. */
+    async closeAll(): Promise<void> {
+      for (const handle of handles) await handle.close();
+      handles.clear();
+      await harness.teardown?.();
+    },
+  };
 }
