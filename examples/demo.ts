@@ -9,6 +9,7 @@ import { demoSecurity } from './demo-security.js';
 import { demoAccess } from './demo-access.js';
 import { demoIdentity } from './demo-identity.js';
 import { demoResources } from './demo-resources.js';
+import { demoTasks } from './demo-tasks.js';
 
 async function demoFoundation(): Promise<void> {
   const clock = new ManualClock(Date.UTC(2026, 10, 26, 9, 0, 0));
@@ -88,6 +89,7 @@ async function main(): Promise<void> {
   await demoSecurity();
   await demoAccess();
   await demoIdentity();
+  await demoTasks();
   await demoResources();
   console.log('\ndone.');
 }
