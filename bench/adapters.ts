@@ -116,6 +116,8 @@ async function main(): Promise<void> {
   const pgServer = process.env.DATABASE_URL ? { url: process.env.DATABASE_URL, stop: async () => undefined } : await startPostgres();
   const redisServer = process.env.REDIS_URL ? { url: process.env.REDIS_URL, stop: async () => undefined } : await startRedis();
   const pool = new pg.Pool({ connectionString: pgServer.url, max: CONCURRENCY });
+  // Idle connections are cut when the throwaway server stops; that is expected, not a crash.
+  pool.on('error', () => undefined);
   const redis = new Redis(redisServer.url);
   const schema = `bench_${Date.now().toString(36)}`;
   try {
