@@ -483,6 +483,7 @@ async function loadBenches(): Promise<LoadResult[]> {
       const { startPostgres } = await import('../test/support/postgres-server.js');
       const server = process.env.DATABASE_URL ? { url: process.env.DATABASE_URL, stop: async () => undefined } : await startPostgres();
       const pool = new pg.Pool({ connectionString: server.url, max: 16 });
+      pool.on('error', () => undefined); // idle connections are cut when the throwaway server stops
       const { createPostgresStorage, migratePostgres } = await import('../src/adapters/postgres/index.js');
       const schema = `bench_access_${Date.now().toString(36)}`;
       try {

@@ -316,6 +316,7 @@ async function main(): Promise<void> {
   const pgServer = process.env.DATABASE_URL ? { url: process.env.DATABASE_URL, stop: async () => undefined } : await startPostgres();
   const redisServer = process.env.REDIS_URL ? { url: process.env.REDIS_URL, stop: async () => undefined } : await startRedis();
   const pool = new pg.Pool({ connectionString: pgServer.url, max: 16 });
+  pool.on('error', () => undefined); // idle connections are cut when the throwaway server stops
   const redis = new Redis(redisServer.url);
   const admin = new Redis(redisServer.url);
   const sent = countCommands(redis);

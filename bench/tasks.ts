@@ -247,6 +247,7 @@ async function postgresSection(url: string): Promise<void> {
     results[key] = { tasks: REMOTE_TASKS, batchSize, tasksPerSec: rate(REMOTE_TASKS, finished - enqueued), enqueuePerSec: rate(REMOTE_TASKS, enqueued - started) };
     line(`pg-boss 12 (batch ${batchSize}, burst)`, `${fmt(rate(REMOTE_TASKS, finished - enqueued))} jobs/s (enqueue ${fmt(rate(REMOTE_TASKS, enqueued - started))}/s)`);
     const pool = new pg.Pool({ connectionString: url, max: 1 });
+    pool.on('error', () => undefined); // idle connections are cut when the throwaway server stops
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await pool.end();
   }
@@ -285,6 +286,7 @@ async function postgresSection(url: string): Promise<void> {
     results.graphileWorker = { tasks: REMOTE_TASKS, concurrency: 50, localQueue: 500, tasksPerSec: rate(REMOTE_TASKS, finished - enqueued), enqueuePerSec: rate(REMOTE_TASKS, enqueued - started) };
     line('graphile-worker 0.17 (concurrency 50, local queue 500)', `${fmt(rate(REMOTE_TASKS, finished - enqueued))} jobs/s (enqueue ${fmt(rate(REMOTE_TASKS, enqueued - started))}/s)`);
     const pool = new pg.Pool({ connectionString: url, max: 1 });
+    pool.on('error', () => undefined); // idle connections are cut when the throwaway server stops
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await pool.end();
   }
@@ -293,6 +295,7 @@ async function postgresSection(url: string): Promise<void> {
   for (const retentionMs of [3_600_000, 0]) {
     const schema = `dfbench_${Date.now()}`;
     const pool = new pg.Pool({ connectionString: url, max: 10 });
+    pool.on('error', () => undefined); // idle connections are cut when the throwaway server stops
     await migratePostgres({ pool, schema });
     const queue = createPostgresQueue({ pool, schema, queue: 'noop' });
     await queue.configure({ retentionMs });
@@ -366,6 +369,7 @@ async function latencySection(pgUrl: string | undefined, redisUrl: string | unde
   results.latency = {};
   const schema = `dflat_${Date.now()}`;
   const pool = pgUrl ? new pg.Pool({ connectionString: pgUrl, max: 10 }) : undefined;
+  pool?.on('error', () => undefined); // idle connections are cut when the throwaway server stops
   if (pool) await migratePostgres({ pool, schema });
   const client = redisUrl ? new Redis(redisUrl) : undefined;
   const connection = redisUrl ? { host: new URL(redisUrl).hostname, port: Number(new URL(redisUrl).port), maxRetriesPerRequest: null } : undefined;
@@ -427,6 +431,7 @@ async function storageSection(pgUrl: string | undefined, redisUrl: string | unde
   if (pgUrl) {
     const schema = `dfmem_${Date.now()}`;
     const pool = new pg.Pool({ connectionString: pgUrl, max: 4 });
+    pool.on('error', () => undefined); // idle connections are cut when the throwaway server stops
     await migratePostgres({ pool, schema });
     const queue = createPostgresQueue({ pool, schema, queue: 'm' });
     for (let i = 0; i < n; i += 1_000) await queue.enqueueMany(batch(i));
