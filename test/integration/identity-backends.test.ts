@@ -6,115 +6,12 @@
  * Time is a shared manual clock (started at the real time, so backend TTLs stay sensible).
  */
 import { Wallet } from 'ethers';
-import pg from 'pg';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createMemoryStorage, MemoryStorageState } from '../../src/adapters/memory/index.js';
-// Module files rather than the backends' index files: this suite needs storage only, and must not
-// depend on the queue modules other work touches.
-import { migratePostgres } from '../../src/adapters/postgres/migrate.js';
-import { createPostgresStorage } from '../../src/adapters/postgres/storage.js';
-import { createRedisStorage } from '../../src/adapters/redis/storage.js';
 import type { StorageAdapter } from '../../src/adapters/storage.js';
 import { ManualClock } from '../../src/core/clock.js';
 import { base32Decode, createIdentity, totp, type Identity } from '../../src/identity/index.js';
 import { AesKey, Keyring } from '../../src/security/primitives.js';
-import { closeRedis, connectRedis, deletePrefixKeys, randomPrefix } from '../support/redis-harness.js';
-
-interface Backend {
-  readonly name: string;
-  readonly available: boolean;
-  /** One storage handle per simulated process. */
-  open(count: number): Promise<StorageAdapter[]>;
-  teardown(): Promise<void>;
-}
-
-function memoryBackend(clock: ManualClock): Backend {
-  const state = new MemoryStorageState();
-  return {
-    name: 'memory',
-    available: true,
-    async open(count) {
-      return Array.from({ length: count }, () => createMemoryStorage({ state, clock }));
-    },
-    async teardown() {},
-  };
-}
-
-function createTestPool(url: string): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max: 5, connectionTimeoutMillis: 2_000 });
-  pool.on('error', () => undefined);
-  return pool;
-}
-
-const randomSchema = (base: string): string => `${base}_${Math.random().toString(36).slice(2, 10)}`;
-
-async function dropSchema(url: string, schema: string): Promise<void> {
-  const pool = createTestPool(url);
-  try {
-    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  } finally {
-    await pool.end();
-  }
-}
-
-function postgresBackend(url: string): Backend {
-  const schema = randomSchema('dfid');
-  const pools: pg.Pool[] = [];
-  let migrated = false;
-  return {
-    name: 'postgres',
-    available: url !== '',
-    async open(count) {
-      if (!migrated) {
-        const pool = createTestPool(url);
-        try {
-          await migratePostgres({ pool, schema });
-        } finally {
-          await pool.end();
-        }
-        migrated = true;
-      }
-      return Promise.all(
-        Array.from({ length: count }, async () => {
-          const pool = createTestPool(url);
-          pools.push(pool);
-          const storage = createPostgresStorage({ pool, schema });
-          await storage.init();
-          return storage;
-        }),
-      );
-    },
-    async teardown() {
-      await Promise.all(pools.map((pool) => pool.end()));
-      if (migrated) await dropSchema(url, schema);
-    },
-  };
-}
-
-function redisBackend(url: string): Backend {
-  const prefix = randomPrefix('dfid');
-  const clients: Redis[] = [];
-  return {
-    name: 'redis',
-    available: url !== '',
-    async open(count) {
-      return Promise.all(
-        Array.from({ length: count }, async () => {
-          const client = connectRedis(url);
-          clients.push(client);
-          const storage = createRedisStorage({ client, prefix });
-          await storage.init();
-          return storage;
-        }),
-      );
-    },
-    async teardown() {
-      await Promise.all(clients.map(closeRedis));
-      if (url !== '') await deletePrefixKeys(url, prefix);
-    },
-  };
-}
+import { memoryStorageBackend, postgresStorageBackend, redisStorageBackend } from '../support/storage-backends.js';
 
 const databaseUrl = inject('databaseUrl');
 const redisUrl = inject('redisUrl');
@@ -122,7 +19,7 @@ const notes = inject('serverNotes');
 const PROCESSES = 3;
 const PASSWORD = 'correct horse battery staple';
 
-for (const make of [(c: ManualClock) => memoryBackend(c), () => postgresBackend(databaseUrl), () => redisBackend(redisUrl)]) {
+for (const make of [(c: ManualClock) => memoryStorageBackend(c), () => postgresStorageBackend(databaseUrl, 'dfid'), () => redisStorageBackend(redisUrl, 'dfid')]) {
   const clock = new ManualClock(Date.now());
   const backend = make(clock);
   describe.skipIf(!backend.available)(`identity on ${backend.name} with ${PROCESSES} processes`, () => {

@@ -4,84 +4,13 @@
  * key; concurrent encrypts across them must never seal more than the limit in total, because the
  * counter lives in the StorageAdapter and is advanced by its atomic, bounded `add`.
  */
-import pg from 'pg';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createPostgresStorage, migratePostgres } from '../../src/adapters/postgres/index.js';
-import { createRedisStorage } from '../../src/adapters/redis/index.js';
 import type { StorageAdapter } from '../../src/adapters/storage.js';
 import { AesKey, Keyring } from '../../src/security/primitives.js';
 import { concurrentEncrypts } from '../unit/security/support/keyring-scenarios.js';
-import { createTestPool, dropSchema, randomSchema } from '../support/postgres-harness.js';
-import { closeRedis, connectRedis, deletePrefixKeys, randomPrefix } from '../support/redis-harness.js';
+import { postgresStorageBackend, redisStorageBackend } from '../support/storage-backends.js';
 
-interface Backend {
-  readonly name: string;
-  readonly available: boolean;
-  /** One storage handle per simulated process. */
-  open(count: number): Promise<StorageAdapter[]>;
-  teardown(): Promise<void>;
-}
-
-function postgresBackend(url: string): Backend {
-  const schema = randomSchema('dfsec');
-  const pools: pg.Pool[] = [];
-  let migrated = false;
-  return {
-    name: 'postgres',
-    available: url !== '',
-    async open(count) {
-      if (!migrated) {
-        const pool = createTestPool(url);
-        try {
-          await migratePostgres({ pool, schema });
-        } finally {
-          await pool.end();
-        }
-        migrated = true;
-      }
-      return Promise.all(
-        Array.from({ length: count }, async () => {
-          const pool = createTestPool(url);
-          pools.push(pool);
-          const storage = createPostgresStorage({ pool, schema });
-          await storage.init();
-          return storage;
-        }),
-      );
-    },
-    async teardown() {
-      await Promise.all(pools.map((pool) => pool.end()));
-      if (migrated) await dropSchema(url, schema);
-    },
-  };
-}
-
-function redisBackend(url: string): Backend {
-  const prefix = randomPrefix('dfsec');
-  const clients: Redis[] = [];
-  return {
-    name: 'redis',
-    available: url !== '',
-    async open(count) {
-      return Promise.all(
-        Array.from({ length: count }, async () => {
-          const client = connectRedis(url);
-          clients.push(client);
-          const storage = createRedisStorage({ client, prefix });
-          await storage.init();
-          return storage;
-        }),
-      );
-    },
-    async teardown() {
-      await Promise.all(clients.map(closeRedis));
-      if (url !== '') await deletePrefixKeys(url, prefix);
-    },
-  };
-}
-
-const backends = [postgresBackend(inject('databaseUrl')), redisBackend(inject('redisUrl'))];
+const backends = [postgresStorageBackend(inject('databaseUrl'), 'dfsec'), redisStorageBackend(inject('redisUrl'), 'dfsec')];
 
 for (const backend of backends) {
   if (!backend.available) {
