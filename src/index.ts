@@ -10,7 +10,7 @@
  *
  * @module
  */
-export { createFabrica, type Fabrica, type FabricaOptions } from './fabrica.js';
+export { createFabrica, type Fabrica, type FabricaOptions, type FabricaRateLimitOptions } from './fabrica.js';
 export * from './errors.js';
 export { parseInput, createParser, toValidationIssues } from './core/validation.js';
 export { systemClock, ManualClock, type Clock } from './core/clock.js';
