@@ -63,8 +63,10 @@ export type {
   TaskGroupCounts,
   TenantQueueState,
   QueueStats,
+  TaskListQuery,
+  TaskListPage,
 } from './queue.js';
-export { TASK_BANDS, TASK_STATES, MAX_TASK_PAYLOAD_LENGTH, MAX_ENQUEUE_BATCH, MAX_CLAIM_LIMIT } from './queue.js';
+export { TASK_BANDS, TASK_STATES, MAX_TASK_PAYLOAD_LENGTH, MAX_ENQUEUE_BATCH, MAX_CLAIM_LIMIT, MAX_TASK_LIST_LIMIT } from './queue.js';
 export {
   MAX_NAMESPACE_LENGTH,
   MAX_KEY_LENGTH,

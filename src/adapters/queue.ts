@@ -522,6 +522,46 @@ export interface QueueStats {
 }
 
 /**
+ * Filters and page of {@link QueueAdapter.list}. Only `tenantId` is required.
+ *
+ * @example
+ * ```ts
+ * import type { TaskListQuery } from 'digital-fabrica/adapters';
+ * const failedRenders: TaskListQuery = { tenantId: 'acme', state: 'failed', type: 'render', limit: 50 };
+ * ```
+ */
+export interface TaskListQuery {
+  /** The tenant whose tasks are listed. */
+  readonly tenantId: string;
+  /** Only tasks in this state. */
+  readonly state?: TaskState;
+  /** Only tasks of this type. */
+  readonly type?: string;
+  /** Only tasks created by this user. */
+  readonly ownerId?: string;
+  /** Resume strictly after the last task of the page that returned this opaque cursor. */
+  readonly cursor?: string;
+  /** Most tasks in the page, 1–{@link MAX_TASK_LIST_LIMIT} (default 100). */
+  readonly limit?: number;
+}
+
+/**
+ * One page of {@link QueueAdapter.list}: tasks in id order (UUIDv7, so creation order).
+ *
+ * @example
+ * ```ts
+ * import type { TaskListPage } from 'digital-fabrica/adapters';
+ * const more = (page: TaskListPage) => page.cursor !== null;
+ * ```
+ */
+export interface TaskListPage {
+  /** The matching tasks, by id ascending. */
+  readonly items: readonly Task[];
+  /** Pass it back to read the next page; `null` once the listing is exhausted. */
+  readonly cursor: string | null;
+}
+
+/**
  * A fair, multi-tenant task queue with leases. See the module notes for the exact semantics.
  *
  * @example
@@ -594,6 +634,26 @@ export interface QueueAdapter {
   /** Reads one task with its history, or `null`. @throws `VALIDATION_FAILED` */
   get(taskId: string): Promise<Task | null>;
   /**
+   * Lists a tenant's retained tasks by id ascending (UUIDv7: creation order), optionally filtered
+   * by state, type and owner. Page with the returned opaque `cursor`: each task present throughout
+   * the listing appears exactly once; deleted and purged tasks are never listed.
+   * @throws `VALIDATION_FAILED` (including a cursor this method did not issue)
+   * @example
+   * ```ts
+   * import type { TaskListPage } from 'digital-fabrica/adapters';
+   * import { createMemoryQueue } from 'digital-fabrica/adapters/memory';
+   * const queue = createMemoryQueue();
+   * await queue.enqueue({ type: 'render', tenantId: 'acme', payload: null });
+   * let cursor: string | null = null;
+   * do {
+   *   const page: TaskListPage = await queue.list({ tenantId: 'acme', state: 'queued', limit: 100, ...(cursor === null ? {} : { cursor }) });
+   *   for (const task of page.items) console.log(task.id, task.type);
+   *   cursor = page.cursor;
+   * } while (cursor !== null);
+   * ```
+   */
+  list(query: TaskListQuery): Promise<TaskListPage>;
+  /**
    * Maintenance: reaps up to `limit` (default 1000) expired leases (re-queued or dead) and purges
    * terminal tasks past their retention. Claims also reap; call this when no worker claims.
    */
@@ -645,3 +705,14 @@ export const MAX_ENQUEUE_BATCH = 10_000;
  * ```
  */
 export const MAX_CLAIM_LIMIT = 1000;
+
+/**
+ * Most tasks one {@link QueueAdapter.list} page returns.
+ *
+ * @example
+ * ```ts
+ * import { MAX_TASK_LIST_LIMIT } from 'digital-fabrica/adapters';
+ * console.log(MAX_TASK_LIST_LIMIT);
+ * ```
+ */
+export const MAX_TASK_LIST_LIMIT = 1000;

@@ -13,6 +13,9 @@ import type {
   Task,
   TaskError,
   TaskLease,
+  TaskListPage,
+  TaskListQuery,
+  TaskState,
   TaskUpdate,
   TenantPolicy,
 } from '../adapters/queue.js';
@@ -88,6 +91,14 @@ export interface TaskService {
   createMany(requests: readonly EnqueueRequest[]): Promise<EnqueueResult[]>;
   /** Reads a task with its history. @throws `NOT_FOUND`, `VALIDATION_FAILED` */
   get(taskId: string): Promise<Task>;
+  /**
+   * `GET /api/tasks`: one page of a tenant's tasks by creation order, filtered by state, type and
+   * owner; pass the returned `cursor` back for the next page (`null`: no more). Delegates to
+   * {@link QueueAdapter.list}. `state` may be any string (as the HTTP layer passes it): one that
+   * is not a {@link TaskState} is refused by the queue's validation.
+   * @throws `VALIDATION_FAILED` (bad filters, limit or cursor)
+   */
+  list(query: Omit<TaskListQuery, 'state'> & { readonly state?: TaskState | (string & {}) }): Promise<TaskListPage>;
   /**
    * `PUT /api/tasks/:id/assign`: leases a queued task to a worker; returns the lease the worker
    * completes with. Emits `task:updated`.
@@ -175,6 +186,10 @@ export function createTaskService(options: TaskServiceOptions): TaskService {
       const results = await queue.enqueueMany(requests.map(prepare));
       announceCreated(results);
       return results;
+    },
+    async list(query) {
+      // The queue validates `state` (and everything else) with zod.
+      return queue.list(query as TaskListQuery);
     },
     async get(taskId) {
       const task = await queue.get(taskId);

@@ -4,8 +4,10 @@ import { parseInput } from '../../core/validation.js';
 import {
   MAX_CLAIM_LIMIT,
   MAX_ENQUEUE_BATCH,
+  MAX_TASK_LIST_LIMIT,
   MAX_TASK_PAYLOAD_LENGTH,
   TASK_BANDS,
+  TASK_STATES,
   type EnqueueRequest,
   type FailOptions,
   type QueuePolicy,
@@ -13,6 +15,7 @@ import {
   type TaskBand,
   type TaskError,
   type TaskLease,
+  type TaskState,
   type TaskResources,
   type TenantPolicy,
 } from '../queue.js';
@@ -401,4 +404,66 @@ export { leaseLostError } from './queue-errors.js';
 /** A validation error for an impossible combination detected after parsing. */
 export function invalid(what: string, message: string, path: (string | number)[]): ValidationError {
   return new ValidationError(`invalid ${what}: ${message}`, [{ path, message, code: 'custom' }]);
+}
+
+/** Default page size of a task listing. */
+export const DEFAULT_LIST_LIMIT = 100;
+const CURSOR_PREFIX = 'tl1.';
+
+/** The opaque cursor of a listing page that ended at task `lastId`. */
+export function encodeListCursor(lastId: string): string {
+  return CURSOR_PREFIX + btoa(lastId).replaceAll('+', '-').replaceAll('/', '_').replaceAll('=', '');
+}
+
+function decodeListCursor(cursor: string): string {
+  if (!cursor.startsWith(CURSOR_PREFIX)) return '';
+  try {
+    return atob(cursor.slice(CURSOR_PREFIX.length).replaceAll('-', '+').replaceAll('_', '/'));
+  } catch {
+    return '';
+  }
+}
+
+const cursorSchema = z
+  .string()
+  .max(128, 'cursor must be at most 128 characters')
+  .transform((cursor, ctx) => {
+    const id = decodeListCursor(cursor);
+    if (!taskIdSchema.safeParse(id).success || encodeListCursor(id) !== cursor) {
+      ctx.addIssue({ code: 'custom', message: 'cursor was not issued by a task listing' });
+      return z.NEVER;
+    }
+    return id;
+  });
+
+const listSchema = z.strictObject({
+  tenantId: tenantIdSchema,
+  state: z.enum(TASK_STATES as unknown as [TaskState, ...TaskState[]]).optional(),
+  type: taskTypeSchema.optional(),
+  ownerId: tenantIdSchema.optional(),
+  cursor: cursorSchema.optional(),
+  limit: z.number().int().min(1).max(MAX_TASK_LIST_LIMIT).optional(),
+});
+
+/** A validated task listing query; `after` is the decoded cursor (a task id) or null. */
+export interface ListRequest {
+  readonly tenantId: string;
+  readonly state: TaskState | null;
+  readonly type: string | null;
+  readonly ownerId: string | null;
+  readonly after: string | null;
+  readonly limit: number;
+}
+
+/** @throws `VALIDATION_FAILED` (bad filters, limit, or a forged cursor) */
+export function parseListQuery(query: unknown): ListRequest {
+  const q = parseInput(listSchema, query, 'task list query');
+  return {
+    tenantId: q.tenantId,
+    state: q.state ?? null,
+    type: q.type ?? null,
+    ownerId: q.ownerId ?? null,
+    after: q.cursor ?? null,
+    limit: q.limit ?? DEFAULT_LIST_LIMIT,
+  };
 }

@@ -12,7 +12,7 @@ import type {
   TaskUpdate,
   TaskUpdateReason,
 } from '../queue.js';
-import { bandName, CLAIM_MAINTENANCE_BATCH, DEFAULT_QUEUE_POLICY, IssuedLease, type NewTask } from '../internal/queue-requests.js';
+import { bandName, CLAIM_MAINTENANCE_BATCH, DEFAULT_QUEUE_POLICY, IssuedLease, type ListRequest, type NewTask } from '../internal/queue-requests.js';
 import { leaseLostError, taskNotFound, taskStateConflict } from '../internal/queue-errors.js';
 import { compareKeys } from '../internal/order.js';
 import { FairQueue, PLACE, type FairTask } from '../../tasks/policy/fair-queue.js';
@@ -105,6 +105,8 @@ export class MemoryQueueCore {
   /** Counts per tenant, then per type: [queued, assigned, running, completed, failed, cancelled, dead]. */
   readonly #groups = new Map<string, Map<string, number[]>>();
   readonly #listeners = new Set<() => void>();
+  /** Every retained task of each tenant (for listings). */
+  readonly #byTenant = new Map<string, Set<TaskRecord>>();
   #seq = 0;
 
   /** Registers a wake-up listener (a handle waiting for work); returns its removal. */
@@ -121,6 +123,22 @@ export class MemoryQueueCore {
     return this.#tasks.get(id);
   }
 
+  /** Up to `limit` of the tenant's tasks matching the filters, by id ascending, after `after`. */
+  list(q: ListRequest): { records: TaskRecord[]; more: boolean } {
+    const mine = this.#byTenant.get(q.tenantId);
+    if (mine === undefined) return { records: [], more: false };
+    const found: TaskRecord[] = [];
+    for (const record of mine) {
+      if (q.after !== null && record.id <= q.after) continue;
+      if (q.state !== null && record.state !== q.state) continue;
+      if (q.type !== null && record.spec.type !== q.type) continue;
+      if (q.ownerId !== null && record.spec.ownerId !== q.ownerId) continue;
+      found.push(record);
+    }
+    found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return found.length > q.limit ? { records: found.slice(0, q.limit), more: true } : { records: found, more: false };
+  }
+
   enqueue(spec: NewTask, now: number, nextId: NextId): { record: TaskRecord; created: boolean } {
     if (spec.idempotencyKey !== null) {
       const existing = this.#idempotency.get(idempotencyId(spec.tenantId, spec.idempotencyKey));
@@ -131,6 +149,12 @@ export class MemoryQueueCore {
     const record = new TaskRecord(this, nextId(), this.#seq, spec, this.#group(spec.tenantId, spec.type), now, Math.max(readyAt, 0));
     record.counts[0]! += 1;
     this.#tasks.set(record.id, record);
+    let mine = this.#byTenant.get(spec.tenantId);
+    if (mine === undefined) {
+      mine = new Set();
+      this.#byTenant.set(spec.tenantId, mine);
+    }
+    mine.add(record);
     if (spec.idempotencyKey !== null) this.#idempotency.set(idempotencyId(spec.tenantId, spec.idempotencyKey), record);
     this.fair.add(record, now);
     return { record, created: true };
@@ -383,6 +407,8 @@ export class MemoryQueueCore {
   #drop(record: TaskRecord): void {
     this.#retained.remove(record) || this.#failedRetained.remove(record);
     this.#tasks.delete(record.id);
+    const mine = this.#byTenant.get(record.spec.tenantId);
+    if (mine?.delete(record) && mine.size === 0) this.#byTenant.delete(record.spec.tenantId);
     const key = record.spec.idempotencyKey;
     if (key !== null) {
       const id = idempotencyId(record.spec.tenantId, key);

@@ -13,12 +13,15 @@ import type {
   QueuePolicy,
   QueueStats,
   Task,
+  TaskListPage,
+  TaskListQuery,
   TaskLease,
   TaskUpdate,
   TenantPolicy,
 } from '../queue.js';
 import {
   createTaskIdGenerator,
+  encodeListCursor,
   encodeTaskValue,
   parseClaim,
   parseEnqueue,
@@ -26,6 +29,7 @@ import {
   parseFail,
   parseLease,
   parseLeaseMs,
+  parseListQuery,
   mergePolicy,
   mergeTenantPolicy,
   parsePolicyPatch,
@@ -238,6 +242,14 @@ class MemoryQueue implements QueueAdapter {
     this.#assertOpen();
     const record = this.#core.get(parseTaskId(taskId));
     return record === undefined ? null : taskOf(record);
+  }
+
+  async list(query: TaskListQuery): Promise<TaskListPage> {
+    this.#assertOpen();
+    const q = parseListQuery(query);
+    const { records, more } = this.#core.list(q);
+    const last = more ? records[records.length - 1] : undefined;
+    return { items: records.map(taskOf), cursor: last === undefined ? null : encodeListCursor(last.id) };
   }
 
   async reapExpired(limit?: number): Promise<{ readonly updates: readonly TaskUpdate[]; readonly purged: number }> {

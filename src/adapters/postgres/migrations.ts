@@ -246,6 +246,11 @@ END
 $fn$;
 `;
 
+// Task listing (QueueAdapter.list): a tenant's tasks by id, resumed after a cursor id.
+const V4_TASK_LISTING = /* sql */ `
+CREATE INDEX queue_tasks_listing ON {{schema}}.queue_tasks (queue, tenant, id);
+`;
+
 /**
  * Every migration this version of the package knows, in order. `migratePostgres()` applies the
  * missing ones; the adapters refuse to start unless the database is at exactly the last version.
@@ -261,6 +266,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = Object.freeze([
   Object.freeze({ version: 1, name: 'documents, cache, pub/sub payloads and storage functions', sql: V1_SCHEMA }),
   Object.freeze({ version: 2, name: 'task queue: tables and fair-claim functions', sql: QUEUE_MIGRATION_SQL }),
   Object.freeze({ version: 3, name: 'resources: GCRA rate limits and leased reservations', sql: RESOURCES_MIGRATION_SQL }),
+  Object.freeze({ version: 4, name: 'task queue: listing index by tenant and id', sql: V4_TASK_LISTING }),
 ]);
 
 /**

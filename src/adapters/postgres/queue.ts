@@ -16,6 +16,8 @@ import type {
   QueueStats,
   Task,
   TaskCounts,
+  TaskListPage,
+  TaskListQuery,
   TaskGroupCounts,
   TaskLease,
   TaskUpdate,
@@ -25,6 +27,7 @@ import type {
 import {
   createTaskIdGenerator,
   DEFAULT_TENANT_POLICY,
+  encodeListCursor,
   encodeTaskValue,
   IssuedLease,
   parseClaim,
@@ -33,6 +36,7 @@ import {
   parseFail,
   parseLease,
   parseLeaseMs,
+  parseListQuery,
   parsePolicyPatch,
   parseReapLimit,
   parseRelease,
@@ -313,33 +317,25 @@ class PostgresQueue implements QueueAdapter {
   async get(taskId: string): Promise<Task | null> {
     const id = parseTaskId(taskId);
     const [row] = await this.#query<TaskRow>('queue.get', this.#sql.get, [this.name, id]);
-    if (row === undefined) return null;
-    return makeTask({
-      id: row.id,
-      tenantId: row.tenant,
-      type: row.type,
-      ownerId: row.owner,
-      payload: row.payload,
-      band: row.band,
-      curBand: row.cur_band,
-      priority: row.priority,
-      cost: row.cost,
-      opts: row.opts,
-      maxAttempts: row.max_attempts,
-      idempotencyKey: row.idem_key,
-      state: taskState(row.state),
-      attempt: row.attempt,
-      createdAt: num(row.created_at),
-      readyAt: num(row.ready_at),
-      updatedAt: num(row.updated_at),
-      workerId: row.worker,
-      leaseExpiresAt: row.lease_expires_at === null ? null : num(row.lease_expires_at),
-      progress: row.progress,
-      result: row.result,
-      error: row.error,
-      history: row.history,
-    });
+    return row === undefined ? null : taskOfRow(row);
   }
+
+  async list(query: TaskListQuery): Promise<TaskListPage> {
+    const q = parseListQuery(query);
+    const rows = await this.#query<TaskRow>('queue.list', this.#sql.list, [
+      this.name,
+      q.tenantId,
+      q.after ?? NIL_UUID,
+      q.state,
+      q.type,
+      q.ownerId,
+      q.limit + 1,
+    ]);
+    const more = rows.length > q.limit;
+    const items = (more ? rows.slice(0, q.limit) : rows).map(taskOfRow);
+    return { items, cursor: more ? encodeListCursor(items[items.length - 1]!.id) : null };
+  }
+
 
   async reapExpired(limit?: number): Promise<{ readonly updates: readonly TaskUpdate[]; readonly purged: number }> {
     const { updates, purged } = await this.#maintain(parseReapLimit(limit));
@@ -605,3 +601,35 @@ function policyOf(row: PolicyRow): QueuePolicy {
 function tenantOf(row: TenantRow): TenantPolicy {
   return { weight: row.weight, maxConcurrency: row.max_concurrency, ratePerSecond: row.rate, burst: row.burst };
 }
+
+/** A `queue_tasks` row as a {@link Task}. */
+function taskOfRow(row: TaskRow): Task {
+  return makeTask({
+    id: row.id,
+    tenantId: row.tenant,
+    type: row.type,
+    ownerId: row.owner,
+    payload: row.payload,
+    band: row.band,
+    curBand: row.cur_band,
+    priority: row.priority,
+    cost: row.cost,
+    opts: row.opts,
+    maxAttempts: row.max_attempts,
+    idempotencyKey: row.idem_key,
+    state: taskState(row.state),
+    attempt: row.attempt,
+    createdAt: num(row.created_at),
+    readyAt: num(row.ready_at),
+    updatedAt: num(row.updated_at),
+    workerId: row.worker,
+    leaseExpiresAt: row.lease_expires_at === null ? null : num(row.lease_expires_at),
+    progress: row.progress,
+    result: row.result,
+    error: row.error,
+    history: row.history,
+  });
+}
+
+/** Below every UUIDv7: a listing without a cursor starts after it. */
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';

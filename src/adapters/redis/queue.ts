@@ -13,6 +13,8 @@ import type {
   QueuePolicy,
   QueueStats,
   Task,
+  TaskListPage,
+  TaskListQuery,
   TaskCounts,
   TaskGroupCounts,
   TaskLease,
@@ -21,6 +23,7 @@ import type {
 } from '../queue.js';
 import {
   createTaskIdGenerator,
+  encodeListCursor,
   encodeTaskValue,
   IssuedLease,
   parseClaim,
@@ -29,6 +32,7 @@ import {
   parseFail,
   parseLease,
   parseLeaseMs,
+  parseListQuery,
   parsePolicyPatch,
   parseReapLimit,
   parseRelease,
@@ -58,6 +62,7 @@ import { queueEnqueueScript } from './scripts/queue-enqueue.js';
 import { queueExtendScript } from './scripts/queue-extend.js';
 import { queueFailScript } from './scripts/queue-fail.js';
 import { queueGetScript } from './scripts/queue-get.js';
+import { queueListScript } from './scripts/queue-list.js';
 import { queueMaintainScript } from './scripts/queue-maintain.js';
 import { queueReleaseScript } from './scripts/queue-release.js';
 import { queueStatsScript } from './scripts/queue-stats.js';
@@ -305,34 +310,34 @@ class RedisQueue implements QueueAdapter {
     this.#assertOpen();
     const id = parseTaskId(taskId);
     const f = ((await this.#run(queueGetScript, [id], 'queue.get')) as Reply).map((v) => (v === null || v === undefined ? '' : str(v)));
-    if (f.length === 0) return null;
-    const state = taskState(f[11]);
-    return makeTask({
-      id,
-      tenantId: f[0]!,
-      type: f[1]!,
-      ownerId: f[2] === '' ? null : f[2]!,
-      payload: f[3]!,
-      band: num(f[4]),
-      curBand: num(f[5]),
-      priority: num(f[6]),
-      cost: num(f[7]),
-      opts: f[8]!,
-      maxAttempts: num(f[9]),
-      idempotencyKey: f[10] === '' ? null : f[10]!,
-      state,
-      attempt: num(f[12]),
-      createdAt: num(f[13]),
-      readyAt: num(f[14]),
-      updatedAt: num(f[15]),
-      workerId: f[16] === '' ? null : f[16]!,
-      leaseExpiresAt: f[17] === '' ? null : num(f[17]),
-      progress: f[18] === '' ? null : f[18]!,
-      result: f[19] === '' ? null : f[19]!,
-      error: f[20] === '' ? null : f[20]!,
-      history: f[21]!,
-    });
+    return f.length === 0 ? null : taskOfFields(id, f);
   }
+
+  async list(query: TaskListQuery): Promise<TaskListPage> {
+    this.#assertOpen();
+    const q = parseListQuery(query);
+    const items: Task[] = [];
+    let after = q.after ?? '';
+    // Each script call scans a bounded stretch of the index, so a sparse filter never holds the
+    // server for long; the calls resume strictly after the last id scanned.
+    for (;;) {
+      const [status, last, raw] = (await this.#run(
+        queueListScript,
+        [q.tenantId, after, q.state ?? '', q.type ?? '', q.ownerId ?? '', String(q.limit - items.length), String(LIST_SCAN_BUDGET)],
+        'queue.list',
+      )) as [unknown, unknown, Reply[]];
+      for (const entry of raw) {
+        const f = entry.map((v) => (v === null || v === undefined ? '' : str(v)));
+        items.push(taskOfFields(f[0]!, f.slice(1)));
+      }
+      const s = str(status);
+      if (s === 'more') return { items, cursor: encodeListCursor(items[items.length - 1]!.id) };
+      if (s === 'done') return { items, cursor: null };
+      after = str(last);
+      if (after === '') return { items, cursor: null };
+    }
+  }
+
 
   async reapExpired(limit?: number): Promise<{ readonly updates: readonly TaskUpdate[]; readonly purged: number }> {
     this.#assertOpen();
@@ -571,3 +576,36 @@ function policyOf(r: Reply): QueuePolicy {
 function tenantOf(r: Reply): TenantPolicy {
   return { weight: Number(str(r[0])), maxConcurrency: optional(r[1]), ratePerSecond: optional(r[2]), burst: Number(str(r[3])) };
 }
+
+/** A task hash's fields in the order of the get script (see queue-get.ts) as a {@link Task}. */
+function taskOfFields(id: string, f: readonly string[]): Task {
+  const state = taskState(f[11]);
+  return makeTask({
+    id,
+    tenantId: f[0]!,
+    type: f[1]!,
+    ownerId: f[2] === '' ? null : f[2]!,
+    payload: f[3]!,
+    band: num(f[4]),
+    curBand: num(f[5]),
+    priority: num(f[6]),
+    cost: num(f[7]),
+    opts: f[8]!,
+    maxAttempts: num(f[9]),
+    idempotencyKey: f[10] === '' ? null : f[10]!,
+    state,
+    attempt: num(f[12]),
+    createdAt: num(f[13]),
+    readyAt: num(f[14]),
+    updatedAt: num(f[15]),
+    workerId: f[16] === '' ? null : f[16]!,
+    leaseExpiresAt: f[17] === '' ? null : num(f[17]),
+    progress: f[18] === '' ? null : f[18]!,
+    result: f[19] === '' ? null : f[19]!,
+    error: f[20] === '' ? null : f[20]!,
+    history: f[21]!,
+  });
+}
+
+/** Index entries one list script call scans at most. */
+const LIST_SCAN_BUDGET = 5000;

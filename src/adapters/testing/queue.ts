@@ -1,6 +1,6 @@
 import { afterAll, describe, expect } from 'vitest';
 import type { ManualClock } from '../../core/clock.js';
-import type { ClaimedTask, EnqueueRequest, QueueAdapter, TaskLease } from '../queue.js';
+import type { ClaimedTask, EnqueueRequest, QueueAdapter, TaskLease, TaskListPage, TaskListQuery } from '../queue.js';
 import { jainIndex, shareErrors } from '../../tasks/policy/fairness.js';
 import type { ContractOptions } from './harness.js';
 import { caught, contractTest, runConcurrently, scaled, uniqueName, waitFor } from './support.js';
@@ -575,6 +575,124 @@ export function describeQueueContract(name: string, harness: QueueHarness, optio
         const aborted = q.waitForWork(20_000, controller.signal);
         controller.abort();
         await aborted;
+      });
+    });
+
+    describe('listing', () => {
+      const listAll = async (q: QueueAdapter, query: TaskListQuery): Promise<{ ids: string[]; pages: number }> => {
+        const ids: string[] = [];
+        let cursor: string | null = null;
+        let pages = 0;
+        do {
+          const page: TaskListPage = await q.list(cursor === null ? query : { ...query, cursor });
+          expect(page.items.length).toBeLessThanOrEqual(query.limit ?? 100);
+          ids.push(...page.items.map((t) => t.id));
+          cursor = page.cursor;
+          pages += 1;
+        } while (cursor !== null && pages < 1000);
+        return { ids, pages };
+      };
+
+      test("lists a tenant's tasks in creation order across pages, each exactly once", async () => {
+        const q = await open();
+        const mine: string[] = [];
+        for (let i = 0; i < 5; i++) {
+          const results = await q.enqueueMany([...batch('acme', 50), ...batch('globex', 3)]);
+          for (const r of results) if (r.task.tenantId === 'acme') mine.push(r.task.taskId);
+        }
+        const { ids, pages } = await listAll(q, { tenantId: 'acme', limit: 100 });
+        expect(ids).toEqual(mine);
+        expect(new Set(ids).size).toBe(250);
+        expect([...ids].sort()).toEqual(ids);
+        expect(pages).toBeGreaterThanOrEqual(3);
+        expect(pages).toBeLessThanOrEqual(4);
+        const first = await q.list({ tenantId: 'acme' });
+        expect(first.items).toHaveLength(100);
+        expect(first.items[0]).toMatchObject({ id: mine[0], tenantId: 'acme', type: 'job', state: 'queued', payload: 0 });
+        expect((await q.list({ tenantId: 'nobody' })).items).toEqual([]);
+        const all = await q.list({ tenantId: 'globex', limit: 1000 });
+        expect(all.items).toHaveLength(15);
+        expect(all.cursor).toBeNull();
+        expect(all.items.every((t) => t.tenantId === 'globex')).toBe(true);
+      });
+
+      test('filters by state, type and owner', async () => {
+        const q = await open();
+        await q.configure({ agingMs: null });
+        const results = await q.enqueueMany([
+          job('acme', { ownerId: 'ada' }),
+          job('acme', { ownerId: 'bob' }),
+          { type: 'render', tenantId: 'acme', payload: null, ownerId: 'ada' },
+          job('acme', { ownerId: 'ada' }),
+          { type: 'render', tenantId: 'globex', payload: null, ownerId: 'ada' },
+        ]);
+        const id = (i: number) => results[i]!.task.taskId;
+        const [t] = await claimAll(q, 'w1', 1);
+        expect(t!.id).toBe(id(0));
+        await q.complete(t!.lease);
+        const ids = async (query: TaskListQuery) => (await listAll(q, { limit: 1, ...query })).ids;
+        expect(await ids({ tenantId: 'acme', state: 'completed' })).toEqual([id(0)]);
+        expect(await ids({ tenantId: 'acme', state: 'queued' })).toEqual([id(1), id(2), id(3)]);
+        expect(await ids({ tenantId: 'acme', state: 'dead' })).toEqual([]);
+        expect(await ids({ tenantId: 'acme', type: 'render' })).toEqual([id(2)]);
+        expect(await ids({ tenantId: 'acme', ownerId: 'ada' })).toEqual([id(0), id(2), id(3)]);
+        expect(await ids({ tenantId: 'acme', ownerId: 'ada', type: 'job', state: 'queued' })).toEqual([id(3)]);
+        expect(await ids({ tenantId: 'globex', ownerId: 'bob' })).toEqual([]);
+        const page = await q.list({ tenantId: 'acme', ownerId: 'ada', limit: 2 });
+        expect(page.items.map((x) => x.id)).toEqual([id(0), id(2)]);
+        expect(page.items[0]).toMatchObject({ state: 'completed', ownerId: 'ada' });
+        expect(page.cursor).not.toBeNull();
+        const rest = await q.list({ tenantId: 'acme', ownerId: 'ada', limit: 2, cursor: page.cursor! });
+        expect(rest.items.map((x) => x.id)).toEqual([id(3)]);
+        expect(rest.cursor).toBeNull();
+      });
+
+      test('never lists deleted or purged tasks', async () => {
+        const q = await open();
+        const results = await q.enqueueMany(batch('acme', 6));
+        const id = (i: number) => results[i]!.task.taskId;
+        expect(await q.delete(id(1))).toBe(true);
+        const page = await q.list({ tenantId: 'acme', limit: 2 });
+        expect(page.items.map((t) => t.id)).toEqual([id(0), id(2)]);
+        // Deleted while paging: the next page resumes after the cursor and skips it.
+        expect(await q.delete(id(3))).toBe(true);
+        const next = await q.list({ tenantId: 'acme', limit: 10, cursor: page.cursor! });
+        expect(next.items.map((t) => t.id)).toEqual([id(4), id(5)]);
+        // Retention 0: completing removes the task at once.
+        await q.configure({ retentionMs: 0 });
+        const [t] = await claimAll(q, 'w1', 1);
+        await q.complete(t!.lease);
+        const left = (await listAll(q, { tenantId: 'acme' })).ids;
+        expect(left).toHaveLength(3);
+        expect(left).not.toContain(t!.id);
+        expect(left).toEqual([id(0), id(2), id(4), id(5)].filter((x) => x !== t!.id));
+      });
+
+      test('refuses bad queries and forged cursors with VALIDATION_FAILED', async () => {
+        const q = await open();
+        await q.enqueueMany(batch('acme', 3));
+        const page = await q.list({ tenantId: 'acme', limit: 1 });
+        expect(page.cursor).not.toBeNull();
+        const bad: unknown[] = [
+          undefined,
+          {},
+          { tenantId: '' },
+          { tenantId: 'a b' },
+          { tenantId: 'acme', limit: 0 },
+          { tenantId: 'acme', limit: 1001 },
+          { tenantId: 'acme', limit: 1.5 },
+          { tenantId: 'acme', state: 'done' },
+          { tenantId: 'acme', type: 'bad type' },
+          { tenantId: 'acme', ownerId: '' },
+          { tenantId: 'acme', cursor: '' },
+          { tenantId: 'acme', cursor: 'garbage' },
+          { tenantId: 'acme', cursor: page.cursor!.slice(0, -2) },
+          { tenantId: 'acme', cursor: `${page.cursor!}x` },
+          { tenantId: 'acme', cursor: '00000000-0000-7000-8000-000000000000' },
+          { tenantId: 'acme', extra: true },
+        ];
+        for (const query of bad) expect((await caught(() => q.list(query as TaskListQuery))).code).toBe('VALIDATION_FAILED');
+        expect((await q.list({ tenantId: 'acme', limit: 1000 })).items).toHaveLength(3);
       });
     });
 

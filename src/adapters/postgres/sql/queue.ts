@@ -138,6 +138,8 @@ export interface QueueStatements {
   readonly getTenant: string;
   /** $1 queue, $2 id → at most one {@link TaskRow}. */
   readonly get: string;
+  /** $1 queue, $2 tenant, $3 after id (the nil UUID: from the start), $4 state | null, $5 type | null, $6 owner | null, $7 limit → {@link TaskRow}s by id. */
+  readonly list: string;
   /** $1 queue → one {@link PolicyRow} (creating the queue's row with the defaults). */
   readonly policy: string;
 }
@@ -165,6 +167,12 @@ export function queueStatements(s: string): QueueStatements {
     get: `SELECT id, tenant, type, owner, payload, band, cur_band, priority, cost, opts, max_attempts, idem_key, state, attempt,
        created_at, ready_at, updated_at, worker, lease_expires_at, progress, result, error, history
   FROM ${s}.queue_tasks WHERE queue = $1 AND id = $2::uuid`,
+    list: `SELECT id, tenant, type, owner, payload, band, cur_band, priority, cost, opts, max_attempts, idem_key, state, attempt,
+       created_at, ready_at, updated_at, worker, lease_expires_at, progress, result, error, history
+  FROM ${s}.queue_tasks
+ WHERE queue = $1 AND tenant = $2 AND id > $3::uuid
+   AND ($4::text IS NULL OR state = $4::text) AND ($5::text IS NULL OR type = $5::text) AND ($6::text IS NULL OR owner = $6::text)
+ ORDER BY id LIMIT $7::integer`,
     policy: `SELECT max_concurrency, aging_ms, retention_ms, failed_retention_ms FROM ${s}.queue_config($1)`,
   };
 }

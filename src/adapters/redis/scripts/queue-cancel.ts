@@ -29,6 +29,7 @@ if remove then
   redis.call('ZREM', P .. 'failed', id)
   forgetIdempotency(id, tk, tenant)
   redis.call('DEL', tk)
+  redis.call('ZREM', P .. 'ix:' .. tenant, id)
 else
   finish(id, tk, tenant, ttype, state, 'cancelled', tonumber(f[4]), 'cancelled', c)
 end

@@ -42,6 +42,7 @@ for i = 0, n - 1 do
         if redis.call('HGET', P .. 'idem', k) == id then redis.call('HDEL', P .. 'idem', k) end
       end
       redis.call('DEL', tk)
+      redis.call('ZREM', P .. 'ix:' .. tenant, id)
     else
       local to = 'completed|' .. tenant .. '|' .. ttype
       counts[to] = (counts[to] or 0) + 1

@@ -45,6 +45,7 @@ for i = 0, n - 1 do
       'state', 'queued', 'ready', ready and '1' or '0', 'att', 0, 'cat', int(NOW), 'rat', int(readyAt), 'uat', int(NOW), 'seq', seq,
       'h', '{"s":"queued","at":' .. int(NOW) .. ',"a":0}')
     if idem ~= '' then redis.call('HSET', P .. 'idem', tenant .. '|' .. idem, id) end
+    redis.call('ZADD', P .. 'ix:' .. tenant, 0, id)
     countLater('queued|' .. tenant .. '|' .. ttype, 1)
     if ready then
       local rq = P .. 'rq:' .. band .. ':' .. tenant

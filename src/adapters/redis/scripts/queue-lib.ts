@@ -21,6 +21,7 @@ import { defineScript, type LuaScript } from '../lua.js';
  * <P>assigned:<worker>   zset: tasks assigned to a worker, by seq
  * <P>done / <P>failed    zsets: retained terminal tasks by finish time
  * <P>idem                hash: '<tenant>|<key>' → task id
+ * <P>ix:<tenant>         zset: every stored task of the tenant, score 0, member = id (lexicographic: the listing order)
  * <P>ten:<tenant>        hash: w mc rate burst tok tokat ready leased
  * <P>tenants             set: tenants with ready or leased tasks
  * <P>cnt                 hash: '<state>|<tenant>|<type>' → count ('delayed|…' counts the delayed subset)
@@ -156,6 +157,7 @@ local function finish(id, tk, tenant, ttype, from, state, attempt, reason, c)
   if ret == 0 then
     forgetIdempotency(id, tk, tenant)
     redis.call('DEL', tk)
+    redis.call('ZREM', P .. 'ix:' .. tenant, id)
     return
   end
   count(state, tenant, ttype, 1)

@@ -25,6 +25,7 @@ local function purge(zkey, retention)
       count(f[1], f[2], f[3], -1)
       forgetIdempotency(id, tk, f[2])
       redis.call('DEL', tk)
+      redis.call('ZREM', P .. 'ix:' .. f[2], id)
     end
     redis.call('ZREM', zkey, id)
     purged = purged + 1
