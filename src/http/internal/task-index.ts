@@ -1,10 +1,11 @@
 /**
- * Task listing. The task service has no listing (its QueueAdapter reads one task at a time), so
- * unless `tasks.list` exists the HTTP layer keeps its own index of the tasks created through it:
+ * Task listing. The tasks module's `TaskService.list` (the queue's own listing) is used whenever
+ * the task service has one; this index is the fallback for a host-supplied task service without
+ * `list`: the HTTP layer then keeps its own index of the tasks created through it:
  * one document per task in the StorageAdapter, key `<tenant>/<taskId>` (task ids are UUIDv7, so
  * keys sort by creation time and storage cursors give stable pagination). State, type and owner
  * filters and the `read` check are applied to the live task; entries whose task was purged are
- * dropped lazily. Tasks created without the HTTP layer are not listed (see the guide).
+ * dropped lazily. In that fallback, tasks created without the HTTP layer are not listed.
  */
 import { hasErrorCode, ValidationError } from '../../core/errors.js';
 import type { Task } from '../../adapters/queue.js';
