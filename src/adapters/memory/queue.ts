@@ -42,6 +42,7 @@ import {
   parseWorkerId,
   queueNameSchema,
 } from '../internal/queue-requests.js';
+import { WakeSignal } from '../internal/wake-signal.js';
 import { claimedOf, leaseOf, MemoryQueueCore, taskOf, updateOf } from './queue-core.js';
 
 /**
@@ -128,8 +129,7 @@ class MemoryQueue implements QueueAdapter {
   readonly #unlisten: () => void;
   #closed = false;
   /** A wake-up arrived since the last claim began. */
-  #pending = false;
-  #waiters = new Set<() => void>();
+  readonly #wake = new WakeSignal();
 
   constructor(name: string, core: MemoryQueueCore, clock: Clock) {
     this.name = name;
@@ -137,8 +137,7 @@ class MemoryQueue implements QueueAdapter {
     this.#clock = clock;
     this.#nextId = createTaskIdGenerator(clock);
     this.#unlisten = core.listen(() => {
-      this.#pending = true;
-      for (const resolve of this.#waiters) resolve();
+      this.#wake.notify();
     });
   }
 
@@ -172,7 +171,7 @@ class MemoryQueue implements QueueAdapter {
   async claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimResult> {
     this.#assertOpen();
     const req = parseClaim(workerId, limit, leaseMs);
-    this.#pending = false;
+    this.#wake.clear();
     const now = this.#clock.now();
     const { tasks, reaped, nextAt } = this.#core.claim(req.workerId, req.limit, req.leaseMs, now, newToken);
     return { tasks: tasks.map(claimedOf), reaped, nextInMs: nextAt === null ? null : Math.max(0, nextAt - now) };
@@ -294,28 +293,14 @@ class MemoryQueue implements QueueAdapter {
   async waitForWork(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     this.#assertOpen();
     const ms = parseTimeout(timeoutMs);
-    if (this.#pending || ms === 0 || signal?.aborted) {
-      this.#pending = false;
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        this.#waiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal?.addEventListener('abort', done, { once: true });
-      this.#waiters.add(done);
-    });
+    await this.#wake.wait(ms, signal);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#unlisten();
-    for (const resolve of [...this.#waiters]) resolve();
+    this.#wake.releaseAll();
   }
 
   #assertOpen(): void {

@@ -48,6 +48,7 @@ import {
   queueNameSchema,
   type NewTask,
 } from '../internal/queue-requests.js';
+import { WakeSignal } from '../internal/wake-signal.js';
 import { taskNotFound, taskStateConflict } from '../internal/queue-errors.js';
 import { assertLeaseStatus, encodeTaskError, encodeTaskOptions, makeClaimed, makeTask, makeUpdate, num, taskState } from '../internal/queue-records.js';
 import type { PgPool } from './driver.js';
@@ -156,8 +157,7 @@ class PostgresQueue implements QueueAdapter {
   readonly #pubsub: PubSub;
   readonly #nextId = createTaskIdGenerator(systemClock);
   #listening: Promise<Unsubscribe> | undefined;
-  #pending = false;
-  readonly #waiters = new Set<() => void>();
+  readonly #wake = new WakeSignal();
   #completions: PendingCompletion[] = [];
   #flushScheduled = false;
 
@@ -194,7 +194,7 @@ class PostgresQueue implements QueueAdapter {
   async claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimResult> {
     const req = parseClaim(workerId, limit, leaseMs);
     await this.#listen();
-    this.#pending = false;
+    this.#wake.clear();
     const tokens = Array.from({ length: req.limit }, () => globalThis.crypto.randomUUID());
     const rows = await this.#query<ClaimRow>('queue.claim', this.#sql.claim, [this.name, req.workerId, req.limit, req.leaseMs, tokens, this.#identifier]);
     const tasks: { pos: number; task: ClaimedTask }[] = [];
@@ -420,27 +420,13 @@ class PostgresQueue implements QueueAdapter {
     const ms = parseTimeout(timeoutMs);
     await this.#life.ready();
     await this.#listen();
-    if (this.#pending || ms === 0 || signal?.aborted) {
-      this.#pending = false;
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        this.#waiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal?.addEventListener('abort', done, { once: true });
-      this.#waiters.add(done);
-    });
+    await this.#wake.wait(ms, signal);
   }
 
   async close(): Promise<void> {
     if (this.#life.closed) return;
     this.#life.close();
-    for (const done of [...this.#waiters]) done();
+    this.#wake.releaseAll();
     // Completions already accepted still go out; new calls fail with ADAPTER_CLOSED.
     if (this.#completions.length > 0) await this.#flushCompletions();
     await this.#pubsub.close();
@@ -449,8 +435,7 @@ class PostgresQueue implements QueueAdapter {
   /** Subscribes to the queue's wake-up channel once; resolves when the LISTEN is live. */
   #listen(): Promise<Unsubscribe> {
     this.#listening ??= this.#pubsub.subscribe(this.#channel, () => {
-      this.#pending = true;
-      for (const done of [...this.#waiters]) done();
+      this.#wake.notify();
     }).catch((err: unknown) => {
       this.#listening = undefined;
       throw err;

@@ -44,6 +44,7 @@ import {
   queueNameSchema,
   type NewTask,
 } from '../internal/queue-requests.js';
+import { WakeSignal } from '../internal/wake-signal.js';
 import { taskNotFound, taskStateConflict } from '../internal/queue-errors.js';
 import { compareKeys } from '../internal/order.js';
 import { assertLeaseStatus, encodeTaskError, encodeTaskOptions, makeClaimed, makeTask, makeUpdate, num, taskState } from '../internal/queue-records.js';
@@ -156,8 +157,7 @@ class RedisQueue implements QueueAdapter {
   readonly #nextId = createTaskIdGenerator(systemClock);
   #closed = false;
   #listening: Promise<Unsubscribe> | undefined;
-  #pending = false;
-  readonly #waiters = new Set<() => void>();
+  readonly #wake = new WakeSignal();
   #completions: PendingCompletion[] = [];
   #flushScheduled = false;
 
@@ -199,7 +199,7 @@ class RedisQueue implements QueueAdapter {
     this.#assertOpen();
     const req = parseClaim(workerId, limit, leaseMs);
     await this.#listen();
-    this.#pending = false;
+    this.#wake.clear();
     const tokens = Array.from({ length: req.limit }, () => globalThis.crypto.randomUUID());
     const reply = await this.#run(queueClaimScript, [req.workerId, req.limit, req.leaseMs, this.#redisChannel, ...tokens], 'queue.claim');
     const [reapedRows, taskRows, next] = reply as [Reply[], Reply[], unknown];
@@ -416,27 +416,13 @@ class RedisQueue implements QueueAdapter {
     this.#assertOpen();
     const ms = parseTimeout(timeoutMs);
     await this.#listen();
-    if (this.#pending || ms === 0 || signal?.aborted) {
-      this.#pending = false;
-      return;
-    }
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
-        this.#waiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal?.addEventListener('abort', done, { once: true });
-      this.#waiters.add(done);
-    });
+    await this.#wake.wait(ms, signal);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    for (const done of [...this.#waiters]) done();
+    this.#wake.releaseAll();
     if (this.#completions.length > 0) await this.#flushCompletions();
     await this.#pubsub.close();
   }
@@ -453,8 +439,7 @@ class RedisQueue implements QueueAdapter {
   #listen(): Promise<Unsubscribe> {
     this.#listening ??= this.#pubsub
       .subscribe(this.#channel, () => {
-        this.#pending = true;
-        for (const done of [...this.#waiters]) done();
+        this.#wake.notify();
       })
       .catch((err: unknown) => {
         this.#listening = undefined;
