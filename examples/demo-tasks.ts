@@ -5,11 +5,11 @@
 import { z } from 'zod';
 import { FabricaEventBus, ManualClock, isFabricaError } from '../src/index.js';
 import { createMemoryQueue, MemoryQueueState } from '../src/adapters/memory/index.js';
-import { createTaskMetrics, createTaskService, createWorker, defineTaskType, jainIndex } from '../src/tasks/index.js';
+import { createTaskMetrics, createTaskService, createWorker, defineTaskType, dominantShare, jainIndex } from '../src/tasks/index.js';
 
 const title = (text: string): void => console.log(`\n== ${text} ${'='.repeat(Math.max(0, 70 - text.length))}`);
 
-/** Prints a tour of the fair scheduler: weighted shares, a flood, aging, caps, leases, a worker and alerts. */
+/** Prints a tour of the fair scheduler: weighted shares, a flood, aging, multi-resource shares, caps, leases, a worker and alerts. */
 export async function demoTasks(): Promise<void> {
   const clock = new ManualClock(Date.UTC(2026, 10, 26, 9, 0, 0));
   const state = new MemoryQueueState();
@@ -51,6 +51,24 @@ export async function demoTasks(): Promise<void> {
     clock.advance(3 * 60_000);
     const after = (await q.claim('w1', 1, 60_000)).tasks[0]!;
     console.log(`3 minutes later the ${after.id === low.taskId ? 'low task' : 'wrong task'} runs first: band ${after.band}, promoted to ${after.effectiveBand} (297 normal tasks still queued)`);
+  }
+
+  title('Tasks: multi-resource mode (Dominant Resource Fairness over cpu/memory)');
+  {
+    const q = queue('drf');
+    const capacity = { cpu: 64, memoryMb: 262_144 };
+    const service = createTaskService({ queue: q, types: [defineTaskType('job', z.null())], multiResource: { capacity } });
+    await service.createMany(Array.from({ length: 200 }, () => ({ type: 'job', tenantId: 'renders', payload: null, resources: { cpu: 8, memoryMb: 4_096 } })));
+    await service.createMany(Array.from({ length: 200 }, () => ({ type: 'job', tenantId: 'caches', payload: null, resources: { cpu: 1, memoryMb: 16_384 } })));
+    const served = { renders: 0, caches: 0 };
+    const share = { renders: 0, caches: 0 };
+    for (const t of (await q.claim('w1', 90, 60_000)).tasks) {
+      const tenant = t.tenantId as 'renders' | 'caches';
+      served[tenant] += 1;
+      share[tenant] += dominantShare(t.resources ?? {}, capacity);
+    }
+    console.log(`pool 64 cores / 256 GiB; 'renders' asks 8 cores (1/8 CPU), 'caches' 16 GiB (1/16 memory)`);
+    console.log(`90 claims -> renders ${served.renders} tasks (dominant share ${share.renders.toFixed(2)} pools), caches ${served.caches} tasks (${share.caches.toFixed(2)} pools)`);
   }
 
   title('Tasks: caps are skipped, never blocking (work-conserving)');

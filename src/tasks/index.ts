@@ -11,7 +11,9 @@
  *   queueing across tenants (weight from the tenant's tier), priority then FIFO within a tenant,
  *   global and per-tenant concurrency caps and per-tenant rate caps — applied inside the
  *   backend's atomic claim, so they hold across every worker sharing it. {@link FairQueue} is
- *   the policy as a pure data structure; the memory backend runs it as is.
+ *   the policy as a pure data structure; the memory backend runs it as is. Optional
+ *   multi-resource mode (`multiResource` of the task service): Dominant Resource Fairness over
+ *   declared cpu/memory, by charging each task its dominant share ({@link dominantShareCost}).
  * - Delivery is at-least-once with fencing: a lease expires unless heart-beaten; a stale lease
  *   can never complete (`TASK_LEASE_LOST`); after the last attempt a task is dead-lettered.
  * - Events: `task:created`, `task:updated`, `task:completed`, `task:failed`, `task:dead`;
@@ -55,3 +57,4 @@ export { IndexedHeap, KeyedHeap, OrderedHeap, type HeapPositions, type HeapSlot,
 export { retryDelay } from './policy/backoff.js';
 export { refillTokens, msUntilToken } from './policy/rate.js';
 export { jainIndex, shareErrors } from './policy/fairness.js';
+export { dominantShare, dominantShareCost, parseResourceCapacity, FULL_SHARE_COST, type ResourceCapacity } from './policy/drf.js';

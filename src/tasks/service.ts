@@ -20,6 +20,7 @@ import type {
   TenantPolicy,
 } from '../adapters/queue.js';
 import { retryDelay } from './policy/backoff.js';
+import { dominantShareCost, parseResourceCapacity, type ResourceCapacity } from './policy/drf.js';
 import { emitUpdate } from './events.js';
 import { TaskTypeRegistry, type TaskType } from './types.js';
 
@@ -46,6 +47,13 @@ export interface TaskServiceOptions {
   readonly random?: () => number;
   /** Diagnostics (ids and codes only). Default: silent. */
   readonly logger?: Logger;
+  /**
+   * Multi-resource mode (DESIGN "Fair scheduling", point 5): a task that declares `resources`
+   * and no explicit `cost` is charged its dominant share of `capacity` (see
+   * {@link dominantShareCost}), so tenants are served equal weighted dominant shares (DRF in its
+   * fair-queueing form). Off by default: every task then costs its `cost` (default 1).
+   */
+  readonly multiResource?: { readonly capacity: ResourceCapacity };
 }
 
 /**
@@ -161,12 +169,17 @@ export function createTaskService(options: TaskServiceOptions): TaskService {
   const weightForTier = options.weightForTier ?? ((tier: number) => tier);
   const random = options.random ?? Math.random;
   const logger = options.logger ?? silentLogger;
+  const capacity = options.multiResource === undefined ? undefined : parseResourceCapacity(options.multiResource?.capacity);
 
   const prepare = (request: EnqueueRequest): EnqueueRequest => {
     if (typeof request !== 'object' || request === null) return request;
     const payload = registry.parse(String(request.type), request.payload) as JsonValue;
     const defaults = registry.get(request.type)!.defaults;
-    return { ...defaults, ...request, payload };
+    const prepared = { ...defaults, ...request, payload };
+    if (capacity === undefined || prepared.cost !== undefined || typeof prepared.resources !== 'object' || prepared.resources === null) return prepared;
+    // Resource values are validated by the queue; a non-number here yields NaN and no cost.
+    const cost = dominantShareCost(prepared.resources, capacity);
+    return cost === undefined ? prepared : { ...prepared, cost };
   };
   const announceCreated = (results: readonly EnqueueResult[]): void => {
     for (const r of results) if (r.created && events) events.emit('task:created', { ...eventOf(r.task) });

@@ -4,7 +4,7 @@ import { createMemoryQueue, MemoryQueueState } from '../../src/adapters/memory/i
 import type { QueueAdapter } from '../../src/adapters/queue.js';
 import type { QueueHarness } from '../../src/adapters/testing/queue.js';
 import { uniqueName, waitFor } from '../../src/adapters/testing/support.js';
-import { createTaskMetrics, createTaskService, createWorker, defineTaskType, type Worker } from '../../src/tasks/index.js';
+import { createTaskMetrics, createTaskService, createWorker, defineTaskType, dominantShare, type Worker } from '../../src/tasks/index.js';
 import { z } from 'zod';
 import { postgresQueueHarness } from '../support/postgres-queue-harness.js';
 import { redisQueueHarness } from '../support/redis-queue-harness.js';
@@ -118,6 +118,33 @@ function suite(name: string, harness: QueueHarness): void {
       // 3/4 of the service while both were backlogged; a claim batch of slack either way.
       expect(share).toBeGreaterThan(0.7);
       expect(share).toBeLessThan(0.8);
+    });
+
+    it('multi-resource mode: a CPU-heavy and a memory-heavy tenant get equal dominant shares (DRF)', async () => {
+      const queue = await open(uniqueName('drf'));
+      // Pool: 64 cores, 256 GiB. 'cruncher' asks 8 cores + 4 GiB (dominant: CPU, 1/8);
+      // 'cacher' asks 1 core + 16 GiB (dominant: memory, 1/16). Equal dominant shares: two cacher
+      // tasks per cruncher task.
+      const capacity = { cpu: 64, memoryMb: 262_144 };
+      const service = createTaskService({ queue, types: [defineTaskType('job', z.null())], multiResource: { capacity } });
+      const cruncher = { cpu: 8, memoryMb: 4_096 };
+      const cacher = { cpu: 1, memoryMb: 16_384 };
+      await service.createMany(Array.from({ length: 300 }, () => ({ type: 'job', tenantId: 'cruncher', payload: null, resources: cruncher })));
+      await service.createMany(Array.from({ length: 600 }, () => ({ type: 'job', tenantId: 'cacher', payload: null, resources: cacher })));
+      const dominant: Record<string, number> = { cruncher: 0, cacher: 0 };
+      const served: Record<string, number> = { cruncher: 0, cacher: 0 };
+      for (let done = 0; done < 450; ) {
+        const { tasks } = await queue.claim('drf-worker', 15, 60_000);
+        for (const t of tasks) {
+          served[t.tenantId]! += 1;
+          dominant[t.tenantId]! += dominantShare(t.resources ?? {}, capacity);
+        }
+        done += tasks.length;
+        await Promise.all(tasks.map((t) => queue.complete(t.lease)));
+      }
+      // While both are backlogged: equal dominant shares (±5%), so 1:2 in task counts.
+      expect(Math.abs(dominant.cruncher! / dominant.cacher! - 1)).toBeLessThanOrEqual(0.05);
+      expect(served.cacher! / served.cruncher!).toBeCloseTo(2, 1);
     });
   });
 }
