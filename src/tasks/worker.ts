@@ -118,7 +118,11 @@ export interface WorkerOptions {
   readonly queue: QueueAdapter;
   /** Handlers by task type. A task of another type fails for good (`TASK_TYPE_UNKNOWN`). */
   readonly handlers: Readonly<Record<string, TaskHandler>>;
-  /** Tasks run at once by this worker (default 1, at most 10 000). The queue's caps apply on top. */
+  /**
+   * Tasks run at once by this worker (default 1, at most 10 000). The queue's caps apply on top.
+   * A finished handler frees its slot at once, while its completion is still being recorded, so
+   * the next claim overlaps that write: the worker holds at most 2 × concurrency leases.
+   */
   readonly concurrency?: number;
   /** Worker id (default `worker-<random>`), the target of explicit assignments. */
   readonly id?: string;
@@ -293,6 +297,9 @@ class TaskWorker implements Worker {
   #slotFreed: (() => void) | undefined;
   #drained: (() => void) | undefined;
   #idleWaiters: (() => void)[] = [];
+  /** Completions sent to the queue and not yet acknowledged (their handlers' slots are free). */
+  #completing = 0;
+  #completionsDone: (() => void) | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #lastMaintenance = 0;
   /** The last claim came up short: the queue had nothing more for this worker then. */
@@ -335,7 +342,7 @@ class TaskWorker implements Worker {
   }
 
   idle(): Promise<void> {
-    if (this.#short && this.#active.length === 0) return Promise.resolve();
+    if (this.#short && this.#quiet()) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -345,7 +352,7 @@ class TaskWorker implements Worker {
     this.#stop.abort();
     this.#slotFreed?.();
     await this.#loop;
-    if ((options.drain ?? true) && this.#active.length > 0) {
+    if ((options.drain ?? true) && !this.#quiet()) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, options.timeoutMs ?? 30_000);
         this.#drained = () => {
@@ -367,8 +374,24 @@ class TaskWorker implements Worker {
         }
       }),
     );
+    // Completions already sent are let land (bounded by their own round trip), so the host can
+    // close the queue right after this resolves.
+    if (this.#completing > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, options.timeoutMs ?? 30_000);
+        this.#completionsDone = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
     if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
+  /** No handler runs and no completion is in flight. */
+  #quiet(): boolean {
+    return this.#active.length === 0 && this.#completing === 0;
   }
 
   async #run(): Promise<void> {
@@ -376,7 +399,7 @@ class TaskWorker implements Worker {
     let errors = 0;
     while (!this.#stopping) {
       const free = this.#concurrency - this.#active.length;
-      if (free < (saturated ? this.#refillAt : 1)) {
+      if (free < (saturated ? this.#refillAt : 1) || this.#completing > this.#concurrency) {
         await new Promise<void>((resolve) => (this.#slotFreed = resolve));
         this.#slotFreed = undefined;
         continue;
@@ -401,7 +424,7 @@ class TaskWorker implements Worker {
       this.#short = !saturated;
       for (const task of tasks) this.#begin(task);
       if (!saturated) {
-        if (this.#active.length === 0) for (const resolve of this.#idleWaiters.splice(0)) resolve();
+        if (this.#quiet()) for (const resolve of this.#idleWaiters.splice(0)) resolve();
         await this.#maintain();
         const wait = Math.min(nextInMs ?? this.#idlePollMs, this.#idlePollMs);
         if (!this.#stopping && wait > 0) await this.#queue.waitForWork(wait, this.#stop.signal).catch(() => undefined);
@@ -473,15 +496,29 @@ class TaskWorker implements Worker {
     } catch (err) {
       completion = Promise.reject(err);
     }
+    // The handler is done: its slot goes to the next task while the completion is recorded.
+    this.#completing += 1;
+    this.#release(d);
     completion.then(
       (update) => {
         this.#counts.completed += 1;
         if (this.#events !== undefined) emitUpdate(this.#events, update);
         if (this.#metrics !== undefined) this.#sample(d, 'completed');
-        this.#release(d);
+        this.#completed();
       },
-      (err: unknown) => void this.#completeFailed(d, err).then(() => this.#release(d)),
+      (err: unknown) => void this.#completeFailed(d, err).then(() => this.#completed()),
     );
+  }
+
+  /** A completion was acknowledged (or settled otherwise). */
+  #completed(): void {
+    this.#completing -= 1;
+    this.#slotFreed?.();
+    if (this.#completing === 0) this.#completionsDone?.();
+    if (this.#quiet()) {
+      this.#drained?.();
+      if (this.#short) for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    }
   }
 
   /** The delivery no longer holds a slot. */
@@ -494,7 +531,7 @@ class TaskWorker implements Worker {
     }
     d.slot = -1;
     this.#slotFreed?.();
-    if (this.#active.length === 0) {
+    if (this.#quiet()) {
       this.#drained?.();
       if (this.#short) for (const resolve of this.#idleWaiters.splice(0)) resolve();
     }
