@@ -101,8 +101,8 @@ end
 -- Fair picks. The band's candidate tenants are read once, in virtual-time order (the bt sorted
 -- set), and the start-time choice runs over them in Lua: only the first 'avail' eligible tenants
 -- by virtual time can hold any of the 'avail' smallest start tags, so the window is exact. Per
--- task that leaves its pop (ZPOPMIN), its fields and new state (HMGET, HSET), its lease (ZADD)
--- and the waiting index (ZREM); tenants, counters and tenant-band hashes are written once.
+-- task that leaves its pop (ZPOPMIN) and its fields and new state (HMGET, HSET); leases (ZADD),
+-- the waiting index (ZREM), tenants, counters and tenant-band hashes are written once.
 local avail = limit - #tasks
 if c.mc then avail = math.min(avail, c.mc - redis.call('ZCARD', P .. 'leased')) end
 local tenants = {}
@@ -140,6 +140,10 @@ local function eligible(t)
 end
 local counts = {}
 local function countLater(f, d) counts[f] = (counts[f] or 0) + d end
+-- Leases (all with one expiry) and waiting-index removals are written once per claim.
+local leasedArgs, unwaited = {}, {}
+-- Numbers formatted once: Lua formats a number through sprintf each time it becomes a string.
+local nowS, expS = int(NOW), int(expires)
 local vtChanged = false
 local tokenIndex = 6
 local band = 0
@@ -183,7 +187,7 @@ while avail > 0 and band <= 3 do
         vtChanged = true
         best.v = start + tonumber(f[1]) / t.w
         best.served = true
-        redis.call('ZREM', P .. 'waiting', id)
+        unwaited[#unwaited + 1] = id
         t.leased = t.leased + 1
         t.served = t.served + 1
         if t.rate then t.tok = t.tok - 1 end
@@ -192,15 +196,16 @@ while avail > 0 and band <= 3 do
           if t.rate and t.tok < 1 then t.rateSkipped = true end
           best.ok = false
         end
-        local attempt = tonumber(f[3]) + 1
+        local attempt = int(tonumber(f[3]) + 1)
         local token = ARGV[tokenIndex]
         tokenIndex = tokenIndex + 1
         countLater('queued|' .. best.name .. '|' .. f[2], -1)
         countLater('running|' .. best.name .. '|' .. f[2], 1)
-        local hist = f[4] .. ',{"s":"running","at":' .. int(NOW) .. ',"a":' .. int(attempt) .. ',"w":"' .. worker .. '"}'
-        redis.call('HSET', tk, 'state', 'running', 'ready', '0', 'att', attempt, 'w', worker, 'tok', token, 'exp', int(expires), 'uat', int(NOW), 'h', hist)
-        redis.call('ZADD', P .. 'leased', expires, id)
-        tasks[#tasks + 1] = { id, best.name, f[2], f[5], f[6], f[7], f[8], f[9], f[1], f[10], int(attempt), f[11], f[12], f[13], token, int(expires) }
+        local hist = f[4] .. ',{"s":"running","at":' .. nowS .. ',"a":' .. attempt .. ',"w":"' .. worker .. '"}'
+        redis.call('HSET', tk, 'state', 'running', 'ready', '0', 'att', attempt, 'w', worker, 'tok', token, 'exp', expS, 'uat', nowS, 'h', hist)
+        leasedArgs[#leasedArgs + 1] = expS
+        leasedArgs[#leasedArgs + 1] = id
+        tasks[#tasks + 1] = { id, best.name, f[2], f[5], f[6], f[7], f[8], f[9], f[1], f[10], attempt, f[11], f[12], f[13], token, expS }
         avail = avail - 1
       end
     end
@@ -214,6 +219,8 @@ while avail > 0 and band <= 3 do
     band = band + 1
   end
 end
+if #leasedArgs > 0 then redis.call('ZADD', P .. 'leased', unpack(leasedArgs)) end
+if #unwaited > 0 then redis.call('ZREM', P .. 'waiting', unpack(unwaited)) end
 local rateSkipped = {}
 for name, t in pairs(tenants) do
   local tenKey = P .. 'ten:' .. name

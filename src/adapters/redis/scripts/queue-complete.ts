@@ -20,10 +20,13 @@ if again then return again end
 local c = config()
 local out = {}
 local freed = false
--- Per task: read (HMGET), unlease (ZREM), write or delete, retain (ZADD). Counters and tenant
--- lease counts are summed and written once per call.
+-- Per task: read (HMGET), write or delete. Unlease (ZREM), retain (ZADD), counters and tenant
+-- lease counts are gathered and written once per call.
 local counts = {}
 local leasedDrop = {}
+-- Sorted-set writes of the whole batch, one call each.
+local unleased, doneArgs, unlisted = {}, {}, {}
+local nowS = int(NOW)
 for i = 0, n - 1 do
   local id, token, result = ARGV[4 + i * 3], ARGV[5 + i * 3], ARGV[6 + i * 3]
   local tk = taskKey(id)
@@ -31,7 +34,7 @@ for i = 0, n - 1 do
   local status = leaseStatus(f[1], f[2], f[3], token)
   if status == 'ok' then
     local tenant, ttype = f[4], f[5]
-    redis.call('ZREM', P .. 'leased', id)
+    unleased[#unleased + 1] = id
     if f[1] == 'assigned' and f[7] and f[7] ~= '' then redis.call('ZREM', P .. 'assigned:' .. f[7], id) end
     leasedDrop[tenant] = (leasedDrop[tenant] or 0) + 1
     local from = f[1] .. '|' .. tenant .. '|' .. ttype
@@ -42,19 +45,25 @@ for i = 0, n - 1 do
         if redis.call('HGET', P .. 'idem', k) == id then redis.call('HDEL', P .. 'idem', k) end
       end
       redis.call('DEL', tk)
-      redis.call('ZREM', P .. 'ix:' .. tenant, id)
+      local ix = P .. 'ix:' .. tenant
+      unlisted[ix] = unlisted[ix] or {}
+      table.insert(unlisted[ix], id)
     else
       local to = 'completed|' .. tenant .. '|' .. ttype
       counts[to] = (counts[to] or 0) + 1
-      redis.call('HSET', tk, 'state', 'completed', 'res', result, 'fat', int(NOW), 'uat', int(NOW), 'w', '', 'tok', '', 'exp', '',
-        'h', f[8] .. ',{"s":"completed","at":' .. int(NOW) .. ',"a":' .. f[6] .. '}')
-      redis.call('ZADD', P .. 'done', NOW, id)
+      redis.call('HSET', tk, 'state', 'completed', 'res', result, 'fat', nowS, 'uat', nowS, 'w', '', 'tok', '', 'exp', '',
+        'h', f[8] .. ',{"s":"completed","at":' .. nowS .. ',"a":' .. f[6] .. '}')
+      doneArgs[#doneArgs + 1] = nowS
+      doneArgs[#doneArgs + 1] = id
     end
-    out[#out + 1] = { 'ok', 'completed', tenant, ttype, f[6], int(NOW) }
+    out[#out + 1] = { 'ok', 'completed', tenant, ttype, f[6], nowS }
   else
-    out[#out + 1] = { status, f[1] or '', f[4] or '', f[5] or '', f[6] or '0', int(NOW) }
+    out[#out + 1] = { status, f[1] or '', f[4] or '', f[5] or '', f[6] or '0', nowS }
   end
 end
+if #unleased > 0 then redis.call('ZREM', P .. 'leased', unpack(unleased)) end
+if #doneArgs > 0 then redis.call('ZADD', P .. 'done', unpack(doneArgs)) end
+for ix, ids in pairs(unlisted) do redis.call('ZREM', ix, unpack(ids)) end
 for f, d in pairs(counts) do
   if d ~= 0 and redis.call('HINCRBY', P .. 'cnt', f, d) <= 0 then redis.call('HDEL', P .. 'cnt', f) end
 end
