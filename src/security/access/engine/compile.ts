@@ -20,6 +20,7 @@ import { TEMPLATE_SCOPE } from '../model/records.js';
 import type { PolicyState } from '../model/state.js';
 import { ValidationError } from '../../../core/errors.js';
 import { PathIndex, type RoleIds } from './path-index.js';
+import { indexIn, sliceOf } from '../internal/strings.js';
 
 /** One scope's rules, by concrete action (wildcard-action rules merged in). */
 export class ScopeIndex {
@@ -27,6 +28,11 @@ export class ScopeIndex {
   // `ns:*` keys (merged with `*`), for concrete actions that no rule names exactly.
   readonly #namespaces = new Map<string, PathIndex>();
   readonly #star: PathIndex | null;
+  // The answers of `resolve`, by action, for actions already validated: one hash probe then both
+  // validates the action and finds its index, where `assertAction` + `lookup` take two (a check's
+  // cost is mostly hash probes). Bounded by RESOLVED_LIMIT; past it `resolve` answers without
+  // remembering.
+  readonly #resolved = new Map<string, PathIndex | null>();
 
   /** Indexes `rules`, each held by a role number. */
   constructor(rules: Iterable<{ readonly rule: RuleBody; readonly role: number }>) {
@@ -57,20 +63,37 @@ export class ScopeIndex {
     this.#star = build(['*']);
   }
 
+  /**
+   * The index deciding `action`, or `null` when no rule covers it, validating `action` on the way.
+   * @throws `VALIDATION_FAILED` unless `action` is a concrete action
+   */
+  resolve(action: unknown): PathIndex | null {
+    const known = this.#resolved.get(action as string);
+    if (known !== undefined) return known;
+    assertAction(action);
+    const index = this.lookup(action);
+    if (this.#resolved.size < RESOLVED_LIMIT) this.#resolved.set(action, index);
+    return index;
+  }
+
   /** The index deciding `action` (a validated concrete action), or `null` when no rule covers it. */
   lookup(action: string): PathIndex | null {
     const index = this.#concrete.get(action);
     if (index !== undefined) return index;
     if (this.#namespaces.size > 0) {
-      const colon = action.indexOf(':');
+      const colon = indexIn(action, ':', 0);
       if (colon > 0) {
-        const ns = this.#namespaces.get(`${action.slice(0, colon)}:*`);
+        const ns = this.#namespaces.get(`${sliceOf(action, 0, colon)}:*`);
         if (ns !== undefined) return ns;
       }
     }
     return this.#star;
   }
 }
+
+// Actions one ScopeIndex remembers resolving: more than an application names, and at most 64
+// short strings per index.
+const RESOLVED_LIMIT = 64;
 
 // Bounded so that a stream of distinct (valid) action names cannot grow memory without limit.
 const KNOWN_ACTIONS_LIMIT = 4096;
@@ -151,6 +174,10 @@ export class PolicyCompiler {
   readonly #mergeLimit: number;
   readonly #tenants = new Map<string, TenantIndex>();
   #templates: CompiledScope | null = null;
+  // The tenant `cached` found last: checks usually come in runs for one tenant, and comparing the
+  // id with the last one is cheaper than a hash probe. Cleared by every `invalidate`.
+  #lastTenant: string | null = null;
+  #lastIndex: TenantIndex | undefined = undefined;
 
   /** `mergeLimit`: users holding at most this many rules get a private merged index (0: never). */
   constructor(state: PolicyState, mergeLimit = DEFAULT_MERGE_LIMIT) {
@@ -160,6 +187,8 @@ export class PolicyCompiler {
 
   /** Drops compiled data depending on `scope`: a template change invalidates every tenant. */
   invalidate(scope: string): void {
+    this.#lastTenant = null;
+    this.#lastIndex = undefined;
     if (scope === TEMPLATE_SCOPE) {
       this.#tenants.clear();
       this.#templates = null;
@@ -170,7 +199,13 @@ export class PolicyCompiler {
 
   /** The tenant's compiled index if it is compiled and current (a cache hit also proves the id valid). */
   cached(tenant: string): TenantIndex | undefined {
-    return this.#tenants.get(tenant);
+    if (tenant === this.#lastTenant) return this.#lastIndex;
+    const index = this.#tenants.get(tenant);
+    if (index !== undefined) {
+      this.#lastTenant = tenant;
+      this.#lastIndex = index;
+    }
+    return index;
   }
 
   /**

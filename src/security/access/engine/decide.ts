@@ -32,13 +32,14 @@ function probeScope(
  * @throws `VALIDATION_FAILED` for a malformed action
  */
 export function decide(index: TenantIndex, res: ResourceView, userId: string, user: unknown, action: string): boolean {
-  assertAction(action);
   const entry = index.users.get(userId);
-  if (entry === undefined) return false;
-  if (entry.merged !== null) {
-    const merged = entry.merged.lookup(action);
+  if (entry !== undefined && entry.merged !== null) {
+    // `resolve` validates the action in the same hash probe that finds its rules.
+    const merged = entry.merged.resolve(action);
     return merged !== null && merged.probe(res, DIRECT_ROLES, userId, user) === ALLOW;
   }
+  assertAction(action);
+  if (entry === undefined) return false;
   let allowed: boolean | null = false;
   allowed = probeScope(index.own, entry.own, res, userId, user, action, allowed);
   if (allowed === null) return false;

@@ -15,6 +15,7 @@
  */
 import { evaluateCondition, type Condition, type ConditionContext } from '../model/condition.js';
 import { userAttributesOf, type ResourceView } from '../model/subjects.js';
+import { hasPrefix, indexIn, sliceOf } from '../internal/strings.js';
 
 /** A probe's outcome: nothing matched, an allow matched (and no deny so far), or a deny matched. */
 export type Verdict = typeof NONE | typeof ALLOW | typeof DENY;
@@ -185,7 +186,8 @@ export class PathIndex {
   /**
    * Every entry matching the subject's path, judged for `roles`: `DENY` as soon as one denies,
    * else `ALLOW` if one allows, else `NONE`. `user` is the (validated) user input whose id is
-   * `userId`, read only by conditions. (No closures or allocations here: this runs on every check.)
+   * `userId`, read only by conditions. (No closures or allocations here, and string methods go
+   * through internal/strings.ts: this runs on every check.)
    */
   probe(res: ResourceView, roles: RoleIds, userId: string, user: unknown): Verdict {
     // Without deny rules the first allow is the answer; with them, every match must be seen.
@@ -212,20 +214,20 @@ export class PathIndex {
       // `end`: index just past segment d (a slash, or the end of the path).
       let end = -1;
       for (let d = 1; depths !== 0 && d <= n; d++, depths >>>= 1) {
-        end = d === n ? path.length : path.indexOf('/', end + 1);
+        end = d === n ? path.length : indexIn(path, '/', end + 1);
         if ((depths & 1) === 0) continue;
         const few = this.#fewDeep[d];
         if (few) {
           for (let i = 0; i < few.length; i++) {
             const { prefix, entry } = few[i]!;
-            if (prefix.length !== end || !path.startsWith(prefix)) continue;
+            if (prefix.length !== end || !hasPrefix(path, prefix)) continue;
             const v = judge(entry, roles, res, userId, user);
             if (v === DENY || (v === ALLOW && stopOnAllow)) return v;
             verdict |= v;
           }
           continue;
         }
-        const e = this.#deep.get(d === n ? path : path.slice(0, end));
+        const e = this.#deep.get(d === n ? path : sliceOf(path, 0, end));
         if (e !== undefined) {
           const v = judge(e, roles, res, userId, user);
           if (v === DENY || (v === ALLOW && stopOnAllow)) return v;
@@ -257,10 +259,10 @@ function walk(node: TrieNode, depth: number, start: number, res: ResourceView, r
     return v === DENY ? DENY : ((verdict | v) as Verdict);
   }
   const path = res.path;
-  const slash = path.indexOf('/', start);
+  const slash = indexIn(path, '/', start);
   const end = slash < 0 ? path.length : slash;
   if (node.literal !== null) {
-    const next = node.literal.get(path.slice(start, end));
+    const next = node.literal.get(sliceOf(path, start, end));
     if (next !== undefined) {
       const v = walk(next, depth + 1, end + 1, res, roles, userId, user, stopOnAllow);
       if (v === DENY || (v === ALLOW && stopOnAllow)) return v;

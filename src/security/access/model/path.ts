@@ -15,6 +15,7 @@
  * Matching is case-sensitive.
  */
 import { z } from 'zod';
+import { charCodeOf } from '../internal/strings.js';
 
 /**
  * Longest resource path or pattern, in UTF-16 code units; longer ones fail with `VALIDATION_FAILED`.
@@ -40,8 +41,8 @@ export const MAX_SEGMENTS = 32;
 /**
  * Validates a resource path in one pass over its characters, allocating nothing.
  * Returns the number of segments, or a message saying what is wrong. This is the hot path of every check, so it
- * is hand-written; `resourcePathSchema` states the same rules with zod, and a property test holds
- * the two equal.
+ * is hand-written (and reads characters through `charCodeOf`, see internal/strings.ts);
+ * `resourcePathSchema` states the same rules with zod, and a property test holds the two equal.
  */
 export function scanPath(text: string): number | string {
   const length = text.length;
@@ -51,7 +52,7 @@ export function scanPath(text: string): number | string {
   let start = 0;
   let nonAscii = false;
   for (let i = 0; i < length; i++) {
-    const c = text.charCodeAt(i);
+    const c = charCodeOf(text, i);
     if (c < 128) {
       const kind = ASCII[c]!;
       if (kind === OK) continue;
@@ -94,7 +95,7 @@ const FORBIDDEN: Record<number, string> = {
 function segmentProblem(text: string, start: number, end: number): string | null {
   const size = end - start;
   if (size === 0) return 'path must not have empty segments (leading, trailing or double slash)';
-  if (size <= 2 && text.charCodeAt(start) === 46 && (size === 1 || text.charCodeAt(start + 1) === 46)) return 'path must not contain "." or ".." segments';
+  if (size <= 2 && charCodeOf(text, start) === 46 && (size === 1 || charCodeOf(text, start + 1) === 46)) return 'path must not contain "." or ".." segments';
   return null;
 }
 

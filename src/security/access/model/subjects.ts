@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ValidationError } from '../../../core/errors.js';
 import { MAX_USER_ID_LENGTH, TENANT_PATTERN, tenantSchema } from './names.js';
 import { resourcePathSchema, scanPath } from './path.js';
+import { hasPrefix, indexIn, sliceOf } from '../internal/strings.js';
 
 /** Attribute values conditions can read (scalars, or lists of scalars for `in`). */
 export type AttributeBag = Readonly<Record<string, unknown>>;
@@ -212,34 +213,41 @@ export function userAttributesOf(user: unknown): AttributeBag | undefined {
  * @throws `VALIDATION_FAILED` naming the offending field.
  */
 export function readResource(resource: unknown, checkTenant: boolean): ResourceView {
-  if (ParsedResource.isParsed(resource)) return resource;
-  let tenant: string;
-  let path: string;
-  let ownerId: unknown;
-  let attributes: AttributeBag | undefined;
-  if (typeof resource === 'string') {
-    if (!resource.startsWith(TENANTS_PREFIX)) fail('resource', 'a resource string must be "tenants/<tenant>/<path>"');
-    const slash = resource.indexOf('/', TENANTS_PREFIX.length);
-    if (slash < 0) fail('resource', 'a resource string must be "tenants/<tenant>/<path>"');
-    tenant = resource.slice(TENANTS_PREFIX.length, slash);
-    path = resource.slice(slash + 1);
-  } else if (typeof resource === 'object' && resource !== null) {
-    const r = resource as { tenant?: unknown; path?: unknown; ownerId?: unknown; attributes?: unknown };
-    if (typeof r.tenant !== 'string') fail('resource.tenant', 'must be a string');
-    if (typeof r.path !== 'string') fail('resource.path', 'must be a string');
-    tenant = r.tenant;
-    path = r.path;
-    ownerId = r.ownerId;
-    if (ownerId !== undefined && ownerId !== null && (typeof ownerId !== 'string' || ownerId.length > MAX_USER_ID_LENGTH)) {
-      fail('resource.ownerId', `must be a string of at most ${MAX_USER_ID_LENGTH} characters, or null`);
-    }
-    if (r.attributes !== undefined && !isBag(r.attributes)) fail('resource.attributes', 'must be a plain object');
-    attributes = r.attributes as AttributeBag | undefined;
-  } else {
-    return fail('resource', 'must be "tenants/<tenant>/<path>" or { tenant, path }');
+  if (typeof resource === 'object' && resource !== null) {
+    // `instanceof` first: plain objects leave here without a brand check, which keeps that check
+    // monomorphic (V8 inlines it). A look-alike made with Object.create(ParsedResource.prototype)
+    // fails the brand check and is validated like any plain input.
+    if (resource instanceof ParsedResource && ParsedResource.isParsed(resource)) return resource;
+    return readResourceObject(resource as RawResource, checkTenant);
   }
+  if (typeof resource !== 'string') return fail('resource', 'must be "tenants/<tenant>/<path>" or { tenant, path }');
+  if (!hasPrefix(resource, TENANTS_PREFIX)) fail('resource', 'a resource string must be "tenants/<tenant>/<path>"');
+  const slash = indexIn(resource, '/', TENANTS_PREFIX.length);
+  if (slash < 0) fail('resource', 'a resource string must be "tenants/<tenant>/<path>"');
+  const tenant = sliceOf(resource, TENANTS_PREFIX.length, slash);
+  const path = sliceOf(resource, slash + 1);
   if (checkTenant) assertTenant(tenant);
   const segments = scanPath(path);
   if (typeof segments === 'string') fail('resource.path', segments);
-  return { tenant, path, segments, ownerId, attributes };
+  return { tenant, path, segments, ownerId: undefined, attributes: undefined };
+}
+
+type RawResource = { readonly tenant?: unknown; readonly path?: unknown; readonly ownerId?: unknown; readonly attributes?: unknown };
+
+function readResourceObject(r: RawResource, checkTenant: boolean): ResourceView {
+  // Each field is read once, so a getter cannot show one value to the checks and another to the index.
+  const tenant = r.tenant;
+  const path = r.path;
+  const ownerId = r.ownerId;
+  const attributes = r.attributes;
+  if (typeof tenant !== 'string') fail('resource.tenant', 'must be a string');
+  if (typeof path !== 'string') fail('resource.path', 'must be a string');
+  if (ownerId !== undefined && ownerId !== null && (typeof ownerId !== 'string' || ownerId.length > MAX_USER_ID_LENGTH)) {
+    fail('resource.ownerId', `must be a string of at most ${MAX_USER_ID_LENGTH} characters, or null`);
+  }
+  if (attributes !== undefined && !isBag(attributes)) fail('resource.attributes', 'must be a plain object');
+  if (checkTenant) assertTenant(tenant);
+  const segments = scanPath(path);
+  if (typeof segments === 'string') fail('resource.path', segments);
+  return { tenant, path, segments, ownerId, attributes: attributes as AttributeBag | undefined };
 }
