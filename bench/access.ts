@@ -17,7 +17,8 @@
  * validated on every call; `ours-parsed` passes resources validated once with `parseResource()`
  * (the counterpart of CASL's prebuilt `subject()` objects, which CASL never validates).
  *
- * Knobs (env): BENCH_SIZES (grants, default `1000,10000,100000`), BENCH_ROLES (default `100,10000`),
+ * Knobs (env): BENCH_SHAPES (default `hierarchy,flat`), BENCH_SIZES (grants, default `1000,10000,100000`),
+ * BENCH_ROLES (default `100,10000`),
  * BENCH_BUDGET_MS (time per engine measurement, default 400), BENCH_CASBIN_BUDGET_MS (default 3000:
  * one casbin check takes milliseconds at 10k rules and more at 100k, so casbin runs as many checks as
  * fit — the count is printed), BENCH_LOAD (`0` skips the load test), BENCH_LOAD_GRANTS (default 100000),
@@ -46,6 +47,7 @@ import { recordKey, REVISION_KEY, scopeRevisionKey } from '../src/security/acces
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,100000').split(',').map(Number);
 const ROLE_COUNTS = (process.env.BENCH_ROLES ?? '100,10000').split(',').map(Number);
+const SHAPES = (process.env.BENCH_SHAPES ?? 'hierarchy,flat').split(',') as Shape[];
 const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS ?? 400);
 const CASBIN_BUDGET_MS = Number(process.env.BENCH_CASBIN_BUDGET_MS ?? 3000);
 const LOAD = process.env.BENCH_LOAD !== '0';
@@ -506,7 +508,7 @@ async function loadBenches(): Promise<LoadResult[]> {
 async function main(): Promise<void> {
   console.log(`access bench — node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} x${os.cpus().length}, load average ${os.loadavg()[0]!.toFixed(1)}; budget ${BUDGET_MS} ms per engine (casbin ${CASBIN_BUDGET_MS} ms)`);
   const scenarios: ScenarioResult[] = [];
-  for (const shape of ['hierarchy', 'flat'] as const) {
+  for (const shape of SHAPES) {
     for (const grants of SIZES) {
       for (const roles of ROLE_COUNTS) {
         const r = await scenario(shape, grants, roles);
