@@ -10,7 +10,7 @@ import { parseInput } from '../../core/validation.js';
 import { concatBytes, decodeUtf8, encodeBase64url, randomNonce, toBytes, wipe } from '../internal/bytes.js';
 import { authFailed, tooLarge } from '../internal/errors.js';
 import { bytesOrText } from '../internal/schemas.js';
-import { engineChoiceSchema, resolveAesGcmEngine, type AesGcmEngine, type AesGcmEngineChoice } from './engines.js';
+import { engineChoiceSchema, isAesGcmEngineChoice, resolveAesGcmEngine, type AesGcmEngine, type AesGcmEngineChoice, type MaybePromise } from './engines.js';
 import { encodeHeader, envelopeBytes, NONCE_BYTES, parseEnvelope, type ParsedEnvelope } from './envelope.js';
 import type { KeyMaterial } from './key-material.js';
 import { resolveKey, type AesKeyInput } from './key.js';
@@ -47,13 +47,32 @@ export const cipherOptionsSchema = z.strictObject({ aad: bytesOrText.optional(),
  * @internal
  */
 export function messageBytes(input: unknown, what: string, limit = AES_GCM_MAX_MESSAGE_BYTES): Uint8Array {
-  const bytes = toBytes(parseInput(bytesOrText, input, what));
+  // Bytes are the common case and bytesSchema is exactly this instanceof check: skip zod for them.
+  const bytes = input instanceof Uint8Array ? input : toBytes(parseInput(bytesOrText, input, what));
   if (bytes.length > limit) throw tooLarge(what, limit);
   return bytes;
 }
 
-/** @internal */
+/** True when every enumerable key of `options` is one {@link cipherOptionsSchema} knows. */
+function onlyCipherOptionKeys(options: object): boolean {
+  for (const key in options) if (key !== 'aad' && key !== 'engine') return false;
+  return true;
+}
+
+/**
+ * Parses cipher options. No options, or an object holding only byte AAD and a valid engine name,
+ * skip zod (this runs on every call, and zod's parse leaves ~0.5 KB of garbage); anything else,
+ * every invalid input included, is parsed by the schema, so the outcome is the same either way.
+ * @internal
+ */
 export function parseCipherOptions(options: unknown): { aad: Uint8Array; engine: AesGcmEngine } {
+  if (options === undefined) return { aad: EMPTY, engine: resolveAesGcmEngine('auto') };
+  if (typeof options === 'object' && options !== null && !Array.isArray(options) && onlyCipherOptionKeys(options)) {
+    const { aad, engine } = options as { aad?: unknown; engine?: unknown };
+    if ((aad === undefined || aad instanceof Uint8Array) && (engine === undefined || isAesGcmEngineChoice(engine))) {
+      return { aad: aad === undefined ? EMPTY : messageBytes(aad, 'associated data'), engine: resolveAesGcmEngine(engine ?? 'auto') };
+    }
+  }
   const parsed = parseInput(cipherOptionsSchema, options, 'cipher options');
   return {
     aad: parsed?.aad === undefined ? EMPTY : messageBytes(parsed.aad, 'associated data'),
@@ -65,21 +84,30 @@ export function parseCipherOptions(options: unknown): { aad: Uint8Array; engine:
  * Seals `plaintext` into a symmetric envelope under `key`, named `keyId` in the header.
  * @internal
  */
-export async function sealEnvelope(engine: AesGcmEngine, key: KeyMaterial, keyId: string, plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
+export function sealEnvelope(engine: AesGcmEngine, key: KeyMaterial, keyId: string, plaintext: Uint8Array, aad: Uint8Array): MaybePromise<Uint8Array> {
   const nonce = randomNonce(NONCE_BYTES);
   const header = encodeHeader('A256GCM', keyId, nonce);
-  const out = await engine.seal(key, nonce, plaintext, aad.length > 0 ? concatBytes(header, aad) : header, header.length);
+  const sealed = engine.seal(key, nonce, plaintext, aad.length > 0 ? concatBytes(header, aad) : header, header.length);
+  return sealed instanceof Promise ? sealed.then((out) => withHeader(out, header)) : withHeader(sealed, header);
+}
+
+function withHeader(out: Uint8Array, header: Uint8Array): Uint8Array {
   out.set(header, 0);
   return out;
 }
 
 /**
- * Opens a parsed envelope (symmetric or hybrid) with its content key.
+ * Opens a parsed envelope (symmetric or hybrid) with its content key. May throw synchronously:
+ * callers await it inside async functions.
  * @throws `CRYPTO_AUTH_FAILED` (reason `tag_mismatch`); no plaintext is returned or kept.
  * @internal
  */
-export async function openEnvelope(engine: AesGcmEngine, key: KeyMaterial, parsed: ParsedEnvelope, aad: Uint8Array, what: string): Promise<Uint8Array> {
-  const plaintext = await engine.open(key, parsed.nonce, parsed.sealed, aad.length > 0 ? concatBytes(parsed.header, aad) : parsed.header);
+export function openEnvelope(engine: AesGcmEngine, key: KeyMaterial, parsed: ParsedEnvelope, aad: Uint8Array, what: string): MaybePromise<Uint8Array> {
+  const plaintext = engine.open(key, parsed.nonce, parsed.sealed, aad.length > 0 ? concatBytes(parsed.header, aad) : parsed.header);
+  return plaintext instanceof Promise ? plaintext.then((result) => authentic(result, what)) : authentic(plaintext, what);
+}
+
+function authentic(plaintext: Uint8Array | null, what: string): Uint8Array {
   if (plaintext === null) throw authFailed(what, 'tag_mismatch');
   return plaintext;
 }

@@ -58,19 +58,31 @@ export const MIN_ENVELOPE_BYTES = 3 + NONCE_BYTES + GCM_TAG_BYTES;
 const KEY_ID_BYTE = new Uint8Array(256);
 for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~-') KEY_ID_BYTE[c.charCodeAt(0)] = 1;
 
+// The id decoded last. Envelopes mostly name the same few keys, and building the string a
+// character at a time leaves one short-lived string per character (~1 KB of garbage for a 43-byte
+// thumbprint id) on every decryption; comparing against the last id allocates nothing.
+let lastKeyId = '';
+
 /**
  * Decodes an ASCII key id, or `null` when a byte is outside the alphabet. A byte loop: this runs
  * on every decryption, and spreading into String.fromCharCode plus a regex cost ~1 µs.
  * @internal
  */
 export function readKeyId(bytes: Uint8Array, offset: number, length: number): string | null {
+  if (length === lastKeyId.length && sameAscii(bytes, offset, lastKeyId)) return lastKeyId; // its bytes passed the check below
   let id = '';
   for (let i = offset; i < offset + length; i++) {
     const b = bytes[i]!;
     if (KEY_ID_BYTE[b] !== 1) return null;
     id += String.fromCharCode(b);
   }
+  lastKeyId = id;
   return id;
+}
+
+function sameAscii(bytes: Uint8Array, offset: number, text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (bytes[offset + i] !== text.charCodeAt(i)) return false;
+  return true;
 }
 
 /** A parsed envelope; every field is a view into the input bytes. @internal */
@@ -117,7 +129,7 @@ const envelopeSchema = z.union([bytesSchema, z.string()]);
  * @internal
  */
 export function envelopeBytes(input: unknown, what: string): Uint8Array {
-  const value = parseInput(envelopeSchema, input, what);
+  const value = input instanceof Uint8Array ? input : parseInput(envelopeSchema, input, what);
   const bytes = typeof value === 'string' ? decodeBase64url(value) : value;
   if (bytes === null) throw invalidInput(`invalid ${what}: not canonical base64url`);
   if (bytes.length < MIN_ENVELOPE_BYTES) throw invalidInput(`invalid ${what}: shorter than the smallest envelope (${MIN_ENVELOPE_BYTES} bytes)`);

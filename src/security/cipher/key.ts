@@ -199,6 +199,8 @@ export const aesKeyInputSchema = z.union([
  * @internal
  */
 export function resolveKey(input: AesKeyInput): { id: string; material: KeyMaterial } {
+  // The schema's first branch, without zod: this runs on every encryption and decryption.
+  if (input instanceof AesKey) return { id: input.id, material: materialOf(input) };
   const key = parseInput(aesKeyInputSchema, input, 'AES key');
   if (key instanceof AesKey) return { id: key.id, material: materialOf(key) };
   return { id: '', material: new KeyMaterial(key.slice()) };

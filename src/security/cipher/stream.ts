@@ -41,7 +41,7 @@ import { concatBytes, randomBytes, readUint32, wipe, writeUint32 } from '../inte
 import { authFailed, invalidInput } from '../internal/errors.js';
 import { bytesOrText } from '../internal/schemas.js';
 import { messageBytes } from './aes-gcm.js';
-import { engineChoiceSchema, GCM_TAG_BYTES, resolveAesGcmEngine, type AesGcmEngine, type AesGcmEngineChoice } from './engines.js';
+import { engineChoiceSchema, GCM_TAG_BYTES, resolveAesGcmEngine, type AesGcmEngine, type AesGcmEngineChoice, type MaybePromise } from './engines.js';
 import { ENVELOPE_VERSION, readKeyId } from './envelope.js';
 import { KeyMaterial } from './key-material.js';
 import { resolveKey, type AesKeyInput } from './key.js';
@@ -133,7 +133,7 @@ export function encryptTransform(engine: AesGcmEngine, key: KeyMaterial, keyId: 
   const subkey = deriveSubkey(key, salt, header, aad);
   const segmenter = new Segmenter(segmentSize);
   let index = 0;
-  const seal = (segment: Uint8Array, last: boolean): Promise<Uint8Array> => {
+  const seal = (segment: Uint8Array, last: boolean): MaybePromise<Uint8Array> => {
     if (index >= MAX_SEGMENTS) throw new FabricaError('PAYLOAD_TOO_LARGE', 'stream exceeds 2^32 segments', { details: { limit: MAX_SEGMENTS } });
     return engine.seal(subkey, segmentNonce(prefix, index++, last), segment, EMPTY, 0);
   };

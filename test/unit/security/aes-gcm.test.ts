@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { availableAesGcmEngines, resolveAesGcmEngine } from '../../../src/security/cipher/engines.js';
+import { availableAesGcmEngines, NODE_SLICE_BYTES, resolveAesGcmEngine } from '../../../src/security/cipher/engines.js';
 import { KeyMaterial } from '../../../src/security/cipher/key-material.js';
 import { randomBytes } from '../../../src/security/internal/bytes.js';
 import {
@@ -43,9 +43,13 @@ describe('AES-GCM engines', () => {
     );
   });
 
-  it('property: engines agree on large inputs that span several 64 KiB node slices, with headroom', async () => {
+  it('property: engines agree on large inputs that span several node slices, with headroom', async () => {
+    const sizes = fc.oneof(
+      fc.integer({ min: NODE_SLICE_BYTES - 4096, max: 3 * NODE_SLICE_BYTES + 4096 }),
+      fc.constantFrom(NODE_SLICE_BYTES - 1, NODE_SLICE_BYTES, NODE_SLICE_BYTES + 1, 2 * NODE_SLICE_BYTES),
+    );
     await fc.assert(
-      fc.asyncProperty(bytes(32, 32), bytes(12, 12), fc.integer({ min: 60_000, max: 200_000 }), fc.integer({ min: 0, max: 300 }), async (key, nonce, size, headroom) => {
+      fc.asyncProperty(bytes(32, 32), bytes(12, 12), sizes, fc.integer({ min: 0, max: 300 }), async (key, nonce, size, headroom) => {
         const plaintext = randomBytes(size);
         const outputs = await Promise.all(engines.map((name) => resolveAesGcmEngine(name).seal(new KeyMaterial(key), nonce, plaintext, new Uint8Array(0), headroom)));
         for (const out of outputs) {
@@ -104,6 +108,20 @@ describe('encrypt / decrypt', () => {
     const envelope = await encrypt(key, 'abc');
     expect([...envelope.subarray(0, 5)]).toEqual([1, 1, 2, 'k'.charCodeAt(0), '1'.charCodeAt(0)]);
     expect(readEnvelopeHeader(envelope)).toEqual({ version: 1, algorithm: 'A256GCM', keyId: 'k1', ciphertextBytes: 3 });
+  });
+
+  it('reads each envelope\'s own key id when ids of the same length alternate, and refuses a bad id byte after a good one', async () => {
+    const [k1, k2] = [AesKey.generate({ id: 'k1' }), AesKey.generate({ id: 'k2' })];
+    const [e1, e2] = [await encrypt(k1, 'one'), await encrypt(k2, 'two')];
+    for (let i = 0; i < 3; i++) {
+      expect(readEnvelopeHeader(e1).keyId).toBe('k1');
+      expect(readEnvelopeHeader(e2).keyId).toBe('k2');
+    }
+    await expectCode(() => decrypt(k1, e2), 'CRYPTO_AUTH_FAILED').then((e) => expect(e.details).toMatchObject({ reason: 'key_id_mismatch', keyId: 'k2' }));
+    expect(await decryptText(k1, e1)).toBe('one');
+    const bad = e1.slice();
+    bad[4] = 0x20; // 'k ': a space is outside the key id alphabet
+    await expectCode(() => decrypt(k1, bad), 'CRYPTO_AUTH_FAILED').then((e) => expect(e.details).toMatchObject({ reason: 'malformed' }));
   });
 
   it('property: altering any single byte of an envelope fails with CRYPTO_AUTH_FAILED and no plaintext', async () => {
@@ -186,6 +204,23 @@ describe('encrypt / decrypt', () => {
     await expectCode(() => encrypt(key, 'x', { extra: true } as never), 'VALIDATION_FAILED');
     // A lone surrogate would silently become U+FFFD: refused instead.
     await expectCode(() => encrypt(key, 'a\uD800b'), 'VALIDATION_FAILED');
+  });
+
+  it('accepts a Buffer (a Uint8Array subclass) as key, plaintext and envelope, with the same result as plain bytes', async () => {
+    const raw = randomBytes(32);
+    const plaintext = randomBytes(300);
+    const envelope = await encrypt(Buffer.from(raw), Buffer.from(plaintext), { aad: Buffer.from('ctx') });
+    expect(envelope.constructor).toBe(Uint8Array);
+    expect(await decrypt(raw, Buffer.from(envelope), { aad: 'ctx' })).toEqual(plaintext);
+    expect(await decrypt(AesKey.fromBytes(raw), envelope, { aad: new TextEncoder().encode('ctx') })).toEqual(plaintext);
+  });
+
+  it('rejects an engine choice that is not a known name with VALIDATION_FAILED, whatever its type', async () => {
+    for (const engine of [5, null, 'NODE', 'auto ', {}]) {
+      await expectCode(() => encrypt(key, 'x', { engine: engine as never }), 'VALIDATION_FAILED');
+      await expectCode(() => resolveAesGcmEngine(engine), 'VALIDATION_FAILED');
+    }
+    await expectCode(() => encrypt(key, 'x', null as never), 'VALIDATION_FAILED');
   });
 
   it('rejects plaintext above 1 GiB with PAYLOAD_TOO_LARGE (before touching it)', async () => {
