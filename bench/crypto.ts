@@ -13,13 +13,16 @@
  * - Password hash time at the default parameters: argon2id, scrypt, PBKDF2-HMAC-SHA3-256.
  *
  * Knobs: BENCH_TIME_MS (time per measurement, default 100), BENCH_ROUNDS (interleaved rounds,
- * best counts, default 10), BENCH_STREAM_MB (default 64; streams run at 1/16, 1/4 and all of it),
- * BENCH_PASSWORD_RUNS (default 3), BENCH_ONLY (comma list of aes,stream,rsa,password).
+ * default 10), BENCH_STREAM_MB (default 64; streams run at 1/16, 1/4 and all of it),
+ * BENCH_PASSWORD_RUNS (default 3), BENCH_ONLY (comma list of aes,stream,rsa,password),
+ * BENCH_AES_SIZES (comma list of KiB, default 1,64,1024), BENCH_FORCE_GC=1 (a forced full GC
+ * before every measurement, the method used before; see {@link compare} for why it is off).
  * Throughput is reported per CPU-second of this process (stable on a shared machine) and per
  * wall-clock second; ratios use CPU time.
  * Writes bench/results/crypto.json. Timings vary with the machine: compare ratios, not absolutes.
  */
 import { constants, createCipheriv, createDecipheriv, createSecretKey, KeyObject, privateDecrypt, randomBytes as nodeRandomBytes } from 'node:crypto';
+import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -44,20 +47,29 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
 const STREAM_MB = Number(process.env.BENCH_STREAM_MB ?? 64);
 const PASSWORD_RUNS = Number(process.env.BENCH_PASSWORD_RUNS ?? 3);
 const ONLY = new Set((process.env.BENCH_ONLY ?? 'aes,stream,rsa,password').split(','));
+const AES_SIZES = (process.env.BENCH_AES_SIZES ?? '1,64,1024').split(',').map((kib) => Number(kib) * 1024);
+const FORCE_GC = process.env.BENCH_FORCE_GC === '1';
 
 // A full GC before each streaming run gives every run the same memory baseline.
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
+
+// Start times of major GCs. Reported per candidate: a run of major GCs (V8 sometimes settles into
+// one, triggered by ArrayBuffer memory) costs more CPU than AES itself and explains outliers.
+const majorGcTimes: number[] = [];
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    if ((entry as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) majorGcTimes.push(entry.startTime);
+  }
+}).observe({ entryTypes: ['gc'] });
 
 /**
  * Runs `op` back to back for TIME_MS (after a short warm-up). Returns ops per CPU-second of this
  * process (user + system, thread pool included) and ops per wall-clock second. CPU time is the
  * fair measure on a shared 2-core machine: time spent descheduled by other processes is not ours.
  */
-async function measure(op: () => unknown): Promise<{ cpu: number; wall: number }> {
-  // Collect the previous candidate's garbage first, or its GC debt is billed to this one (noble at
-  // 1 MiB leaves plenty, and skewed whichever candidate came next by up to 30%).
-  gc();
+async function measure(op: () => unknown): Promise<{ cpu: number; wall: number; window: [number, number] }> {
+  if (FORCE_GC) gc();
   for (let i = 0; i < 3; i++) await op();
   let count = 0;
   const started = performance.now();
@@ -69,7 +81,7 @@ async function measure(op: () => unknown): Promise<{ cpu: number; wall: number }
     elapsed = performance.now() - started;
   } while (elapsed < TIME_MS);
   const cpu = process.cpuUsage(cpu0);
-  return { cpu: count / ((cpu.user + cpu.system) / 1e6), wall: count / (elapsed / 1000) };
+  return { cpu: count / ((cpu.user + cpu.system) / 1e6), wall: count / (elapsed / 1000), window: [started, started + elapsed] };
 }
 
 /** Per-round results of {@link compare}: every candidate once per round, in the given order. */
@@ -80,32 +92,63 @@ interface Comparison {
   readonly wall: Record<string, number>;
   /** Every round's ops per CPU-second, per candidate. */
   readonly rounds: Record<string, number[]>;
+  /** Major GCs that started while the candidate was measured, all rounds together. */
+  readonly majorGcs: Record<string, number>;
 }
 
-/** Measures every candidate ROUNDS times, interleaved, keeping each round's figures. */
+/**
+ * Measures every candidate ROUNDS times, interleaved, keeping each round's figures. The order
+ * rotates every round, so no candidate always runs right after the same neighbour and inherits
+ * its garbage.
+ *
+ * No forced GC before each measurement, as this bench once did: every forced GC leaves V8's heap
+ * limits fitted to the just-compacted heap, and the next 100 ms ran in back-to-back major GCs
+ * triggered by ArrayBuffer memory. Raw node:crypto sealing 64 KiB: ~29,000 ops/s with it,
+ * ~52,000 without; at 1 MiB ~2,300-2,500 vs ~3,700 (0 major GCs instead of ~3 per measurement).
+ * That measured V8's heuristics more than AES, and billed each candidate by how much memory it
+ * allocates rather than by its work. BENCH_FORCE_GC=1 restores it.
+ */
 async function compare(candidates: Record<string, () => unknown>): Promise<Comparison> {
   const cpu: Record<string, number> = {};
   const wall: Record<string, number> = {};
   const rounds: Record<string, number[]> = {};
+  const windows: Record<string, [number, number][]> = {};
+  const entries = Object.entries(candidates);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, op] of Object.entries(candidates)) {
+    for (let i = 0; i < entries.length; i++) {
+      const [name, op] = entries[(i + round) % entries.length]!;
       const m = await measure(op);
       cpu[name] = Math.max(cpu[name] ?? 0, m.cpu);
       wall[name] = Math.max(wall[name] ?? 0, m.wall);
       (rounds[name] ??= []).push(m.cpu);
+      (windows[name] ??= []).push(m.window);
     }
   }
-  return { cpu, wall, rounds };
+  await new Promise((resolve) => setTimeout(resolve, 10)); // GC entries arrive asynchronously
+  const majorGcs = Object.fromEntries(
+    Object.entries(windows).map(([name, list]) => [name, majorGcTimes.filter((t) => list.some(([from, to]) => t >= from && t <= to)).length]),
+  );
+  return { cpu, wall, rounds, majorGcs };
 }
 
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
 /**
- * Ratio of `ours` to the best of `baselines`, paired per round (measured back to back, so slow
+ * Ratio of `ours` to the fastest of `baselines`, paired per round (measured back to back, so slow
  * drifts of a shared machine cancel out): the median of the per-round ratios, and the ratio of bests.
+ * The fastest baseline is chosen once, by its median over all rounds. Taking the better of the
+ * baselines in every round instead compares one noisy sample with the maximum of several, which
+ * biases the ratio down by the noise alone (the two raw node:crypto variants do the same work from
+ * 64 KiB up, yet each round's figures differ by 5-30% on a shared machine).
  */
-function pairedRatio(c: Comparison, ours: string, baselines: readonly string[]): { median: number; ofBests: number } {
-  const ratios = c.rounds[ours]!.map((value, i) => value / Math.max(...baselines.map((b) => c.rounds[b]![i]!))).sort((a, b) => a - b);
-  const median = ratios.length % 2 === 1 ? ratios[(ratios.length - 1) / 2]! : (ratios[ratios.length / 2 - 1]! + ratios[ratios.length / 2]!) / 2;
-  return { median, ofBests: c.cpu[ours]! / Math.max(...baselines.map((b) => c.cpu[b]!)) };
+function pairedRatio(c: Comparison, ours: string, baselines: readonly string[]): { median: number; ofBests: number; baseline: string } {
+  const baseline = baselines.reduce((best, b) => (median(c.rounds[b]!) > median(c.rounds[best]!) ? b : best));
+  const ratios = c.rounds[ours]!.map((value, i) => value / c.rounds[baseline]![i]!);
+  return { median: median(ratios), ofBests: c.cpu[ours]! / Math.max(...baselines.map((b) => c.cpu[b]!)), baseline };
 }
 
 const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
@@ -118,20 +161,22 @@ interface AesRow {
   opsPerWallSec: Record<string, number>;
   mbPerCpuSec: Record<string, number>;
   /** ours(node) / the faster raw node:crypto variant: median of per-round ratios, and ratio of bests. */
-  ratioFastVsRawNode: { median: number; ofBests: number };
+  ratioFastVsRawNode: { median: number; ofBests: number; baseline: string };
   /** ours(noble) / raw noble, likewise. */
-  ratioNobleVsRawNoble: { median: number; ofBests: number };
+  ratioNobleVsRawNoble: { median: number; ofBests: number; baseline: string };
+  /** Major GCs during each candidate's measurements (all rounds). */
+  majorGcs: Record<string, number>;
 }
 
 async function benchAes(): Promise<AesRow[]> {
-  const rows: AesRow[] = [];
   const raw = nodeRandomBytes(32);
   const rawKeyObject = createSecretKey(raw);
   const key = AesKey.fromBytes(raw);
   const ours = (engine: AesGcmEngineName, pt: Uint8Array) => () => encrypt(key, pt, { engine });
-  console.log('\nAES-256-GCM: best of %d interleaved rounds of %d ms; ops/s and MB/s per CPU-second (wall-clock ops/s in brackets)', ROUNDS, TIME_MS);
-  console.log(`${'size'.padEnd(10)}${'op'.padEnd(6)}${'candidate'.padEnd(30)}${'ops/s'.padStart(10)}${'MB/s'.padStart(9)}${'(wall)'.padStart(11)}`);
-  for (const size of [1024, 64 * 1024, 1024 * 1024]) {
+  // One comparison per size, direction and engine family: each "ours" is interleaved with its own
+  // baselines only, so noble's garbage (plenty at 1 MiB) is never billed to a node:crypto candidate.
+  const tasks: { size: number; direction: 'seal' | 'open'; family: 'node' | 'webcrypto' | 'noble'; candidates: Record<string, () => unknown> }[] = [];
+  for (const size of AES_SIZES) {
     const pt = nodeRandomBytes(size);
     const rawSeal = (k: Buffer | KeyObject) => () => {
       const iv = nodeRandomBytes(12);
@@ -139,15 +184,6 @@ async function benchAes(): Promise<AesRow[]> {
       const ct = cipher.update(pt);
       cipher.final();
       return [iv, ct, cipher.getAuthTag()];
-    };
-    // Order matters: each "ours" sits next to its baseline, so paired rounds run back to back.
-    const sealCandidates: Record<string, () => unknown> = {
-      'ours (node, fast path)': ours('node', pt),
-      'raw node:crypto (KeyObject)': rawSeal(rawKeyObject),
-      'raw node:crypto (Buffer key)': rawSeal(raw),
-      'ours (webcrypto)': ours('webcrypto', pt),
-      'ours (noble)': ours('noble', pt),
-      'raw @noble/ciphers': () => gcm(raw, nodeRandomBytes(12)).encrypt(pt),
     };
     const envelope = await encrypt(key, pt);
     const iv = nodeRandomBytes(12);
@@ -163,17 +199,71 @@ async function benchAes(): Promise<AesRow[]> {
       decipher.final();
       return out;
     };
-    const openCandidates: Record<string, () => unknown> = {
-      'ours (node, fast path)': () => decrypt(key, envelope, { engine: 'node' }),
-      'raw node:crypto (KeyObject)': rawOpen(rawKeyObject),
-      'raw node:crypto (Buffer key)': rawOpen(raw),
-      'ours (webcrypto)': () => decrypt(key, envelope, { engine: 'webcrypto' }),
-      'ours (noble)': () => decrypt(key, envelope, { engine: 'noble' }),
-      'raw @noble/ciphers': () => gcm(raw, iv).decrypt(nobleSealed),
-    };
-    for (const [direction, candidates] of [['seal', sealCandidates], ['open', openCandidates]] as const) {
-      const comparison = await compare(candidates);
-      const { cpu, wall } = comparison;
+    tasks.push(
+      {
+        size,
+        direction: 'seal',
+        family: 'node',
+        candidates: {
+          'ours (node, fast path)': ours('node', pt),
+          'raw node:crypto (KeyObject)': rawSeal(rawKeyObject),
+          'raw node:crypto (Buffer key)': rawSeal(raw),
+        },
+      },
+      { size, direction: 'seal', family: 'webcrypto', candidates: { 'ours (webcrypto)': ours('webcrypto', pt) } },
+      {
+        size,
+        direction: 'seal',
+        family: 'noble',
+        candidates: { 'ours (noble)': ours('noble', pt), 'raw @noble/ciphers': () => gcm(raw, nodeRandomBytes(12)).encrypt(pt) },
+      },
+      {
+        size,
+        direction: 'open',
+        family: 'node',
+        candidates: {
+          'ours (node, fast path)': () => decrypt(key, envelope, { engine: 'node' }),
+          'raw node:crypto (KeyObject)': rawOpen(rawKeyObject),
+          'raw node:crypto (Buffer key)': rawOpen(raw),
+        },
+      },
+      { size, direction: 'open', family: 'webcrypto', candidates: { 'ours (webcrypto)': () => decrypt(key, envelope, { engine: 'webcrypto' }) } },
+      {
+        size,
+        direction: 'open',
+        family: 'noble',
+        candidates: { 'ours (noble)': () => decrypt(key, envelope, { engine: 'noble' }), 'raw @noble/ciphers': () => gcm(raw, iv).decrypt(nobleSealed) },
+      },
+    );
+  }
+
+  // The node:crypto comparisons (the goal) run first, before WebCrypto's and noble's garbage is in
+  // the heap. On a heap as small as this bench's (~10 MB), V8 can settle into starting a major GC
+  // as soon as the previous one ends (it starts marking once old-space headroom is below the
+  // new-space capacity), and then every allocation pays for marking: the "major GCs" column shows
+  // which figures were taken in that state.
+  const comparisons = new Map<string, Comparison>();
+  for (const family of ['node', 'webcrypto', 'noble'] as const) {
+    for (const task of tasks.filter((t) => t.family === family)) {
+      const c = await compare(task.candidates);
+      const id = `${task.size}/${task.direction}`;
+      const merged = comparisons.get(id) ?? { cpu: {}, wall: {}, rounds: {}, majorGcs: {} };
+      comparisons.set(id, {
+        cpu: { ...merged.cpu, ...c.cpu },
+        wall: { ...merged.wall, ...c.wall },
+        rounds: { ...merged.rounds, ...c.rounds },
+        majorGcs: { ...merged.majorGcs, ...c.majorGcs },
+      });
+    }
+  }
+
+  console.log('\nAES-256-GCM: best of %d interleaved rounds of %d ms; ops/s and MB/s per CPU-second (wall-clock ops/s in brackets)', ROUNDS, TIME_MS);
+  console.log(`${'size'.padEnd(10)}${'op'.padEnd(6)}${'candidate'.padEnd(30)}${'ops/s'.padStart(10)}${'MB/s'.padStart(9)}${'(wall)'.padStart(11)}${'major GCs'.padStart(11)}`);
+  const rows: AesRow[] = [];
+  for (const size of AES_SIZES) {
+    for (const direction of ['seal', 'open'] as const) {
+      const comparison = comparisons.get(`${size}/${direction}`)!;
+      const { cpu, wall, majorGcs } = comparison;
       const mbs = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, mb(v * size)]));
       const row: AesRow = {
         size,
@@ -183,12 +273,15 @@ async function benchAes(): Promise<AesRow[]> {
         mbPerCpuSec: mbs,
         ratioFastVsRawNode: pairedRatio(comparison, 'ours (node, fast path)', ['raw node:crypto (KeyObject)', 'raw node:crypto (Buffer key)']),
         ratioNobleVsRawNoble: pairedRatio(comparison, 'ours (noble)', ['raw @noble/ciphers']),
+        majorGcs,
       };
       rows.push(row);
-      for (const name of Object.keys(candidates)) {
-        console.log(`${`${size / 1024} KiB`.padEnd(10)}${direction.padEnd(6)}${name.padEnd(30)}${fmt(cpu[name]!).padStart(10)}${fmt(mbs[name]!, 0).padStart(9)}${`(${fmt(wall[name]!)})`.padStart(11)}`);
+      for (const name of Object.keys(cpu)) {
+        console.log(
+          `${`${size / 1024} KiB`.padEnd(10)}${direction.padEnd(6)}${name.padEnd(30)}${fmt(cpu[name]!).padStart(10)}${fmt(mbs[name]!, 0).padStart(9)}${`(${fmt(wall[name]!)})`.padStart(11)}${String(majorGcs[name]).padStart(11)}`,
+        );
       }
-      const r = (x: { median: number; ofBests: number }) => `${fmt(x.median, 2)}x (bests: ${fmt(x.ofBests, 2)}x)`;
+      const r = (x: { median: number; ofBests: number; baseline: string }) => `${fmt(x.median, 2)}x vs ${x.baseline} (bests: ${fmt(x.ofBests, 2)}x)`;
       console.log(`${''.padEnd(16)}ours(node) / raw node:crypto = ${r(row.ratioFastVsRawNode)}; ours(noble) / raw noble = ${r(row.ratioNobleVsRawNoble)}`);
     }
   }
