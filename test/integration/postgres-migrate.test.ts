@@ -50,6 +50,10 @@ if (url === '') {
       expect(first).toEqual({ schema, applied: POSTGRES_MIGRATIONS.map((m) => m.version), version: POSTGRES_SCHEMA_VERSION });
       expect(await migratePostgres({ pool, schema })).toEqual({ schema, applied: [], version: POSTGRES_SCHEMA_VERSION });
       expect(await appliedRows(schema)).toEqual(POSTGRES_MIGRATIONS.map((m) => m.version));
+      // Migration 5: the task-listing index is led by tenant, so a queue-only predicate cannot
+      // pull it into a batched completion's plan (a full scan of the queue's entries per call).
+      const { rows } = await pool.query<{ def: string }>(`SELECT pg_get_indexdef(to_regclass($1)) AS def`, [`"${schema}".queue_tasks_listing`]);
+      expect(rows[0]!.def).toMatch(/\(tenant, queue, id\)$/);
     });
 
     it('concurrent migrate() from 4 pools ends with exactly one applied set and no error', async () => {

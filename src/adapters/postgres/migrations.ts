@@ -251,6 +251,16 @@ const V4_TASK_LISTING = /* sql */ `
 CREATE INDEX queue_tasks_listing ON {{schema}}.queue_tasks (queue, tenant, id);
 `;
 
+// The listing index led by tenant instead of queue. Led by queue, it matched `queue = $1` alone,
+// and the planner — with statistics from when the table was small — combined it with the
+// primary key for a batch of ids (BitmapAnd), reading every index entry of the queue on each
+// batched completion: O(queued tasks) per call, 7 ms at 150 000 tasks. Led by tenant, it serves
+// only what it is for (one tenant's tasks of one queue, by id).
+const V5_TASK_LISTING_BY_TENANT = /* sql */ `
+DROP INDEX {{schema}}.queue_tasks_listing;
+CREATE INDEX queue_tasks_listing ON {{schema}}.queue_tasks (tenant, queue, id);
+`;
+
 /**
  * Every migration this version of the package knows, in order. `migratePostgres()` applies the
  * missing ones; the adapters refuse to start unless the database is at exactly the last version.
@@ -267,6 +277,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = Object.freeze([
   Object.freeze({ version: 2, name: 'task queue: tables and fair-claim functions', sql: QUEUE_MIGRATION_SQL }),
   Object.freeze({ version: 3, name: 'resources: GCRA rate limits and leased reservations', sql: RESOURCES_MIGRATION_SQL }),
   Object.freeze({ version: 4, name: 'task queue: listing index by tenant and id', sql: V4_TASK_LISTING }),
+  Object.freeze({ version: 5, name: 'task queue: listing index led by tenant (no full-queue scans on batched completion)', sql: V5_TASK_LISTING_BY_TENANT }),
 ]);
 
 /**
