@@ -142,6 +142,8 @@ local counts = {}
 local function countLater(f, d) counts[f] = (counts[f] or 0) + d end
 -- Leases (all with one expiry) and waiting-index removals are written once per claim.
 local leasedArgs, unwaited = {}, {}
+-- Tasks started per tenant, then type: the counters move by these sums once at the end.
+local started = {}
 -- Numbers formatted once: Lua formats a number through sprintf each time it becomes a string.
 local nowS, expS = int(NOW), int(expires)
 local vtChanged = false
@@ -164,15 +166,25 @@ while avail > 0 and band <= 3 do
   if #cands == 0 then
     band = band + 1
   else
+    -- Ties on virtual time go by tenant id bytes: rank the candidates by name once, so each pick
+    -- compares numbers only.
+    local byName = {}
+    for i, cand in ipairs(cands) do byName[i] = cand end
+    table.sort(byName, function(a, b) return before(a.name, b.name) end)
+    for i, cand in ipairs(byName) do cand.r = i end
     while avail > 0 do
       local best = nil
       for _, cand in ipairs(cands) do
-        if cand.left ~= 0 and cand.ok ~= false and (best == nil or cand.v < best.v or (cand.v == best.v and before(cand.name, best.name))) then best = cand end
+        if cand.left ~= 0 and cand.ok ~= false and (best == nil or cand.v < best.v or (cand.v == best.v and cand.r < best.r)) then best = cand end
       end
       if best == nil then break end
       local t = best.t
-      local rq = P .. 'rq:' .. band .. ':' .. best.name
-      if best.left == nil then best.left = redis.call('ZCARD', rq) end
+      local rq = best.rq
+      if rq == nil then
+        rq = P .. 'rq:' .. band .. ':' .. best.name
+        best.rq = rq
+        best.left = redis.call('ZCARD', rq)
+      end
       local id = redis.call('ZPOPMIN', rq)[1]
       if id == nil then
         -- Defensive: an index saying 'ready' over an empty set would otherwise fail the script.
@@ -199,8 +211,12 @@ while avail > 0 and band <= 3 do
         local attempt = int(tonumber(f[3]) + 1)
         local token = ARGV[tokenIndex]
         tokenIndex = tokenIndex + 1
-        countLater('queued|' .. best.name .. '|' .. f[2], -1)
-        countLater('running|' .. best.name .. '|' .. f[2], 1)
+        local byType = started[best.name]
+        if byType == nil then
+          byType = {}
+          started[best.name] = byType
+        end
+        byType[f[2]] = (byType[f[2]] or 0) + 1
         local hist = f[4] .. ',{"s":"running","at":' .. nowS .. ',"a":' .. attempt .. ',"w":"' .. worker .. '"}'
         redis.call('HSET', tk, 'state', 'running', 'ready', '0', 'att', attempt, 'w', worker, 'tok', token, 'exp', expS, 'uat', nowS, 'h', hist)
         leasedArgs[#leasedArgs + 1] = expS
@@ -230,6 +246,12 @@ for name, t in pairs(tenants) do
   end
   if t.tokDirty then redis.call('HSET', tenKey, 'tok', dbl(t.tok), 'tokat', int(t.tokat)) end
   if t.rateSkipped and t.rate then rateSkipped[#rateSkipped + 1] = { t.rate, t.tok } end
+end
+for tenant, byType in pairs(started) do
+  for ttype, n in pairs(byType) do
+    countLater('queued|' .. tenant .. '|' .. ttype, -n)
+    countLater('running|' .. tenant .. '|' .. ttype, n)
+  end
 end
 for f, d in pairs(counts) do
   if d ~= 0 and redis.call('HINCRBY', P .. 'cnt', f, d) <= 0 then redis.call('HDEL', P .. 'cnt', f) end
