@@ -394,6 +394,13 @@ class TaskWorker implements Worker {
     return this.#active.length === 0 && this.#completing === 0;
   }
 
+  /** Once nothing runs or is being recorded: wakes a draining close() and, if the queue ran dry, idle() waiters. */
+  #notifyIfQuiet(): void {
+    if (!this.#quiet()) return;
+    this.#drained?.();
+    if (this.#short) for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
   async #run(): Promise<void> {
     let saturated = false;
     let errors = 0;
@@ -515,10 +522,7 @@ class TaskWorker implements Worker {
     this.#completing -= 1;
     this.#slotFreed?.();
     if (this.#completing === 0) this.#completionsDone?.();
-    if (this.#quiet()) {
-      this.#drained?.();
-      if (this.#short) for (const resolve of this.#idleWaiters.splice(0)) resolve();
-    }
+    this.#notifyIfQuiet();
   }
 
   /** The delivery no longer holds a slot. */
@@ -531,10 +535,7 @@ class TaskWorker implements Worker {
     }
     d.slot = -1;
     this.#slotFreed?.();
-    if (this.#quiet()) {
-      this.#drained?.();
-      if (this.#short) for (const resolve of this.#idleWaiters.splice(0)) resolve();
-    }
+    this.#notifyIfQuiet();
   }
 
   async #completeFailed(r: Delivery, err: unknown): Promise<void> {
