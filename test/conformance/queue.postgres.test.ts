@@ -1,14 +1,12 @@
-import { describe, inject, it } from 'vitest';
+import { inject } from 'vitest';
 import { describeQueueContract } from '../../src/adapters/testing/index.js';
 import { postgresQueueHarness } from '../support/postgres-queue-harness.js';
+import { skipWithoutServer } from '../support/missing-server.js';
 
 const url = inject('databaseUrl');
 
 if (url === '') {
-  console.warn(`\n!!! QueueAdapter contract: postgres SKIPPED — no PostgreSQL server: ${inject('serverNotes')}\n`);
-  describe.skip('QueueAdapter contract: postgres', () => {
-    it('needs a PostgreSQL server (install postgresql or set DATABASE_URL)', () => undefined);
-  });
+  skipWithoutServer('QueueAdapter contract: postgres', 'PostgreSQL server');
 } else {
   // A fresh schema for this file; every handle has its own pool.
   describeQueueContract('postgres', postgresQueueHarness(url));

@@ -1,14 +1,12 @@
-import { describe, inject, it } from 'vitest';
+import { inject } from 'vitest';
 import { describeQueueContract } from '../../src/adapters/testing/index.js';
 import { redisQueueHarness } from '../support/redis-queue-harness.js';
+import { skipWithoutServer } from '../support/missing-server.js';
 
 const url = inject('redisUrl');
 
 if (url === '') {
-  console.warn(`\n!!! QueueAdapter contract: redis SKIPPED — no Redis server: ${inject('serverNotes')}\n`);
-  describe.skip('QueueAdapter contract: redis', () => {
-    it('needs a Redis server (install redis-server or set REDIS_URL)', () => undefined);
-  });
+  skipWithoutServer('QueueAdapter contract: redis', 'Redis server');
 } else {
   // A random prefix for this file; every handle has its own client.
   describeQueueContract('redis', redisQueueHarness(url));

@@ -1,15 +1,13 @@
-import { describe, inject, it } from 'vitest';
+import { inject } from 'vitest';
 import { describeRateLimitContract } from '../../src/adapters/testing/index.js';
 import { createPostgresRateLimitStore } from '../../src/adapters/postgres/index.js';
 import { postgresHarness } from '../support/postgres-harness.js';
+import { skipWithoutServer } from '../support/missing-server.js';
 
 const url = inject('databaseUrl');
 
 if (url === '') {
-  console.warn(`\n!!! RateLimitStore contract: postgres SKIPPED — no PostgreSQL server: ${inject('serverNotes')}\n`);
-  describe.skip('RateLimitStore contract: postgres', () => {
-    it('needs a PostgreSQL server (install postgresql or set DATABASE_URL)', () => undefined);
-  });
+  skipWithoutServer('RateLimitStore contract: postgres', 'PostgreSQL server');
 } else {
   // A fresh schema for this file, migrated once; each open() is a new pool behind this file's TCP proxy.
   describeRateLimitContract(

@@ -1,15 +1,13 @@
-import { describe, inject, it } from 'vitest';
+import { inject } from 'vitest';
 import { describeStorageContract } from '../../src/adapters/testing/index.js';
 import { createRedisStorage } from '../../src/adapters/redis/index.js';
 import { redisHarness } from '../support/redis-harness.js';
+import { skipWithoutServer } from '../support/missing-server.js';
 
 const url = inject('redisUrl');
 
 if (url === '') {
-  console.warn(`\n!!! StorageAdapter contract: redis SKIPPED — no Redis server: ${inject('serverNotes')}\n`);
-  describe.skip('StorageAdapter contract: redis', () => {
-    it('needs a Redis server (install redis-server or set REDIS_URL)', () => undefined);
-  });
+  skipWithoutServer('StorageAdapter contract: redis', 'Redis server');
 } else {
   // A random prefix for this file; each open() is a new client behind this file's TCP proxy.
   describeStorageContract(

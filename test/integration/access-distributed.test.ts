@@ -22,6 +22,7 @@ import type { StorageAdapter } from '../../src/adapters/storage.js';
 import { waitFor } from '../../src/adapters/testing/support.js';
 import { createTestPool, dropSchema, randomSchema } from '../support/postgres-harness.js';
 import { closeRedis, connectRedis, deletePrefixKeys, randomPrefix } from '../support/redis-harness.js';
+import { skipWithoutServer } from '../support/missing-server.js';
 
 const POLL_MS = 100;
 const REVALIDATE_MS = 100;
@@ -219,20 +220,14 @@ describeDistributed('memory', memoryBackend);
 
 const databaseUrl = inject('databaseUrl');
 if (databaseUrl === '') {
-  console.warn(`\n!!! access control across instances: postgres SKIPPED — no PostgreSQL server: ${inject('serverNotes')}\n`);
-  describe.skip('access control across two instances: postgres', () => {
-    it('needs a PostgreSQL server (install postgresql or set DATABASE_URL)', () => undefined);
-  });
+  skipWithoutServer('access control across two instances: postgres', 'PostgreSQL server');
 } else {
   describeDistributed('postgres', () => postgresBackend(databaseUrl));
 }
 
 const redisUrl = inject('redisUrl');
 if (redisUrl === '') {
-  console.warn(`\n!!! access control across instances: redis SKIPPED — no Redis server: ${inject('serverNotes')}\n`);
-  describe.skip('access control across two instances: redis', () => {
-    it('needs a Redis server (install redis-server or set REDIS_URL)', () => undefined);
-  });
+  skipWithoutServer('access control across two instances: redis', 'Redis server');
 } else {
   describeDistributed('redis', () => redisBackend(redisUrl));
 }

@@ -14,16 +14,14 @@ import {
 } from '../../src/adapters/postgres/index.js';
 import { caught } from '../../src/adapters/testing/support.js';
 import { createTestPool, dropSchema, randomSchema } from '../support/postgres-harness.js';
+import { skipWithoutServer } from '../support/missing-server.js';
 
 const url = inject('databaseUrl');
 const root = resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
 
 if (url === '') {
-  console.warn(`\n!!! postgres migration tests SKIPPED — no PostgreSQL server: ${inject('serverNotes')}\n`);
-  describe.skip('postgres migrations', () => {
-    it('needs a PostgreSQL server (install postgresql or set DATABASE_URL)', () => undefined);
-  });
+  skipWithoutServer('postgres migrations', 'PostgreSQL server');
 } else {
   describe('postgres migrations', () => {
     const schemas: string[] = [];

@@ -5,6 +5,7 @@ import type { LogFields, Logger } from '../../src/core/logger.js';
 import { createPostgresPubSub, migratePostgres } from '../../src/adapters/postgres/index.js';
 import { caught, waitFor } from '../../src/adapters/testing/support.js';
 import { createTestPool, dropSchema, randomSchema } from '../support/postgres-harness.js';
+import { skipWithoutServer } from '../support/missing-server.js';
 
 const url = inject('databaseUrl');
 
@@ -16,10 +17,7 @@ function recordingLogger(): Logger & { readonly lines: { level: string; message:
 }
 
 if (url === '') {
-  console.warn(`\n!!! postgres pub/sub integration tests SKIPPED — no PostgreSQL server: ${inject('serverNotes')}\n`);
-  describe.skip('postgres pub/sub', () => {
-    it('needs a PostgreSQL server (install postgresql or set DATABASE_URL)', () => undefined);
-  });
+  skipWithoutServer('postgres pub/sub', 'PostgreSQL server');
 } else {
   describe('postgres pub/sub', () => {
     const schema = randomSchema('dfps');

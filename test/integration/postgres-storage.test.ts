@@ -6,14 +6,12 @@ import { decideAdd } from '../../src/adapters/internal/requests.js';
 import { createPostgresCache, createPostgresStorage, migratePostgres } from '../../src/adapters/postgres/index.js';
 import { caught, waitFor } from '../../src/adapters/testing/support.js';
 import { createTestPool, dropSchema, randomSchema } from '../support/postgres-harness.js';
+import { skipWithoutServer } from '../support/missing-server.js';
 
 const url = inject('databaseUrl');
 
 if (url === '') {
-  console.warn(`\n!!! postgres storage/cache integration tests SKIPPED — no PostgreSQL server: ${inject('serverNotes')}\n`);
-  describe.skip('postgres storage and cache', () => {
-    it('needs a PostgreSQL server (install postgresql or set DATABASE_URL)', () => undefined);
-  });
+  skipWithoutServer('postgres storage and cache', 'PostgreSQL server');
 } else {
   describe('postgres storage and cache', () => {
     const schema = randomSchema('dfint');

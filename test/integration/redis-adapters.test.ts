@@ -11,6 +11,7 @@ import { waitFor } from '../../src/adapters/testing/index.js';
 import { caught } from '../../src/adapters/testing/support.js';
 import type { JsonValue } from '../../src/adapters/storage.js';
 import { closeRedis, connectRedis, deletePrefixKeys, randomPrefix } from '../support/redis-harness.js';
+import { skipWithoutServer } from '../support/missing-server.js';
 
 const url = inject('redisUrl');
 
@@ -34,10 +35,7 @@ async function scanAll(client: Redis, pattern: string): Promise<string[]> {
 }
 
 if (url === '') {
-  console.warn(`\n!!! redis integration tests SKIPPED — no Redis server: ${inject('serverNotes')}\n`);
-  describe.skip('redis adapters', () => {
-    it('needs a Redis server (install redis-server or set REDIS_URL)', () => undefined);
-  });
+  skipWithoutServer('redis adapters', 'Redis server');
 } else {
   describe('redis adapters', () => {
     const prefix = randomPrefix('dfint');

@@ -6,6 +6,7 @@ import { createRedisPubSub, createRedisStorage } from '../../src/adapters/redis/
 import { waitFor } from '../../src/adapters/testing/index.js';
 import { closeRedis, connectRedis, randomPrefix } from '../support/redis-harness.js';
 import { startRedisServer, type RedisServerProcess } from '../support/redis-server.js';
+import { skipWithoutServer } from '../support/missing-server.js';
 
 // The shared server is empty when the binary is missing (the global setup already fails under CI).
 const haveServer = inject('redisUrl') !== '';
@@ -17,10 +18,7 @@ function recordingLogger(): Logger & { lines: { level: string; message: string; 
 }
 
 if (!haveServer) {
-  console.warn(`\n!!! redis restart tests SKIPPED — no redis-server: ${inject('serverNotes')}\n`);
-  describe.skip('redis pub/sub across a server restart', () => {
-    it('needs redis-server', () => undefined);
-  });
+  skipWithoutServer('redis pub/sub across a server restart', 'redis-server');
 } else {
   describe('redis pub/sub across a server restart', () => {
     // A private server: stopping the shared one would break every other test file.

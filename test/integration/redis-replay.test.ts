@@ -5,6 +5,7 @@ import { createRedisStorage } from '../../src/adapters/redis/index.js';
 import { redisKeyLayout } from '../../src/adapters/redis/keys.js';
 import { waitFor } from '../../src/adapters/testing/index.js';
 import { closeRedis, connectRedis, deletePrefixKeys, randomPrefix } from '../support/redis-harness.js';
+import { skipWithoutServer } from '../support/missing-server.js';
 
 const url = inject('redisUrl');
 
@@ -59,10 +60,7 @@ async function startLossyProxy(port: number): Promise<{ port: number; loseReplie
 }
 
 if (url === '') {
-  console.warn(`\n!!! redis replay tests SKIPPED — no Redis server: ${inject('serverNotes')}\n`);
-  describe.skip('redis storage writes resent after a lost reply', () => {
-    it('needs a Redis server', () => undefined);
-  });
+  skipWithoutServer('redis storage writes resent after a lost reply', 'Redis server');
 } else {
   describe('redis storage writes resent after a lost reply', () => {
     const prefix = randomPrefix('dfreplay');

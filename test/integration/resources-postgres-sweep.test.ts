@@ -10,14 +10,12 @@ import type { RateLimitStore } from '../../src/adapters/rate-limit.js';
 import type { ReservationStore } from '../../src/adapters/reservations.js';
 import { waitFor } from '../../src/adapters/testing/support.js';
 import { createTestPool, dropSchema, randomSchema } from '../support/postgres-harness.js';
+import { skipWithoutServer } from '../support/missing-server.js';
 
 const url = inject('databaseUrl');
 
 if (url === '') {
-  console.warn(`\n!!! resources postgres sweep SKIPPED — no PostgreSQL server: ${inject('serverNotes')}\n`);
-  describe.skip('resources postgres sweep', () => {
-    it('needs a PostgreSQL server', () => undefined);
-  });
+  skipWithoutServer('resources postgres sweep', 'PostgreSQL server');
 } else {
   describe('resources postgres sweep', () => {
     const schema = randomSchema('dfsweep');

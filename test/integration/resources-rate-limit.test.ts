@@ -17,6 +17,7 @@ import { createTestPool, dropSchema, randomSchema } from '../support/postgres-ha
 import { closeRedis, connectRedis, deletePrefixKeys, randomPrefix } from '../support/redis-harness.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 import { EXACT_LIMITS, RATE_LIMITS, runTogether } from './support/resources-scenario.js';
+import { skipWithoutServer } from '../support/missing-server.js';
 
 interface Backend {
   readonly name: 'postgres' | 'redis';
@@ -86,10 +87,7 @@ const backends = [
 
 for (const { name, url, make } of backends) {
   if (url === '') {
-    console.warn(`\n!!! resources rate limiting on ${name} SKIPPED — no server: ${inject('serverNotes')}\n`);
-    describe.skip(`rate limiting across processes: ${name}`, () => {
-      it(`needs a ${name} server`, () => undefined);
-    });
+    skipWithoutServer(`rate limiting across processes: ${name}`, `${name} server`);
     continue;
   }
   describe(`rate limiting across processes: ${name}`, () => {

@@ -14,6 +14,7 @@ import { waitFor } from '../../src/adapters/testing/support.js';
 import { createTestPool, dropSchema, randomSchema } from '../support/postgres-harness.js';
 import { closeRedis, connectRedis, deletePrefixKeys, randomPrefix } from '../support/redis-harness.js';
 import { runTogether, spawnChild } from './support/resources-scenario.js';
+import { skipWithoutServer } from '../support/missing-server.js';
 
 interface Backend {
   readonly name: 'postgres' | 'redis';
@@ -68,10 +69,7 @@ const backends = [
 
 for (const { name, url, make } of backends) {
   if (url === '') {
-    console.warn(`\n!!! resources reservations on ${name} SKIPPED — no server: ${inject('serverNotes')}\n`);
-    describe.skip(`reservations across processes: ${name}`, () => {
-      it(`needs a ${name} server`, () => undefined);
-    });
+    skipWithoutServer(`reservations across processes: ${name}`, `${name} server`);
     continue;
   }
   describe(`reservations across processes: ${name}`, () => {

@@ -8,6 +8,7 @@ import { createTaskMetrics, createTaskService, createWorker, defineTaskType, dom
 import { z } from 'zod';
 import { postgresQueueHarness } from '../support/postgres-queue-harness.js';
 import { redisQueueHarness } from '../support/redis-queue-harness.js';
+import { skipWithoutServer } from '../support/missing-server.js';
 
 /**
  * Workers, service and metrics together on each backend: three workers on separate handles
@@ -154,16 +155,14 @@ suite('memory', { open: async (queue) => createMemoryQueue({ state: memoryState,
 
 const databaseUrl = inject('databaseUrl');
 if (databaseUrl === '') {
-  console.warn(`\n!!! tasks end to end: postgres SKIPPED — no PostgreSQL server: ${inject('serverNotes')}\n`);
-  describe.skip('tasks end to end: postgres', () => it('needs a PostgreSQL server', () => undefined));
+  skipWithoutServer('tasks end to end: postgres', 'PostgreSQL server');
 } else {
   suite('postgres', postgresQueueHarness(databaseUrl));
 }
 
 const redisUrl = inject('redisUrl');
 if (redisUrl === '') {
-  console.warn(`\n!!! tasks end to end: redis SKIPPED — no Redis server: ${inject('serverNotes')}\n`);
-  describe.skip('tasks end to end: redis', () => it('needs a Redis server', () => undefined));
+  skipWithoutServer('tasks end to end: redis', 'Redis server');
 } else {
   suite('redis', redisQueueHarness(redisUrl));
 }
