@@ -146,6 +146,8 @@ local leasedArgs, unwaited = {}, {}
 local started = {}
 -- Numbers formatted once: Lua formats a number through sprintf each time it becomes a string.
 local nowS, expS = int(NOW), int(expires)
+-- Each pick's history entry is runningHead .. attempt .. runningTail.
+local runningHead, runningTail = '{"s":"running","at":' .. nowS .. ',"a":', ',"w":"' .. worker .. '"}'
 local vtChanged = false
 local tokenIndex = 6
 local band = 0
@@ -193,7 +195,7 @@ while avail > 0 and band <= 3 do
       else
         best.left = best.left - 1
         local tk = taskKey(id)
-        local f = redis.call('HMGET', tk, 'cost', 'type', 'att', 'h', 'owner', 'payload', 'band', 'cb', 'pri', 'opts', 'max', 'cat', 'rat')
+        local f = redis.call('HMGET', tk, 'cost', 'type', 'att', 'hn', 'owner', 'payload', 'band', 'cb', 'pri', 'opts', 'max', 'cat', 'rat')
         local start = math.max(best.v, c.vt[band + 1])
         c.vt[band + 1] = start
         vtChanged = true
@@ -217,8 +219,9 @@ while avail > 0 and band <= 3 do
           started[best.name] = byType
         end
         byType[f[2]] = (byType[f[2]] or 0) + 1
-        local hist = f[4] .. ',{"s":"running","at":' .. nowS .. ',"a":' .. attempt .. ',"w":"' .. worker .. '"}'
-        redis.call('HSET', tk, 'state', 'running', 'ready', '0', 'att', attempt, 'w', worker, 'tok', token, 'exp', expS, 'uat', nowS, 'h', hist)
+        local hn = (tonumber(f[4]) or 0) + 1
+        redis.call('HSET', tk, 'state', 'running', 'ready', '0', 'att', attempt, 'w', worker, 'tok', token, 'exp', expS, 'uat', nowS,
+          'hn', hn, histName(hn), runningHead .. attempt .. runningTail)
         leasedArgs[#leasedArgs + 1] = expS
         leasedArgs[#leasedArgs + 1] = id
         tasks[#tasks + 1] = { id, best.name, f[2], f[5], f[6], f[7], f[8], f[9], f[1], f[10], attempt, f[11], f[12], f[13], token, expS }

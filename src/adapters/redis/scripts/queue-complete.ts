@@ -27,10 +27,11 @@ local leasedDrop = {}
 -- Sorted-set writes of the whole batch, one call each.
 local unleased, doneArgs, unlisted = {}, {}, {}
 local nowS = int(NOW)
+local completedHead = '{"s":"completed","at":' .. nowS .. ',"a":'
 for i = 0, n - 1 do
   local id, token, result = ARGV[4 + i * 3], ARGV[5 + i * 3], ARGV[6 + i * 3]
   local tk = taskKey(id)
-  local f = redis.call('HMGET', tk, 'state', 'tok', 'exp', 'tenant', 'type', 'att', 'w', 'h', 'idem')
+  local f = redis.call('HMGET', tk, 'state', 'tok', 'exp', 'tenant', 'type', 'att', 'w', 'hn', 'idem')
   local status = leaseStatus(f[1], f[2], f[3], token)
   if status == 'ok' then
     local tenant, ttype = f[4], f[5]
@@ -51,8 +52,9 @@ for i = 0, n - 1 do
     else
       local to = 'completed|' .. tenant .. '|' .. ttype
       counts[to] = (counts[to] or 0) + 1
+      local hn = (tonumber(f[8]) or 0) + 1
       redis.call('HSET', tk, 'state', 'completed', 'res', result, 'fat', nowS, 'uat', nowS, 'w', '', 'tok', '', 'exp', '',
-        'h', f[8] .. ',{"s":"completed","at":' .. nowS .. ',"a":' .. f[6] .. '}')
+        'hn', hn, histName(hn), completedHead .. f[6] .. '}')
       doneArgs[#doneArgs + 1] = nowS
       doneArgs[#doneArgs + 1] = id
     end

@@ -11,9 +11,12 @@ import { defineQueueScript } from './queue-lib.js';
 export const queueGetScript = defineQueueScript(
   'queue-get',
   `
-local f = redis.call('HMGET', taskKey(ARGV[2]), 'tenant', 'type', 'owner', 'payload', 'band', 'cb', 'pri', 'cost', 'opts', 'max',
-  'idem', 'state', 'att', 'cat', 'rat', 'uat', 'w', 'exp', 'prog', 'res', 'err', 'h')
+local tk = taskKey(ARGV[2])
+local f = redis.call('HMGET', tk, 'tenant', 'type', 'owner', 'payload', 'band', 'cb', 'pri', 'cost', 'opts', 'max',
+  'idem', 'state', 'att', 'cat', 'rat', 'uat', 'w', 'exp', 'prog', 'res', 'err', 'h', 'hn')
 if not f[1] then return {} end
+f[22] = history(tk, f[22], f[23])
+f[23] = nil
 return f
 `,
 );

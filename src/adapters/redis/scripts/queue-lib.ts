@@ -11,7 +11,9 @@ import { defineScript, type LuaScript } from '../lua.js';
  *                        times), wm1..wm3 (aging watermarks, see the claim script)
  * <P>seq                 INCR: enqueue order
  * <P>t:<id>              hash: one task (tenant type owner payload band cb pri cost opts max idem state
- *                        ready att cat rat uat pat fat w tok exp prog res err h seq)
+ *                        ready att cat rat uat pat fat w tok exp prog res err h hn h1…h<hn> seq); the
+ *                        history is 'h' (the enqueue entry; in tasks written by earlier versions,
+ *                        the whole history so far, comma-joined) then one field per later transition
  * <P>rq:<band>:<tenant>  zset: the tenant's ready tasks in the band, score (1000 - priority) * 2^42 + seq
  * <P>bt:<band>           zset: tenants with ready tasks in the band, score = virtual time
  * <P>tb:<band>:<tenant>  hash: v (virtual time), s (since), sv (last served)
@@ -58,12 +60,37 @@ local function count(state, tenant, ttype, d)
   if redis.call('HINCRBY', P .. 'cnt', f, d) <= 0 then redis.call('HDEL', P .. 'cnt', f) end
 end
 
--- History entries: worker ids and reasons are validated identifiers, so this is valid JSON.
+-- History: 'h' holds the enqueue entry, each later transition gets its own field h1…h<hn>. A
+-- transition writes one short field instead of reading and rewriting the whole history, and a
+-- hash whose fields stay short keeps Redis's compact encoding (a long 'h' converted every task
+-- to a hashtable at its first claim). Worker ids and reasons are validated identifiers, so the
+-- entries are valid JSON.
+local HIST_NAMES = {}
+local function histName(n)
+  local name = HIST_NAMES[n]
+  if name == nil then
+    name = 'h' .. int(n)
+    HIST_NAMES[n] = name
+  end
+  return name
+end
 local function appendHist(tk, state, attempt, worker, reason)
-  local s = ',{"s":"' .. state .. '","at":' .. int(NOW) .. ',"a":' .. int(attempt)
+  local s = '{"s":"' .. state .. '","at":' .. int(NOW) .. ',"a":' .. int(attempt)
   if worker then s = s .. ',"w":"' .. worker .. '"' end
   if reason then s = s .. ',"r":"' .. reason .. '"' end
-  redis.call('HSET', tk, 'h', (redis.call('HGET', tk, 'h') or '') .. s .. '}')
+  redis.call('HSET', tk, histName(redis.call('HINCRBY', tk, 'hn', 1)), s .. '}')
+end
+-- The whole history, comma-joined, from a task's 'h' and 'hn' fields.
+local function history(tk, h, hn)
+  local n = tonumber(hn) or 0
+  if n == 0 then return h end
+  local names = {}
+  for i = 1, n do names[i] = histName(i) end
+  local parts = { h }
+  for _, entry in ipairs(redis.call('HMGET', tk, unpack(names))) do
+    if entry then parts[#parts + 1] = entry end
+  end
+  return table.concat(parts, ',')
 end
 
 local function tenantDec(tenant, field)

@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { createRedisQueue } from '../../src/adapters/redis/index.js';
+import type { QueueAdapter } from '../../src/adapters/queue.js';
+import { closeRedis, connectRedis, deletePrefixKeys, randomPrefix } from '../support/redis-harness.js';
+import { skipWithoutServer } from '../support/missing-server.js';
+
+const url = inject('redisUrl');
+
+if (url === '') {
+  skipWithoutServer('redis queue: task hash layout', 'Redis server');
+} else {
+  describe('redis queue: task hash layout', () => {
+    const prefix = randomPrefix('dflayout');
+    let client: Redis;
+    let queue: QueueAdapter;
+    const taskKey = (id: string) => `{${prefix}}:q:layout:t:${id}`;
+
+    beforeAll(() => {
+      client = connectRedis(url);
+      queue = createRedisQueue({ client, prefix, queue: 'layout' });
+    });
+    afterAll(async () => {
+      await queue.close();
+      await closeRedis(client);
+      await deletePrefixKeys(url, prefix);
+    });
+
+    it('each transition writes its own short history field, so a task hash keeps the compact encoding', async () => {
+      const { task } = await queue.enqueue({ type: 'noop', tenantId: 'acme', payload: null });
+      const { tasks } = await queue.claim('worker-1234abcd', 1, 60_000);
+      await queue.complete(tasks[0]!.lease, { ok: true });
+      const fields = await client.hgetall(taskKey(task.taskId));
+      expect(Object.keys(fields)).toEqual(expect.arrayContaining(['h', 'hn', 'h1', 'h2']));
+      expect(fields.hn).toBe('2');
+      // Redis keeps a hash in its listpack encoding while every value fits hash-max-listpack-value
+      // (64 bytes by default); the single growing 'h' field of before exceeded it at the first claim.
+      const [, limit] = (await client.config('GET', 'hash-max-listpack-value')) as [string, string];
+      for (const value of Object.values(fields)) expect(Buffer.byteLength(value)).toBeLessThanOrEqual(Math.min(64, Number(limit)));
+      expect(await client.object('ENCODING', taskKey(task.taskId))).toBe('listpack');
+      const stored = await queue.get(task.taskId);
+      expect(stored!.history.map((h) => [h.state, h.attempt, h.workerId ?? null])).toEqual([
+        ['queued', 0, null],
+        ['running', 1, 'worker-1234abcd'],
+        ['completed', 1, null],
+      ]);
+    });
+
+    it('reads and extends the history of a task stored by an earlier version (whole history in one field)', async () => {
+      const { task } = await queue.enqueue({ type: 'noop', tenantId: 'acme', payload: null });
+      const { tasks } = await queue.claim('w-old', 1, 60_000);
+      // Rewrite the hash as earlier versions stored it: every entry so far comma-joined in 'h'.
+      const key = taskKey(task.taskId);
+      const [h, h1] = await client.hmget(key, 'h', 'h1');
+      await client.hset(key, 'h', `${h},${h1}`);
+      await client.hdel(key, 'hn', 'h1');
+      expect((await queue.get(task.taskId))!.history.map((e) => e.state)).toEqual(['queued', 'running']);
+      await queue.fail(tasks[0]!.lease, { error: { code: 'E', message: 'again' }, retryInMs: 0 });
+      const [again] = (await queue.claim('w-new', 1, 60_000)).tasks;
+      await queue.complete(again!.lease);
+      const listed = await queue.list({ tenantId: 'acme', state: 'completed' });
+      const mine = listed.items.find((t) => t.id === task.taskId)!;
+      expect(mine.history.map((e) => [e.state, e.attempt, e.workerId ?? null, e.reason ?? null])).toEqual([
+        ['queued', 0, null, null],
+        ['running', 1, 'w-old', null],
+        ['queued', 1, null, 'retry'],
+        ['running', 2, 'w-new', null],
+        ['completed', 2, null, null],
+      ]);
+    });
+  });
+}
