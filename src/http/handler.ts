@@ -62,11 +62,21 @@ const MAX_TOKEN = 8192;
 const JSON_TYPE = 'application/json';
 const encoder = new TextEncoder();
 
+/** An access check a response depended on; `notFound` marks an `authorizeVisible` check. */
+interface Guard {
+  readonly resource: AccessResource;
+  readonly action: string;
+  readonly notFound?: string;
+}
+
+// v2: guards may carry `notFound`. A v1 entry would replay a hidden check as ACCESS_DENIED, so it reads as a miss.
+const CACHE_VERSION = 2;
+
 interface CachedEntry {
-  readonly v: 1;
+  readonly v: typeof CACHE_VERSION;
   readonly body: string;
   readonly etag: string;
-  readonly guards: readonly { readonly resource: AccessResource; readonly action: string }[];
+  readonly guards: readonly Guard[];
 }
 
 /**
@@ -195,7 +205,7 @@ export function createHttpHandler(services: HttpServices, options?: HttpHandlerO
     const tenant = tenantHeader === null ? opts.defaultTenant : parseInput(tenantSchema, tenantHeader, 'X-Tenant-Id header');
 
     // 3. Authorization happens inside the handler (the resource may need loading first); every check is recorded.
-    const guards: { resource: AccessResource; action: string }[] = [];
+    const guards: Guard[] = [];
     const ctx: RouteContext<unknown, unknown, unknown> = {
       request,
       requestId,
@@ -217,6 +227,16 @@ export function createHttpHandler(services: HttpServices, options?: HttpHandlerO
           throw new FabricaError('ACCESS_DENIED', `not allowed to ${action} this resource`);
         }
       },
+      async authorizeVisible(resource, action, notFound) {
+        const user = ctx.user();
+        guards.push({ resource, action, notFound });
+        if (await services.access.checkPermission(user.userId, resource, action)) return;
+        // Only a caller who may read the object learns that it exists; to anyone else it is missing.
+        if (action !== 'read' && (await services.access.checkPermission(user.userId, resource, 'read'))) {
+          throw new FabricaError('ACCESS_DENIED', `not allowed to ${action} this resource`);
+        }
+        throw new FabricaError('NOT_FOUND', notFound);
+      },
       async allowed(resource, action) {
         return principal !== undefined && services.access.checkPermission(principal.userId, resource, action);
       },
@@ -225,15 +245,16 @@ export function createHttpHandler(services: HttpServices, options?: HttpHandlerO
     // Cache lookup: the cached representation carries the checks that produced it; they run again.
     const cacheKey = (method === 'GET' || method === 'HEAD') && cache && route.cacheKey ? route.cacheKey(ctx) : undefined;
     if (cacheKey !== undefined) {
+      // Marked a miss before the guards replay: a refused hit must answer exactly as the origin would.
+      log.cache = 'miss';
+      headers.set('cache-status', 'fabrica; fwd=miss');
       const hit = await readCache(cacheKey);
       if (hit !== null) {
-        for (const g of hit.guards) await ctx.authorize(g.resource, g.action);
+        for (const g of hit.guards) await (g.notFound === undefined ? ctx.authorize(g.resource, g.action) : ctx.authorizeVisible(g.resource, g.action, g.notFound));
         log.cache = 'hit';
         headers.set('cache-status', 'fabrica; hit');
         return respond(request, method, { body: undefined }, hit.body, hit.etag, headers, principal !== undefined);
       }
-      log.cache = 'miss';
-      headers.set('cache-status', 'fabrica; fwd=miss');
     }
 
     // 4. Execution.
@@ -249,7 +270,7 @@ export function createHttpHandler(services: HttpServices, options?: HttpHandlerO
     const text = JSON.stringify(result.body);
     const etag = method === 'GET' || method === 'HEAD' ? etagOf(text) : undefined;
     if (cacheKey !== undefined && status === 200 && etag !== undefined && guards.length > 0) {
-      const entry: CachedEntry = { v: 1, body: text, etag, guards };
+      const entry: CachedEntry = { v: CACHE_VERSION, body: text, etag, guards };
       cache!.set(cacheKey, encoder.encode(JSON.stringify(entry)), { ttlMs: opts.cache.ttlMs }).catch((err: unknown) => logger.warn('http cache: write failed', { code: codeOf(err) }));
     }
     return respond(request, method, result, text, etag, headers, principal !== undefined);
@@ -310,7 +331,7 @@ export function createHttpHandler(services: HttpServices, options?: HttpHandlerO
       const bytes = await cache!.get(key);
       if (bytes === null) return null;
       const entry = JSON.parse(new TextDecoder().decode(bytes)) as CachedEntry;
-      return entry.v === 1 && Array.isArray(entry.guards) && entry.guards.length > 0 ? entry : null;
+      return entry.v === CACHE_VERSION && Array.isArray(entry.guards) && entry.guards.length > 0 ? entry : null;
     } catch (err) {
       // A cache outage degrades to a miss: the cache is an optimisation, never a dependency.
       logger.warn('http cache: read failed', { code: codeOf(err) });

@@ -234,7 +234,7 @@ export function describeApi(name: string, deploy: () => Promise<Deployment>): vo
     });
 
     describe('tasks', () => {
-      it('creates, reads, assigns, completes and deletes a task; the owner only', async () => {
+      it('creates, reads, assigns, completes and deletes a task; the owner only, others are told it does not exist', async () => {
         const [owner, other] = await Promise.all([newUser(d.a, 'owner'), newUser(d.a, 'other')]);
         const created = await call(d.a, 'POST', '/api/tasks', { token: owner.token, body: { type: 'job', payload: { n: 1 }, band: 'high' } });
         expect(created.status).toBe(201);
@@ -243,9 +243,14 @@ export function describeApi(name: string, deploy: () => Promise<Deployment>): vo
         const read = await call(d.b, 'GET', `/api/tasks/${id}`, { token: owner.token });
         expect(read.body).toMatchObject({ id, state: 'queued', ownerId: owner.id, band: 'high' });
         expect((await call(d.a, 'GET', `/api/tasks/${id}`, { token: owner.token })).headers.get('cache-status')).toBe('fabrica; hit');
-        const forbidden = await call(d.b, 'GET', `/api/tasks/${id}`, { token: other.token });
-        expect(forbidden.status).toBe(403); // re-authorised although cached
-        expect((await call(d.a, 'PUT', `/api/tasks/${id}/assign`, { token: other.token, body: { workerId: 'w-evil' } })).status).toBe(403);
+        // Another user may not read it: answered exactly like an unknown id (re-authorised although cached).
+        const hidden = await call(d.b, 'GET', `/api/tasks/${id}`, { token: other.token, headers: { 'x-request-id': 'probe' } });
+        const unknownId = '01890000-0000-7000-8000-000000000000';
+        const unknown = await call(d.b, 'GET', `/api/tasks/${unknownId}`, { token: other.token, headers: { 'x-request-id': 'probe' } });
+        expect(hidden.status).toBe(404);
+        expect(hidden.headers.get('cache-status')).toBe(unknown.headers.get('cache-status'));
+        expect(JSON.stringify(hidden.body).replaceAll(id, '<id>')).toBe(JSON.stringify(unknown.body).replaceAll(unknownId, '<id>'));
+        expect((await call(d.a, 'PUT', `/api/tasks/${id}/assign`, { token: other.token, body: { workerId: 'w-evil' } })).status).toBe(404);
         const assigned = await call(d.a, 'PUT', `/api/tasks/${id}/assign`, { token: owner.token, body: { workerId: 'w-1', leaseMs: 60_000 } });
         expect(assigned.status).toBe(200);
         expect(assigned.body.update.state).toBe('assigned');
@@ -256,7 +261,7 @@ export function describeApi(name: string, deploy: () => Promise<Deployment>): vo
         expect(done.body.state).toBe('completed');
         const after = await call(d.a, 'GET', `/api/tasks/${id}`, { token: owner.token });
         expect(after.body).toMatchObject({ state: 'completed', result: { ok: true } });
-        expect((await call(d.a, 'DELETE', `/api/tasks/${id}`, { token: other.token })).status).toBe(403);
+        expect((await call(d.a, 'DELETE', `/api/tasks/${id}`, { token: other.token })).status).toBe(404);
         expect((await call(d.a, 'DELETE', `/api/tasks/${id}`, { token: owner.token })).status).toBe(204);
         expect((await call(d.b, 'GET', `/api/tasks/${id}`, { token: owner.token })).status).toBe(404);
       });

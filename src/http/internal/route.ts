@@ -28,6 +28,14 @@ export interface RouteContext<P, Q, B> {
    * re-authorised with the same checks). @throws `AUTH_REQUIRED`, `ACCESS_DENIED`
    */
   authorize(resource: AccessResource, action: string): Promise<void>;
+  /**
+   * {@link authorize} for an object the caller named by id: a caller who may neither do `action`
+   * nor `read` it gets `NOT_FOUND` with `notFound` as its message — the answer a missing id gets —
+   * so ids of other tenants' objects cannot be probed; a caller who may read it but not do `action`
+   * gets `ACCESS_DENIED`. Recorded like `authorize`, and a cached response replays the same rule.
+   * @throws `AUTH_REQUIRED`, `NOT_FOUND`, `ACCESS_DENIED`
+   */
+  authorizeVisible(resource: AccessResource, action: string, notFound: string): Promise<void>;
   /** Whether the caller may do `action` on `resource`, without throwing. */
   allowed(resource: AccessResource, action: string): Promise<boolean>;
 }

@@ -1,9 +1,9 @@
 /** `POST /api/tasks`, `GET /api/tasks`, `GET|DELETE /api/tasks/:id`, `PUT /api/tasks/:id/assign|complete`. */
 import { z } from 'zod';
-import { ValidationError } from '../../core/errors.js';
+import { hasErrorCode, NotFoundError, ValidationError } from '../../core/errors.js';
 import type { EnqueueRequest, Task, TaskLease } from '../../adapters/queue.js';
 import type { JsonValue } from '../../adapters/storage.js';
-import { defineRoute, type AnyRoute } from '../internal/route.js';
+import { defineRoute, type AnyRoute, type RouteContext } from '../internal/route.js';
 import { taskResource, tasksResource } from '../internal/paths.js';
 import { indexTask, listTasks, unindexTask } from '../internal/task-index.js';
 import {
@@ -21,6 +21,31 @@ import {
 
 /** Cache key of a task's representation. */
 export const taskCacheKey = (prefix: string, id: string): string => `${prefix}task:${id}`;
+
+// One message for a missing task and for one the caller may not read, so the two answers are identical.
+const notFoundMessage = (id: string): string => `task ${id} does not exist`;
+
+// What the routes on /api/tasks/:id say about a task the caller may not see (GitHub does the same for private repositories).
+const HIDDEN = 'a caller who may not `read` the task gets 404 NOT_FOUND, as for a missing id';
+
+/**
+ * Loads the task named in the path and authorises `action` on it. Tasks of other tenants and
+ * users answer NOT_FOUND exactly like missing ids, so task ids cannot be probed; ACCESS_DENIED
+ * only tells a caller who may read the task that the action is not theirs.
+ */
+async function loadTask(ctx: RouteContext<{ id: string }, unknown, unknown>, action: string): Promise<Task> {
+  const id = ctx.params.id;
+  let task: Task;
+  try {
+    task = await ctx.services.tasks.get(id);
+  } catch (err) {
+    // Rethrown with our message: a host's own task service may word its NOT_FOUND differently.
+    if (hasErrorCode(err, 'NOT_FOUND')) throw new NotFoundError(notFoundMessage(id));
+    throw err;
+  }
+  await ctx.authorizeVisible(taskResource(task), action, notFoundMessage(id));
+  return task;
+}
 
 /** The task routes. */
 export const taskRoutes: readonly AnyRoute[] = [
@@ -92,15 +117,15 @@ export const taskRoutes: readonly AnyRoute[] = [
     summary: 'Read a task with its history',
     tags: ['tasks'],
     auth: 'required',
-    authorization: '`read` on tenants/<t>/tasks/<id> (owner: the task creator)',
+    authorization: `\`read\` on tenants/<t>/tasks/<id> (owner: the task creator); ${HIDDEN}`,
     params: idParamsSchema,
     query: noQuerySchema,
     responses: [{ status: 200, description: 'The task', schema: taskResponseSchema }],
-    errors: ['AUTH_REQUIRED', 'AUTH_TOKEN_INVALID', 'AUTH_TOKEN_EXPIRED', 'ACCESS_DENIED', 'NOT_FOUND'],
+    // No ACCESS_DENIED: a caller who may not read the task is told it does not exist.
+    errors: ['AUTH_REQUIRED', 'AUTH_TOKEN_INVALID', 'AUTH_TOKEN_EXPIRED', 'NOT_FOUND'],
     cacheKey: (ctx) => taskCacheKey(ctx.options.cache.prefix, ctx.params.id),
     async handle(ctx) {
-      const task = await ctx.services.tasks.get(ctx.params.id);
-      await ctx.authorize(taskResource(task), 'read');
+      const task = await loadTask(ctx, 'read');
       return { body: task };
     },
   }),
@@ -111,15 +136,14 @@ export const taskRoutes: readonly AnyRoute[] = [
     summary: 'Lease a queued task to a worker (operator override of the fair order)',
     tags: ['tasks'],
     auth: 'required',
-    authorization: '`tasks:assign` on tenants/<t>/tasks/<id>',
+    authorization: `\`tasks:assign\` on tenants/<t>/tasks/<id>; ${HIDDEN}, one who may read it but not assign gets 403`,
     params: idParamsSchema,
     query: noQuerySchema,
     body: assignBodySchema,
     responses: [{ status: 200, description: 'The update and the lease to complete with', schema: z.object({ update: taskUpdateSchema, lease: leaseSchema }) }],
     errors: ['VALIDATION_FAILED', 'AUTH_REQUIRED', 'ACCESS_DENIED', 'NOT_FOUND', 'CONFLICT'],
     async handle(ctx) {
-      const task = await ctx.services.tasks.get(ctx.params.id);
-      await ctx.authorize(taskResource(task), 'tasks:assign');
+      const task = await loadTask(ctx, 'tasks:assign');
       const result = await ctx.services.tasks.assign(task.id, ctx.body.workerId, ctx.body.leaseMs === undefined ? {} : { leaseMs: ctx.body.leaseMs });
       return { body: { update: result.update, lease: result.lease }, invalidate: [taskCacheKey(ctx.options.cache.prefix, task.id)] };
     },
@@ -131,7 +155,7 @@ export const taskRoutes: readonly AnyRoute[] = [
     summary: 'Complete a task with the lease its worker holds',
     tags: ['tasks'],
     auth: 'required',
-    authorization: '`tasks:complete` on tenants/<t>/tasks/<id>',
+    authorization: `\`tasks:complete\` on tenants/<t>/tasks/<id>; ${HIDDEN}, one who may read it but not complete gets 403`,
     params: idParamsSchema,
     query: noQuerySchema,
     body: completeBodySchema,
@@ -141,8 +165,7 @@ export const taskRoutes: readonly AnyRoute[] = [
       if (ctx.body.lease.taskId !== ctx.params.id) {
         throw new ValidationError('the lease belongs to another task', [{ path: ['lease', 'taskId'], message: 'must equal the task id in the path', code: 'custom' }]);
       }
-      const task: Task = await ctx.services.tasks.get(ctx.params.id);
-      await ctx.authorize(taskResource(task), 'tasks:complete');
+      const task = await loadTask(ctx, 'tasks:complete');
       const update = await ctx.services.tasks.complete(ctx.body.lease as TaskLease, ctx.body.result as JsonValue | undefined);
       return { body: update, invalidate: [taskCacheKey(ctx.options.cache.prefix, task.id)] };
     },
@@ -154,14 +177,13 @@ export const taskRoutes: readonly AnyRoute[] = [
     summary: 'Delete a task in any state (cancelling it first when active)',
     tags: ['tasks'],
     auth: 'required',
-    authorization: '`delete` on tenants/<t>/tasks/<id>',
+    authorization: `\`delete\` on tenants/<t>/tasks/<id>; ${HIDDEN}, one who may read it but not delete gets 403`,
     params: idParamsSchema,
     query: noQuerySchema,
     responses: [{ status: 204, description: 'Deleted' }],
     errors: ['AUTH_REQUIRED', 'ACCESS_DENIED', 'NOT_FOUND'],
     async handle(ctx) {
-      const task = await ctx.services.tasks.get(ctx.params.id);
-      await ctx.authorize(taskResource(task), 'delete');
+      const task = await loadTask(ctx, 'delete');
       await ctx.services.tasks.delete(task.id);
       await unindexTask(ctx.services.storage, task);
       return { status: 204, invalidate: [taskCacheKey(ctx.options.cache.prefix, task.id)] };

@@ -82,6 +82,8 @@ describe('HTTP handler in process (Fetch API, no server)', () => {
     const get = doc.paths['/api/tasks/{id}']!.get as { security: unknown; 'x-authorization': string; responses: Record<string, unknown> };
     expect(get.security).toEqual([{ bearerAuth: [] }]);
     expect(get['x-authorization']).toContain('tenants/<t>/tasks/<id>');
-    expect(Object.keys(get.responses)).toEqual(expect.arrayContaining(['200', '401', '403', '404']));
+    expect(Object.keys(get.responses)).toEqual(expect.arrayContaining(['200', '401', '404']));
+    expect(Object.keys(get.responses)).not.toContain('403'); // a task the caller may not read is "not found"
+    expect(Object.keys((doc.paths['/api/tasks/{id}']!.delete as { responses: Record<string, unknown> }).responses)).toContain('403');
   });
 });
