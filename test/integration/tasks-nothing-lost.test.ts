@@ -256,8 +256,9 @@ describe('tasks: nothing lost across worker crashes', () => {
           let cursor = '0';
           do {
             const [next, keys] = await client.scan(cursor, 'MATCH', `{${prefix}}:q:lost:t:*`, 'COUNT', 1000);
-            const histories = keys.length === 0 ? [] : await Promise.all(keys.map((key) => client.hget(key, 'h')));
-            count += histories.filter((h) => h?.includes('lease-expired')).length;
+            // The history is spread over the fields h, h1…h<hn> (see the queue scripts' key layout).
+            const fields = keys.length === 0 ? [] : await Promise.all(keys.map((key) => client.hvals(key)));
+            count += fields.filter((values) => values.some((v) => v.includes('lease-expired'))).length;
             cursor = next;
           } while (cursor !== '0');
           return count;
