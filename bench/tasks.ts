@@ -16,10 +16,11 @@
  * - claim latency (enqueue → handler start), p50/p99, an idle worker, BENCH_LATENCY_JOBS (default
  *   500) jobs arriving at 100/s, per backend and for BullMQ, BENCH_LATENCY_ROUNDS (default 2)
  *   rounds alternating between systems, the best p99 of each kept (this machine is shared: one
- *   scheduling hiccup is a p99); storage bytes per queued task.
+ *   scheduling hiccup is a p99); storage bytes per task, queued and then completed (retained),
+ *   with BullMQ's used_memory per job beside ours on Redis.
  *
  * Servers: DATABASE_URL / REDIS_URL, else throwaway ones from the installed binaries.
- * BENCH_SECTIONS=memory,redis,postgres,latency picks sections (default: all).
+ * BENCH_SECTIONS=memory,redis,postgres,latency,storage picks sections (default: all).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,7 +47,7 @@ const REMOTE_TASKS = Number(process.env.BENCH_REMOTE_TASKS ?? 50_000);
 const GRAPHILE_CONCURRENCY = Number(process.env.BENCH_GRAPHILE_CONCURRENCY ?? 50);
 const LATENCY_JOBS = Number(process.env.BENCH_LATENCY_JOBS ?? 500);
 const LATENCY_ROUNDS = Number(process.env.BENCH_LATENCY_ROUNDS ?? 2);
-const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'memory,redis,postgres,latency').split(','));
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'memory,redis,postgres,latency,storage').split(','));
 
 const results: Record<string, unknown> = {
   machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
@@ -426,21 +427,57 @@ async function latencySection(pgUrl: string | undefined, redisUrl: string | unde
   }
 }
 
-/** Bytes a backend holds per queued task: Redis used_memory, PostgreSQL table + indexes. */
+/** Runs one worker over every task of `queue` (each returning a small result) until it runs dry. */
+async function completeAll(queue: QueueAdapter): Promise<void> {
+  const worker = createWorker({ queue, concurrency: 50, claimBatch: 50, handlers: { noop: () => ({ ok: true }) } });
+  await worker.idle();
+  await worker.close();
+}
+
+/**
+ * Bytes a backend holds per task, queued and then completed (kept for the default 1 h retention):
+ * Redis used_memory, next to BullMQ's for the same jobs (it keeps completed jobs unless told to
+ * remove them); PostgreSQL table + indexes.
+ */
 async function storageSection(pgUrl: string | undefined, redisUrl: string | undefined): Promise<void> {
   const n = 20_000;
-  heading(`storage per queued task (${fmt(n)} queued, small payloads)`);
+  heading(`storage per task (${fmt(n)} tasks, small payloads): queued, then completed and retained`);
   const batch = (i: number) => Array.from({ length: 1_000 }, (_, k) => ({ type: 'noop', tenantId: `t${(i + k) % 100}`, payload: { i: i + k } }));
   if (redisUrl) {
     const client = new Redis(redisUrl);
     const used = async () => Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1] ?? 0);
+    {
+      const connection = { host: new URL(redisUrl).hostname, port: Number(new URL(redisUrl).port), maxRetriesPerRequest: null };
+      const name = `mem-bull-${Date.now()}`;
+      const before = await used();
+      const bull = new BullQueue(name, { connection });
+      for (let i = 0; i < n; i += 1_000) await bull.addBulk(Array.from({ length: 1_000 }, (_, k) => ({ name: 'noop', data: { i: i + k } })));
+      const queued = Math.round(((await used()) - before) / n);
+      let completed = 0;
+      let resolveDone!: () => void;
+      const done = new Promise<void>((resolve) => (resolveDone = resolve));
+      const worker = new BullWorker(name, async () => ({ ok: true }), { connection, concurrency: 50 });
+      worker.on('completed', () => {
+        if (++completed === n) resolveDone();
+      });
+      await done;
+      await worker.close();
+      const retained = Math.round(((await used()) - before) / n);
+      results.bullmqBytesPerJob = { queued, completed: retained };
+      line('BullMQ used_memory per job: queued / completed', `${fmt(queued)} B / ${fmt(retained)} B`);
+      await bull.obliterate({ force: true });
+      await bull.close();
+    }
     const before = await used();
     const prefix = `mem${Date.now()}`;
     const queue = createRedisQueue({ client, prefix, queue: 'm' });
     for (let i = 0; i < n; i += 1_000) await queue.enqueueMany(batch(i));
     const bytes = Math.round(((await used()) - before) / n);
+    await completeAll(queue);
+    const retained = Math.round(((await used()) - before) / n);
     results.redisBytesPerTask = bytes;
-    line('redis used_memory per queued task', `${fmt(bytes)} B`);
+    results.redisBytesPerCompletedTask = retained;
+    line('redis used_memory per task: queued / completed', `${fmt(bytes)} B / ${fmt(retained)} B`);
     await queue.close();
     let cursor = '0';
     do {
@@ -458,10 +495,14 @@ async function storageSection(pgUrl: string | undefined, redisUrl: string | unde
     const queue = createPostgresQueue({ pool, schema, queue: 'm' });
     for (let i = 0; i < n; i += 1_000) await queue.enqueueMany(batch(i));
     await pool.query(`VACUUM ANALYZE "${schema}".queue_tasks`);
-    const { rows } = await pool.query<{ bytes: string }>(`SELECT pg_total_relation_size('"${schema}".queue_tasks') AS bytes`);
-    const bytes = Math.round(Number(rows[0]!.bytes) / n);
+    const size = async () => Number((await pool.query<{ bytes: string }>(`SELECT pg_total_relation_size('"${schema}".queue_tasks') AS bytes`)).rows[0]!.bytes);
+    const bytes = Math.round((await size()) / n);
+    await completeAll(queue);
+    await pool.query(`VACUUM ANALYZE "${schema}".queue_tasks`);
+    const retained = Math.round((await size()) / n);
     results.postgresBytesPerTask = bytes;
-    line('postgres table + indexes per queued task', `${fmt(bytes)} B`);
+    results.postgresBytesPerCompletedTask = retained;
+    line('postgres table + indexes per task: queued / completed', `${fmt(bytes)} B / ${fmt(retained)} B`);
     await queue.close();
     await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
     await pool.end();
@@ -471,7 +512,7 @@ async function storageSection(pgUrl: string | undefined, redisUrl: string | unde
 // ---------------------------------------------------------------------------------------------
 async function main(): Promise<void> {
   console.log(`bench/tasks on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, heap limit ${Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20)} MiB`);
-  const needServers = SECTIONS.has('redis') || SECTIONS.has('postgres') || SECTIONS.has('latency');
+  const needServers = SECTIONS.has('redis') || SECTIONS.has('postgres') || SECTIONS.has('latency') || SECTIONS.has('storage');
   const pgServer = needServers && !process.env.DATABASE_URL ? await startPostgres().catch((err: Error) => (console.log(`no PostgreSQL: ${err.message}`), undefined)) : undefined;
   const redisServer = needServers && !process.env.REDIS_URL ? await startRedis().catch((err: Error) => (console.log(`no Redis: ${err.message}`), undefined)) : undefined;
   const pgUrl = process.env.DATABASE_URL ?? pgServer?.url;
@@ -483,7 +524,7 @@ async function main(): Promise<void> {
     if (SECTIONS.has('memory')) await memorySection();
     if (SECTIONS.has('redis') && redisUrl) await redisSection(redisUrl);
     if (SECTIONS.has('postgres') && pgUrl) await postgresSection(pgUrl);
-    if (SECTIONS.has('latency')) await storageSection(pgUrl, redisUrl);
+    if (SECTIONS.has('storage')) await storageSection(pgUrl, redisUrl);
   } finally {
     await pgServer?.stop();
     await redisServer?.stop();
