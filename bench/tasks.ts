@@ -155,10 +155,24 @@ async function memorySection(): Promise<void> {
       for (let i = 0; i < n; i += 10_000) await queue.enqueueMany(requests.slice(i, i + 10_000));
       return queue;
     });
+    // The same tasks once completed and retained (default retention: one hour): history, result
+    // and finish time added, the fair-queue entries gone. The first queue is dropped first, so both
+    // figures grow from the same baseline.
     await queue?.close();
-    results.memoryPerQueuedTask = { sample: n, pqueueBytes, oursBytes };
+    queue = undefined;
+    const completedBytes = await bytesPer(n, async () => {
+      queue = createMemoryQueue();
+      for (let i = 0; i < n; i += 10_000) await queue.enqueueMany(requests.slice(i, i + 10_000));
+      const worker = createWorker({ queue, concurrency: 100, handlers: { noop: () => ({ ok: true }) } });
+      await worker.idle();
+      await worker.close();
+      return queue;
+    });
+    await queue?.close();
+    results.memoryPerQueuedTask = { sample: n, pqueueBytes, oursBytes, oursCompletedBytes: completedBytes };
     line(`bytes per queued task (${fmt(n)} queued): p-queue`, `${fmt(pqueueBytes)} B`);
     line(`bytes per queued task (${fmt(n)} queued): memory queue`, `${fmt(oursBytes)} B (${(oursBytes / pqueueBytes).toFixed(2)}x of p-queue)`);
+    line(`bytes per completed task, retained: memory queue`, `${fmt(completedBytes)} B`);
   }
 }
 
