@@ -160,15 +160,16 @@ async function memorySection(): Promise<void> {
     // figures grow from the same baseline.
     await queue?.close();
     queue = undefined;
+    let completedQueue: QueueAdapter | undefined;
     const completedBytes = await bytesPer(n, async () => {
-      queue = createMemoryQueue();
-      for (let i = 0; i < n; i += 10_000) await queue.enqueueMany(requests.slice(i, i + 10_000));
-      const worker = createWorker({ queue, concurrency: 100, handlers: { noop: () => ({ ok: true }) } });
+      completedQueue = createMemoryQueue();
+      for (let i = 0; i < n; i += 10_000) await completedQueue.enqueueMany(requests.slice(i, i + 10_000));
+      const worker = createWorker({ queue: completedQueue, concurrency: 100, handlers: { noop: () => ({ ok: true }) } });
       await worker.idle();
       await worker.close();
-      return queue;
+      return completedQueue;
     });
-    await queue?.close();
+    await completedQueue?.close();
     results.memoryPerQueuedTask = { sample: n, pqueueBytes, oursBytes, oursCompletedBytes: completedBytes };
     line(`bytes per queued task (${fmt(n)} queued): p-queue`, `${fmt(pqueueBytes)} B`);
     line(`bytes per queued task (${fmt(n)} queued): memory queue`, `${fmt(oursBytes)} B (${(oursBytes / pqueueBytes).toFixed(2)}x of p-queue)`);
