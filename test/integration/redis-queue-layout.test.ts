@@ -46,6 +46,25 @@ if (url === '') {
       ]);
     });
 
+    it('reads a history longer than one Lua unpack() can take (hand-backs use up no attempts, so it is unbounded)', async () => {
+      const { task } = await queue.enqueue({ type: 'noop', tenantId: 'acme', payload: null });
+      // 9,000 hand-backs' worth of entries, written directly (9,000 claim/release round trips
+      // would only be slower); Lua 5.1's unpack() refuses more than ~8,000 values.
+      const key = taskKey(task.taskId);
+      const entries: string[] = [];
+      for (let i = 1; i <= 9_000; i++) entries.push(`h${i}`, `{"s":"${i % 2 === 1 ? 'running' : 'queued'}","at":${i},"a":${(i + 1) >> 1}}`);
+      await client.hset(key, 'hn', '9000', ...entries);
+      const { tasks } = await queue.claim('w-long', 1, 60_000);
+      expect(tasks.map((t) => t.id)).toEqual([task.taskId]);
+      const history = (await queue.get(task.taskId))!.history;
+      expect(history).toHaveLength(9_002);
+      expect(history[9_000]).toMatchObject({ state: 'queued', at: 9_000 });
+      expect(history[9_001]).toMatchObject({ state: 'running', workerId: 'w-long' });
+      const listed = await queue.list({ tenantId: 'acme', state: 'running' });
+      expect(listed.items.find((t) => t.id === task.taskId)!.history).toHaveLength(9_002);
+      await queue.complete(tasks[0]!.lease);
+    });
+
     it('reads and extends the history of a task stored by an earlier version (whole history in one field)', async () => {
       const { task } = await queue.enqueue({ type: 'noop', tenantId: 'acme', payload: null });
       const { tasks } = await queue.claim('w-old', 1, 60_000);

@@ -80,15 +80,18 @@ local function appendHist(tk, state, attempt, worker, reason)
   if reason then s = s .. ',"r":"' .. reason .. '"' end
   redis.call('HSET', tk, histName(redis.call('HINCRBY', tk, 'hn', 1)), s .. '}')
 end
--- The whole history, comma-joined, from a task's 'h' and 'hn' fields.
+-- The whole history, comma-joined, from a task's 'h' and 'hn' fields. Read in slices: hand-backs
+-- do not use up attempts, so a history has no fixed bound, and unpack() has one.
 local function history(tk, h, hn)
   local n = tonumber(hn) or 0
   if n == 0 then return h end
-  local names = {}
-  for i = 1, n do names[i] = histName(i) end
   local parts = { h }
-  for _, entry in ipairs(redis.call('HMGET', tk, unpack(names))) do
-    if entry then parts[#parts + 1] = entry end
+  for from = 1, n, 500 do
+    local names = {}
+    for i = from, math.min(n, from + 499) do names[#names + 1] = histName(i) end
+    for _, entry in ipairs(redis.call('HMGET', tk, unpack(names))) do
+      if entry then parts[#parts + 1] = entry end
+    end
   end
   return table.concat(parts, ',')
 end
