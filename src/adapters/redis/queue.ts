@@ -157,6 +157,8 @@ class RedisQueue implements QueueAdapter {
   readonly #nextId = createTaskIdGenerator(systemClock);
   #closed = false;
   #listening: Promise<Unsubscribe> | undefined;
+  /** The wake-up subscription is live: claims need not wait for it. */
+  #listened = false;
   readonly #wake = new WakeSignal();
   #completions: PendingCompletion[] = [];
   #flushScheduled = false;
@@ -198,7 +200,11 @@ class RedisQueue implements QueueAdapter {
   async claim(workerId: string, limit: number, leaseMs: number): Promise<ClaimResult> {
     this.#assertOpen();
     const req = parseClaim(workerId, limit, leaseMs);
-    await this.#listen();
+    // Once the subscription is live, nothing is awaited before the script goes out: the claim is
+    // written in the caller's turn, ahead of the completions that turn queued (they flush in a
+    // microtask), so Redis runs those completions while the caller handles this claim's tasks.
+    // Awaiting here cost a worker draining no-op tasks about 10% of its throughput.
+    if (!this.#listened) await this.#listen();
     this.#wake.clear();
     const tokens = Array.from({ length: req.limit }, () => globalThis.crypto.randomUUID());
     const reply = await this.#run(queueClaimScript, [req.workerId, req.limit, req.leaseMs, this.#redisChannel, ...tokens], 'queue.claim');
@@ -441,10 +447,16 @@ class RedisQueue implements QueueAdapter {
       .subscribe(this.#channel, () => {
         this.#wake.notify();
       })
-      .catch((err: unknown) => {
-        this.#listening = undefined;
-        throw err;
-      });
+      .then(
+        (unsubscribe) => {
+          this.#listened = true;
+          return unsubscribe;
+        },
+        (err: unknown) => {
+          this.#listening = undefined;
+          throw err;
+        },
+      );
     return this.#listening;
   }
 
