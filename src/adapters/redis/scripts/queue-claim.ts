@@ -220,7 +220,7 @@ while avail > 0 and band <= 3 do
         end
         byType[f[2]] = (byType[f[2]] or 0) + 1
         local hn = (tonumber(f[4]) or 0) + 1
-        redis.call('HSET', tk, 'state', 'running', 'ready', '0', 'att', attempt, 'w', worker, 'tok', token, 'exp', expS, 'uat', nowS,
+        redis.call('HSET', tk, 'state', 'running', 'att', attempt, 'w', worker, 'tok', token, 'exp', expS, 'uat', nowS,
           'hn', hn, histName(hn), runningHead .. attempt .. runningTail)
         leasedArgs[#leasedArgs + 1] = expS
         leasedArgs[#leasedArgs + 1] = id

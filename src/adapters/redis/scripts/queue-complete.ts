@@ -31,7 +31,7 @@ local completedHead = '{"s":"completed","at":' .. nowS .. ',"a":'
 for i = 0, n - 1 do
   local id, token, result = ARGV[4 + i * 3], ARGV[5 + i * 3], ARGV[6 + i * 3]
   local tk = taskKey(id)
-  local f = redis.call('HMGET', tk, 'state', 'tok', 'exp', 'tenant', 'type', 'att', 'w', 'hn', 'idem')
+  local f = redis.call('HMGET', tk, 'state', 'tok', 'exp', 'tenant', 'type', 'att', 'w', 'hn')
   local status = leaseStatus(f[1], f[2], f[3], token)
   if status == 'ok' then
     local tenant, ttype = f[4], f[5]
@@ -41,10 +41,7 @@ for i = 0, n - 1 do
     local from = f[1] .. '|' .. tenant .. '|' .. ttype
     counts[from] = (counts[from] or 0) - 1
     if c.ret == 0 then
-      if f[9] and f[9] ~= '' then
-        local k = tenant .. '|' .. f[9]
-        if redis.call('HGET', P .. 'idem', k) == id then redis.call('HDEL', P .. 'idem', k) end
-      end
+      forgetIdempotency(id, tk, tenant)
       redis.call('DEL', tk)
       local ix = P .. 'ix:' .. tenant
       unlisted[ix] = unlisted[ix] or {}
@@ -53,8 +50,8 @@ for i = 0, n - 1 do
       local to = 'completed|' .. tenant .. '|' .. ttype
       counts[to] = (counts[to] or 0) + 1
       local hn = (tonumber(f[8]) or 0) + 1
-      redis.call('HSET', tk, 'state', 'completed', 'res', result, 'fat', nowS, 'uat', nowS, 'w', '', 'tok', '', 'exp', '',
-        'hn', hn, histName(hn), completedHead .. f[6] .. '}')
+      -- w, tok and exp keep their last values: they mean something only while a task is leased.
+      redis.call('HSET', tk, 'state', 'completed', 'res', result, 'fat', nowS, 'uat', nowS, 'hn', hn, histName(hn), completedHead .. f[6] .. '}')
       doneArgs[#doneArgs + 1] = nowS
       doneArgs[#doneArgs + 1] = id
     end

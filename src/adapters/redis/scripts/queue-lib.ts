@@ -13,7 +13,9 @@ import { defineScript, type LuaScript } from '../lua.js';
  * <P>t:<id>              hash: one task (tenant type owner payload band cb pri cost opts max idem state
  *                        ready att cat rat uat pat fat w tok exp prog res err h hn h1…h<hn> seq); the
  *                        history is 'h' (the enqueue entry; in tasks written by earlier versions,
- *                        the whole history so far, comma-joined) then one field per later transition
+ *                        the whole history so far, comma-joined) then one field per later transition;
+ *                        'w', 'tok' and 'exp' describe the lease and mean something only while the
+ *                        task is assigned or running; 'ready' (ready or delayed) only while queued
  * <P>rq:<band>:<tenant>  zset: the tenant's ready tasks in the band, score (1000 - priority) * 2^42 + seq
  * <P>bt:<band>           zset: tenants with ready tasks in the band, score = virtual time
  * <P>tb:<band>:<tenant>  hash: v (virtual time), s (since), sv (last served)
@@ -191,7 +193,7 @@ local function finish(id, tk, tenant, ttype, from, state, attempt, reason, c)
     return
   end
   count(state, tenant, ttype, 1)
-  redis.call('HSET', tk, 'state', state, 'fat', int(NOW), 'uat', int(NOW), 'w', '', 'tok', '', 'exp', '')
+  redis.call('HSET', tk, 'state', state, 'fat', int(NOW), 'uat', int(NOW))
   appendHist(tk, state, attempt, nil, reason)
   if failedKind then redis.call('ZADD', P .. 'failed', NOW, id) else redis.call('ZADD', P .. 'done', NOW, id) end
 end
