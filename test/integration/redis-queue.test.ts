@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { createRedisQueue } from '../../src/adapters/redis/index.js';
+import { queueClaimScript } from '../../src/adapters/redis/scripts/queue-claim.js';
+import { queueCompleteScript } from '../../src/adapters/redis/scripts/queue-complete.js';
 import type { QueueAdapter } from '../../src/adapters/queue.js';
 import { closeRedis, connectRedis, deletePrefixKeys, randomPrefix } from '../support/redis-harness.js';
 import { skipWithoutServer } from '../support/missing-server.js';
@@ -8,9 +10,9 @@ import { skipWithoutServer } from '../support/missing-server.js';
 const url = inject('redisUrl');
 
 if (url === '') {
-  skipWithoutServer('redis queue: task hash layout', 'Redis server');
+  skipWithoutServer('redis queue: task hash layout and round trips', 'Redis server');
 } else {
-  describe('redis queue: task hash layout', () => {
+  describe('redis queue: task hash layout and round trips', () => {
     const prefix = randomPrefix('dflayout');
     let client: Redis;
     let queue: QueueAdapter;
@@ -63,6 +65,30 @@ if (url === '') {
       const listed = await queue.list({ tenantId: 'acme', state: 'running' });
       expect(listed.items.find((t) => t.id === task.taskId)!.history).toHaveLength(9_002);
       await queue.complete(tasks[0]!.lease);
+    });
+
+    it('a claim goes out ahead of the completions queued in the same turn, so Redis runs them while the worker handles the claim', async () => {
+      const own = connectRedis(url);
+      const q = createRedisQueue({ client: own, prefix, queue: 'order' });
+      try {
+        await q.enqueueMany(Array.from({ length: 4 }, () => ({ type: 'noop', tenantId: 'acme', payload: null })));
+        const first = await q.claim('w-order', 2, 60_000); // the wake-up subscription is live from here on
+        const sent: string[] = [];
+        const evalsha = own.evalsha.bind(own) as (...args: unknown[]) => Promise<unknown>;
+        (own as unknown as { evalsha: (...args: unknown[]) => Promise<unknown> }).evalsha = (...args: unknown[]) => {
+          sent.push(args[0] === queueClaimScript.sha1 ? 'claim' : args[0] === queueCompleteScript.sha1 ? 'complete' : 'other');
+          return evalsha(...args);
+        };
+        // What a worker does in one turn: settle finished tasks, then claim for the freed slots.
+        const completions = first.tasks.map((t) => q.complete(t.lease));
+        const next = q.claim('w-order', 2, 60_000);
+        await Promise.all([...completions, next]);
+        expect(sent).toEqual(['claim', 'complete']);
+        expect((await next).tasks).toHaveLength(2);
+      } finally {
+        await q.close();
+        await closeRedis(own);
+      }
     });
 
     it('reads and extends the history of a task stored by an earlier version (whole history in one field)', async () => {
