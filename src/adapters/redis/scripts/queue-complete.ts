@@ -50,8 +50,10 @@ for i = 0, n - 1 do
       local to = 'completed|' .. tenant .. '|' .. ttype
       counts[to] = (counts[to] or 0) + 1
       local hn = (tonumber(f[8]) or 0) + 1
-      -- w, tok and exp keep their last values: they mean something only while a task is leased.
-      redis.call('HSET', tk, 'state', 'completed', 'res', result, 'fat', nowS, 'uat', nowS, 'hn', hn, histName(hn), completedHead .. f[6] .. '}')
+      -- The lease fields are emptied, not left for readers to ignore: a task retained for an hour
+      -- keeps ~60 bytes less (bench/tasks storage section: 934 vs 998 B per completed task).
+      redis.call('HSET', tk, 'state', 'completed', 'res', result, 'fat', nowS, 'uat', nowS, 'w', '', 'tok', '', 'exp', '',
+        'hn', hn, histName(hn), completedHead .. f[6] .. '}')
       doneArgs[#doneArgs + 1] = nowS
       doneArgs[#doneArgs + 1] = id
     end

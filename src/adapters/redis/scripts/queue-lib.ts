@@ -193,7 +193,7 @@ local function finish(id, tk, tenant, ttype, from, state, attempt, reason, c)
     return
   end
   count(state, tenant, ttype, 1)
-  redis.call('HSET', tk, 'state', state, 'fat', int(NOW), 'uat', int(NOW))
+  redis.call('HSET', tk, 'state', state, 'fat', int(NOW), 'uat', int(NOW), 'w', '', 'tok', '', 'exp', '')
   appendHist(tk, state, attempt, nil, reason)
   if failedKind then redis.call('ZADD', P .. 'failed', NOW, id) else redis.call('ZADD', P .. 'done', NOW, id) end
 end
