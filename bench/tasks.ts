@@ -207,26 +207,40 @@ async function drainOurs(queue: QueueAdapter, n: number, concurrency: number, cl
   return { tasksPerSec: rate(n, finished - enqueued), enqueuePerSec: rate(n, enqueued - started) };
 }
 
-/** BullMQ: addBulk, then one worker at concurrency 50. */
-async function drainBullmq(url: string, n: number): Promise<{ tasksPerSec: number; enqueuePerSec: number }> {
-  const connection = { host: new URL(url).hostname, port: Number(new URL(url).port), maxRetriesPerRequest: null };
-  const name = `bench-${Date.now()}`;
-  const queue = new BullQueue(name, { connection });
-  const started = performance.now();
+/** ioredis connection options for BullMQ (it needs maxRetriesPerRequest: null) from a redis:// URL. */
+function bullConnection(url: string): { host: string; port: number; maxRetriesPerRequest: null } {
+  return { host: new URL(url).hostname, port: Number(new URL(url).port), maxRetriesPerRequest: null };
+}
+
+/** Adds `n` no-op jobs to a BullMQ queue, 1,000 per addBulk. */
+async function addBullJobs(queue: BullQueue, n: number): Promise<void> {
   for (let i = 0; i < n; i += 1_000) {
     await queue.addBulk(Array.from({ length: Math.min(1_000, n - i) }, (_, k) => ({ name: 'noop', data: { i: i + k } })));
   }
-  const enqueued = performance.now();
+}
+
+/** Runs one BullMQ worker (concurrency 50) until `n` jobs have completed, then closes it. */
+async function runBullWorker(name: string, url: string, n: number, processor: () => Promise<unknown>): Promise<void> {
   let completed = 0;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
-  const worker = new BullWorker(name, async () => undefined, { connection, concurrency: 50 });
+  const worker = new BullWorker(name, processor, { connection: bullConnection(url), concurrency: 50 });
   worker.on('completed', () => {
     if (++completed === n) resolveDone();
   });
   await done;
-  const finished = performance.now();
   await worker.close();
+}
+
+/** BullMQ: addBulk, then one worker at concurrency 50. */
+async function drainBullmq(url: string, n: number): Promise<{ tasksPerSec: number; enqueuePerSec: number }> {
+  const name = `bench-${Date.now()}`;
+  const queue = new BullQueue(name, { connection: bullConnection(url) });
+  const started = performance.now();
+  await addBullJobs(queue, n);
+  const enqueued = performance.now();
+  await runBullWorker(name, url, n, async () => undefined);
+  const finished = performance.now();
   await queue.obliterate({ force: true });
   await queue.close();
   return { tasksPerSec: rate(n, finished - enqueued), enqueuePerSec: rate(n, enqueued - started) };
@@ -433,7 +447,7 @@ async function latencySection(pgUrl: string | undefined, redisUrl: string | unde
   pool?.on('error', () => undefined); // idle connections are cut when the throwaway server stops
   if (pool) await migratePostgres({ pool, schema });
   const client = redisUrl ? new Redis(redisUrl) : undefined;
-  const connection = redisUrl ? { host: new URL(redisUrl).hostname, port: Number(new URL(redisUrl).port), maxRetriesPerRequest: null } : undefined;
+  const connection = redisUrl ? bullConnection(redisUrl) : undefined;
   for (let round = 0; round < LATENCY_ROUNDS; round++) {
     await latency('memory', async (onStart) => oursLatency(createMemoryQueue(), onStart));
     if (client) await latency('redis', async (onStart) => oursLatency(createRedisQueue({ client, prefix: `lat${Date.now()}`, queue: 'lat' }), onStart));
@@ -485,21 +499,12 @@ async function storageSection(pgUrl: string | undefined, redisUrl: string | unde
     const client = new Redis(redisUrl);
     const used = async () => Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1] ?? 0);
     {
-      const connection = { host: new URL(redisUrl).hostname, port: Number(new URL(redisUrl).port), maxRetriesPerRequest: null };
       const name = `mem-bull-${Date.now()}`;
       const before = await used();
-      const bull = new BullQueue(name, { connection });
-      for (let i = 0; i < n; i += 1_000) await bull.addBulk(Array.from({ length: 1_000 }, (_, k) => ({ name: 'noop', data: { i: i + k } })));
+      const bull = new BullQueue(name, { connection: bullConnection(redisUrl) });
+      await addBullJobs(bull, n);
       const queued = Math.round(((await used()) - before) / n);
-      let completed = 0;
-      let resolveDone!: () => void;
-      const done = new Promise<void>((resolve) => (resolveDone = resolve));
-      const worker = new BullWorker(name, async () => ({ ok: true }), { connection, concurrency: 50 });
-      worker.on('completed', () => {
-        if (++completed === n) resolveDone();
-      });
-      await done;
-      await worker.close();
+      await runBullWorker(name, redisUrl, n, async () => ({ ok: true }));
       const retained = Math.round(((await used()) - before) / n);
       results.bullmqBytesPerJob = { queued, completed: retained };
       line('BullMQ used_memory per job: queued / completed', `${fmt(queued)} B / ${fmt(retained)} B`);
