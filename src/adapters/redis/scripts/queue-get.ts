@@ -12,11 +12,8 @@ export const queueGetScript = defineQueueScript(
   'queue-get',
   `
 local tk = taskKey(ARGV[2])
-local f = redis.call('HMGET', tk, 'tenant', 'type', 'owner', 'payload', 'band', 'cb', 'pri', 'cost', 'opts', 'max',
-  'idem', 'state', 'att', 'cat', 'rat', 'uat', 'w', 'exp', 'prog', 'res', 'err', 'h', 'hn')
-if not f[1] then return {} end
-f[22] = history(tk, f[22], f[23])
-f[23] = nil
-return f
+local f = taskFields(tk)
+if not f then return {} end
+return withHistory(tk, f)
 `,
 );

@@ -97,6 +97,20 @@ local function history(tk, h, hn)
   end
   return table.concat(parts, ',')
 end
+-- A task's fields as the get and list scripts reply with them (the order of taskOfFields in
+-- src/adapters/redis/queue.ts), or false when it does not exist. f[22] and f[23] are 'h' and 'hn'
+-- until withHistory joins them: a listing filters first, so it reads histories of matches only.
+local function taskFields(tk)
+  local f = redis.call('HMGET', tk, 'tenant', 'type', 'owner', 'payload', 'band', 'cb', 'pri', 'cost', 'opts', 'max',
+    'idem', 'state', 'att', 'cat', 'rat', 'uat', 'w', 'exp', 'prog', 'res', 'err', 'h', 'hn')
+  if not f[1] then return false end
+  return f
+end
+local function withHistory(tk, f)
+  f[22] = history(tk, f[22], f[23])
+  f[23] = nil
+  return f
+end
 
 local function tenantDec(tenant, field)
   local tk = P .. 'ten:' .. tenant

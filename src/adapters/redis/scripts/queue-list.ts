@@ -32,13 +32,12 @@ while true do
   local ids = redis.call('ZRANGEBYLEX', ix, min, '+', 'LIMIT', 0, step)
   for _, id in ipairs(ids) do
     local tk = taskKey(id)
-    local f = redis.call('HMGET', tk, 'tenant', 'type', 'owner', 'payload', 'band', 'cb', 'pri', 'cost', 'opts', 'max',
-      'idem', 'state', 'att', 'cat', 'rat', 'uat', 'w', 'exp', 'prog', 'res', 'err', 'h', 'hn')
-    if f[1] and (st == '' or f[12] == st) and (ty == '' or f[2] == ty) and (ow == '' or f[3] == ow) then
+    local f = taskFields(tk)
+    if f and (st == '' or f[12] == st) and (ty == '' or f[2] == ty) and (ow == '' or f[3] == ow) then
       if #items == limit then return { 'more', last, items } end
+      withHistory(tk, f)
       local item = { id }
-      for j = 1, 21 do item[j + 1] = f[j] end
-      item[23] = history(tk, f[22], f[23])
+      for j = 1, 22 do item[j + 1] = f[j] end
       items[#items + 1] = item
     end
     scanned = scanned + 1
