@@ -235,14 +235,13 @@ export class KeyedHeap<E> {
     }
     items.length = n;
     keys.length = n;
-    for (let i = (n >> 1) - 1; i >= 0; i--) this.#siftDown(i, n);
+    for (let i = (n >> 1) - 1; i >= 0; i--) this.#settle(i, keys[i]!, items[i]!, n);
   }
 
-  #siftDown(start: number, size: number): void {
+  /** Places `item` with `key` at `start` or below it, moving smaller children up (a sift-down of a new entry). */
+  #settle(start: number, key: number, item: E, size: number): void {
     const keys = this.#keys;
     const items = this.#items;
-    const key = keys[start]!;
-    const item = items[start]!;
     let i = start;
     for (;;) {
       let child = 2 * i + 1;
@@ -291,24 +290,7 @@ export class KeyedHeap<E> {
     const lastKey = keys.pop()!;
     const last = items.pop()!;
     if (n === 1) return top;
-    const size = n - 1;
-    let i = 0;
-    for (;;) {
-      let child = 2 * i + 1;
-      if (child >= size) break;
-      let ck = keys[child]!;
-      const right = child + 1;
-      if (right < size && keys[right]! < ck) {
-        child = right;
-        ck = keys[right]!;
-      }
-      if (ck >= lastKey) break;
-      keys[i] = ck;
-      items[i] = items[child]!;
-      i = child;
-    }
-    keys[i] = lastKey;
-    items[i] = last;
+    this.#settle(0, lastKey, last, n - 1);
     return top;
   }
 
