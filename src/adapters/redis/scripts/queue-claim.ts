@@ -147,7 +147,7 @@ local started = {}
 -- Numbers formatted once: Lua formats a number through sprintf each time it becomes a string.
 local nowS, expS = int(NOW), int(expires)
 -- Each pick's history entry is runningHead .. attempt .. runningTail.
-local runningHead, runningTail = '{"s":"running","at":' .. nowS .. ',"a":', ',"w":"' .. worker .. '"}'
+local runningHead, runningTail = histHead('running'), ',"w":"' .. worker .. '"}'
 local vtChanged = false
 local tokenIndex = 6
 local band = 0

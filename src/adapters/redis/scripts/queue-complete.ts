@@ -27,7 +27,7 @@ local leasedDrop = {}
 -- Sorted-set writes of the whole batch, one call each.
 local unleased, doneArgs, unlisted = {}, {}, {}
 local nowS = int(NOW)
-local completedHead = '{"s":"completed","at":' .. nowS .. ',"a":'
+local completedHead = histHead('completed')
 for i = 0, n - 1 do
   local id, token, result = ARGV[4 + i * 3], ARGV[5 + i * 3], ARGV[6 + i * 3]
   local tk = taskKey(id)

@@ -76,8 +76,12 @@ local function histName(n)
   end
   return name
 end
+-- An entry up to its attempt number; scripts that write many entries build this once.
+local function histHead(state)
+  return '{"s":"' .. state .. '","at":' .. int(NOW) .. ',"a":'
+end
 local function appendHist(tk, state, attempt, worker, reason)
-  local s = '{"s":"' .. state .. '","at":' .. int(NOW) .. ',"a":' .. int(attempt)
+  local s = histHead(state) .. int(attempt)
   if worker then s = s .. ',"w":"' .. worker .. '"' end
   if reason then s = s .. ',"r":"' .. reason .. '"' end
   redis.call('HSET', tk, histName(redis.call('HINCRBY', tk, 'hn', 1)), s .. '}')
