@@ -210,7 +210,7 @@ while avail > 0 and band <= 3 do
           if t.rate and t.tok < 1 then t.rateSkipped = true end
           best.ok = false
         end
-        local attempt = int(tonumber(f[3]) + 1)
+        local attempt = istr(tonumber(f[3]) + 1)
         local token = ARGV[tokenIndex]
         tokenIndex = tokenIndex + 1
         local byType = started[best.name]
@@ -221,7 +221,7 @@ while avail > 0 and band <= 3 do
         byType[f[2]] = (byType[f[2]] or 0) + 1
         local hn = (tonumber(f[4]) or 0) + 1
         redis.call('HSET', tk, 'state', 'running', 'att', attempt, 'w', worker, 'tok', token, 'exp', expS, 'uat', nowS,
-          'hn', hn, histName(hn), runningHead .. attempt .. runningTail)
+          'hn', istr(hn), histName(hn), runningHead .. attempt .. runningTail)
         leasedArgs[#leasedArgs + 1] = expS
         leasedArgs[#leasedArgs + 1] = id
         tasks[#tasks + 1] = { id, best.name, f[2], f[5], f[6], f[7], f[8], f[9], f[1], f[10], attempt, f[11], f[12], f[13], token, expS }
@@ -244,8 +244,8 @@ local rateSkipped = {}
 for name, t in pairs(tenants) do
   local tenKey = P .. 'ten:' .. name
   if t.served > 0 then
-    redis.call('HINCRBY', tenKey, 'ready', -t.served)
-    redis.call('HINCRBY', tenKey, 'leased', t.served)
+    redis.call('HINCRBY', tenKey, 'ready', istr(-t.served))
+    redis.call('HINCRBY', tenKey, 'leased', istr(t.served))
   end
   if t.tokDirty then redis.call('HSET', tenKey, 'tok', dbl(t.tok), 'tokat', int(t.tokat)) end
   if t.rateSkipped and t.rate then rateSkipped[#rateSkipped + 1] = { t.rate, t.tok } end
@@ -257,7 +257,7 @@ for tenant, byType in pairs(started) do
   end
 end
 for f, d in pairs(counts) do
-  if d ~= 0 and redis.call('HINCRBY', P .. 'cnt', f, d) <= 0 then redis.call('HDEL', P .. 'cnt', f) end
+  if d ~= 0 and redis.call('HINCRBY', P .. 'cnt', f, istr(d)) <= 0 then redis.call('HDEL', P .. 'cnt', f) end
 end
 if vtChanged then
   redis.call('HSET', P .. 'cfg', 'vt0', dbl(c.vt[1]), 'vt1', dbl(c.vt[2]), 'vt2', dbl(c.vt[3]), 'vt3', dbl(c.vt[4]))
