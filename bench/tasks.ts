@@ -14,6 +14,9 @@
  *   graphile-worker 0.17 (local queue 500), same server; ours at claim 100 and at claim 500 (the
  *   others' fetch size), each with retention 1 h and 0. BENCH_GRAPHILE_CONCURRENCY (default 50)
  *   sets graphile-worker's concurrency (500 matches ours at claim 500; it fetches alike either way).
+ *   After each enqueue the database is ANALYZEd, as autovacuum does on any real deployment: plans
+ *   made without statistics can be faster or slower than a production server's (BENCH_PG_ANALYZE=0
+ *   skips it).
  * - claim latency (enqueue → handler start), p50/p99, an idle worker, BENCH_LATENCY_JOBS (default
  *   500) jobs arriving at 100/s, per backend and for BullMQ, BENCH_LATENCY_ROUNDS (default 2)
  *   rounds alternating between systems, the best p99 of each kept (this machine is shared: one
@@ -181,12 +184,20 @@ async function memorySection(): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------
 /** Runs `worker` over `n` pre-enqueued no-op tasks of one queue adapter; returns tasks/s of the drain. */
-async function drainOurs(queue: QueueAdapter, n: number, concurrency: number, claimBatch: number): Promise<{ tasksPerSec: number; enqueuePerSec: number }> {
+async function drainOurs(
+  queue: QueueAdapter,
+  n: number,
+  concurrency: number,
+  claimBatch: number,
+  afterEnqueue?: () => Promise<void>,
+): Promise<{ tasksPerSec: number; enqueuePerSec: number }> {
   const started = performance.now();
   for (let i = 0; i < n; i += 1_000) {
     await queue.enqueueMany(Array.from({ length: Math.min(1_000, n - i) }, (_, k) => ({ type: 'noop', tenantId: `t${(i + k) % 10}`, payload: null })));
   }
   const enqueued = performance.now();
+  if (afterEnqueue !== undefined) await afterEnqueue();
+  const drainStarted = performance.now();
   let completed = 0;
   let resolveDone!: () => void;
   const done = new Promise<void>((resolve) => (resolveDone = resolve));
@@ -204,7 +215,7 @@ async function drainOurs(queue: QueueAdapter, n: number, concurrency: number, cl
   await worker.idle();
   const finished = performance.now();
   await worker.close();
-  return { tasksPerSec: rate(n, finished - enqueued), enqueuePerSec: rate(n, enqueued - started) };
+  return { tasksPerSec: rate(n, finished - drainStarted), enqueuePerSec: rate(n, enqueued - started) };
 }
 
 /** ioredis connection options for BullMQ (it needs maxRetriesPerRequest: null) from a redis:// URL. */
@@ -282,8 +293,17 @@ async function redisSection(url: string): Promise<void> {
   line('  vs BullMQ, median of the rounds (goal >= 1.5x)', `${median.toFixed(2)}x (rounds: ${sorted.map((r) => r.toFixed(2)).join(', ')})`);
 }
 
+/** ANALYZE the whole database (unless BENCH_PG_ANALYZE=0): what autovacuum does on a real server. */
+async function analyze(url: string): Promise<void> {
+  if (process.env.BENCH_PG_ANALYZE === '0') return;
+  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  pool.on('error', () => undefined);
+  await pool.query('ANALYZE');
+  await pool.end();
+}
+
 async function postgresSection(url: string): Promise<void> {
-  heading(`postgres: ${fmt(REMOTE_TASKS)} no-op jobs, same server`);
+  heading(`postgres: ${fmt(REMOTE_TASKS)} no-op jobs, same server${process.env.BENCH_PG_ANALYZE === '0' ? ', no statistics' : ', ANALYZEd after each enqueue'}`);
   // pg-boss 12 with batching (batch 50 and batch 500, burst fetching while batches come back full).
   for (const batchSize of [50, 500]) {
     const schema = `pgboss_${batchSize}_${Date.now()}`;
@@ -297,6 +317,8 @@ async function postgresSection(url: string): Promise<void> {
       await boss.insert(name, Array.from({ length: Math.min(1_000, REMOTE_TASKS - i) }, (_, k) => ({ data: { i: i + k } })));
     }
     const enqueued = performance.now();
+    await analyze(url);
+    const drainStarted = performance.now();
     let completed = 0;
     let resolveDone!: () => void;
     const done = new Promise<void>((resolve) => (resolveDone = resolve));
@@ -308,8 +330,8 @@ async function postgresSection(url: string): Promise<void> {
     const finished = performance.now();
     await boss.stop({ graceful: true, timeout: 10_000 });
     const key = `pgboss${batchSize}`;
-    results[key] = { tasks: REMOTE_TASKS, batchSize, tasksPerSec: rate(REMOTE_TASKS, finished - enqueued), enqueuePerSec: rate(REMOTE_TASKS, enqueued - started) };
-    line(`pg-boss 12 (batch ${batchSize}, burst)`, `${fmt(rate(REMOTE_TASKS, finished - enqueued))} jobs/s (enqueue ${fmt(rate(REMOTE_TASKS, enqueued - started))}/s)`);
+    results[key] = { tasks: REMOTE_TASKS, batchSize, tasksPerSec: rate(REMOTE_TASKS, finished - drainStarted), enqueuePerSec: rate(REMOTE_TASKS, enqueued - started) };
+    line(`pg-boss 12 (batch ${batchSize}, burst)`, `${fmt(rate(REMOTE_TASKS, finished - drainStarted))} jobs/s (enqueue ${fmt(rate(REMOTE_TASKS, enqueued - started))}/s)`);
     const pool = new pg.Pool({ connectionString: url, max: 1 });
     pool.on('error', () => undefined); // idle connections are cut when the throwaway server stops
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
@@ -326,6 +348,8 @@ async function postgresSection(url: string): Promise<void> {
       await utils.addJobs(Array.from({ length: Math.min(1_000, REMOTE_TASKS - i) }, (_, k) => ({ identifier: 'noop', payload: { i: i + k } })));
     }
     const enqueued = performance.now();
+    await analyze(url);
+    const drainStarted = performance.now();
     let completed = 0;
     let resolveDone!: () => void;
     const done = new Promise<void>((resolve) => (resolveDone = resolve));
@@ -347,8 +371,8 @@ async function postgresSection(url: string): Promise<void> {
     const finished = performance.now();
     await runner.stop();
     await utils.release();
-    results.graphileWorker = { tasks: REMOTE_TASKS, concurrency: GRAPHILE_CONCURRENCY, localQueue: 500, tasksPerSec: rate(REMOTE_TASKS, finished - enqueued), enqueuePerSec: rate(REMOTE_TASKS, enqueued - started) };
-    line(`graphile-worker 0.17 (concurrency ${GRAPHILE_CONCURRENCY}, local queue 500)`, `${fmt(rate(REMOTE_TASKS, finished - enqueued))} jobs/s (enqueue ${fmt(rate(REMOTE_TASKS, enqueued - started))}/s)`);
+    results.graphileWorker = { tasks: REMOTE_TASKS, concurrency: GRAPHILE_CONCURRENCY, localQueue: 500, tasksPerSec: rate(REMOTE_TASKS, finished - drainStarted), enqueuePerSec: rate(REMOTE_TASKS, enqueued - started) };
+    line(`graphile-worker 0.17 (concurrency ${GRAPHILE_CONCURRENCY}, local queue 500)`, `${fmt(rate(REMOTE_TASKS, finished - drainStarted))} jobs/s (enqueue ${fmt(rate(REMOTE_TASKS, enqueued - started))}/s)`);
     const pool = new pg.Pool({ connectionString: url, max: 1 });
     pool.on('error', () => undefined); // idle connections are cut when the throwaway server stops
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
@@ -372,7 +396,7 @@ async function postgresSection(url: string): Promise<void> {
       await migratePostgres({ pool, schema });
       const queue = createPostgresQueue({ pool, schema, queue: 'noop' });
       await queue.configure({ retentionMs });
-      const r = await drainOurs(queue, REMOTE_TASKS, batch, batch);
+      const r = await drainOurs(queue, REMOTE_TASKS, batch, batch, () => analyze(url));
       await queue.close();
       await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
       await pool.end();

@@ -11,6 +11,7 @@
  */
 
 import { QUEUE_MIGRATION_SQL } from './queue-migration.js';
+import { QUEUE_CLAIM_FUNCTION_SQL } from './queue-claim-function.js';
 import { RESOURCES_MIGRATION_SQL } from './resources-migration.js';
 
 /** One numbered migration. */
@@ -261,6 +262,9 @@ DROP INDEX {{schema}}.queue_tasks_listing;
 CREATE INDEX queue_tasks_listing ON {{schema}}.queue_tasks (tenant, queue, id);
 `;
 
+// The claim replaced: index-driven once the tables have statistics (see queue-claim-function.ts).
+const V6_CLAIM_WITH_STATISTICS = QUEUE_CLAIM_FUNCTION_SQL;
+
 /**
  * Every migration this version of the package knows, in order. `migratePostgres()` applies the
  * missing ones; the adapters refuse to start unless the database is at exactly the last version.
@@ -278,6 +282,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = Object.freeze([
   Object.freeze({ version: 3, name: 'resources: GCRA rate limits and leased reservations', sql: RESOURCES_MIGRATION_SQL }),
   Object.freeze({ version: 4, name: 'task queue: listing index by tenant and id', sql: V4_TASK_LISTING }),
   Object.freeze({ version: 5, name: 'task queue: listing index led by tenant (no full-queue scans on batched completion)', sql: V5_TASK_LISTING_BY_TENANT }),
+  Object.freeze({ version: 6, name: 'task queue: claim stays index-driven once tables have planner statistics', sql: V6_CLAIM_WITH_STATISTICS }),
 ]);
 
 /**

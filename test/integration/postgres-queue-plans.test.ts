@@ -1,0 +1,127 @@
+import type pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createPostgresQueue, migratePostgres, POSTGRES_MIGRATIONS } from '../../src/adapters/postgres/index.js';
+import { renderMigration } from '../../src/adapters/postgres/migrations.js';
+import type { QueueAdapter } from '../../src/adapters/queue.js';
+import { createTestPool, dropSchema, randomSchema } from '../support/postgres-harness.js';
+import { skipWithoutServer } from '../support/missing-server.js';
+
+const url = inject('databaseUrl');
+
+/**
+ * Once a queue's tables have planner statistics (autovacuum gathers them on every real
+ * deployment), the claim must stay index-driven. A sequential scan of `queue_tasks` makes every
+ * claim cost O(all tasks of all queues, retained ones included): before migration 6, a claim of
+ * 500 took ~40 ms instead of ~10 ms at 50 000 tasks, and a drain ran at 11k instead of 40k tasks/s.
+ * The check reads the transaction's own scan counters, so it is exact and needs no timing.
+ */
+if (url === '') {
+  skipWithoutServer('postgres queue plans', 'PostgreSQL server');
+} else {
+  describe('postgres queue plans with statistics', () => {
+    const schema = randomSchema('dfplan');
+    const name = 'plans';
+    let pool: pg.Pool;
+    let queue: QueueAdapter;
+
+    beforeAll(async () => {
+      pool = createTestPool(url);
+      await migratePostgres({ pool, schema });
+      queue = createPostgresQueue({ pool, schema, queue: name });
+      // 20 000 tasks over 10 tenants, one in ten delayed; 1 000 completed and retained.
+      for (let i = 0; i < 20_000; i += 1_000) {
+        await queue.enqueueMany(
+          Array.from({ length: 1_000 }, (_, k) => ({
+            type: 'noop',
+            tenantId: `t${(i + k) % 10}`,
+            payload: null,
+            ...(k % 10 === 0 ? { delayMs: 3_600_000 } : {}),
+          })),
+        );
+      }
+      for (let i = 0; i < 2; i++) {
+        const { tasks } = await queue.claim('setup', 500, 60_000);
+        await Promise.all(tasks.map((t) => queue.complete(t.lease)));
+      }
+      await pool.query(`ANALYZE "${schema}".queue_tasks, "${schema}".queue_tenant_bands, "${schema}".queues`);
+    }, 120_000);
+
+    afterAll(async () => {
+      await queue.close();
+      await pool.end();
+      await dropSchema(url, schema);
+    });
+
+    /** Runs `sql` in one transaction; returns its rows and the sequential scans of queue_tasks it made. */
+    async function scansOf(sql: string, params: unknown[]): Promise<{ rows: number; seqScans: number }> {
+      const client = await pool.connect();
+      const counter = `SELECT coalesce(sum(seq_scan), 0)::integer AS n FROM pg_stat_xact_user_tables WHERE schemaname = $1 AND relname = 'queue_tasks'`;
+      try {
+        await client.query('BEGIN');
+        const before = (await client.query<{ n: number }>(counter, [schema])).rows[0]!.n;
+        const result = await client.query(sql, params);
+        const after = (await client.query<{ n: number }>(counter, [schema])).rows[0]!.n;
+        await client.query('COMMIT');
+        return { rows: result.rowCount ?? 0, seqScans: after - before };
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw err;
+      } finally {
+        client.release();
+      }
+    }
+
+    const claimSql = `SELECT * FROM "${schema}".queue_claim($1, $2, $3, $4::bigint, $5::text[], $6)`;
+    const claimParams = (limit: number): unknown[] => [name, 'w', limit, 60_000, Array.from({ length: limit }, () => globalThis.crypto.randomUUID()), 'plans-channel'];
+
+    it('a schema migrated before version 6 gets the index-driven claim from migratePostgres', async () => {
+      // Put back migration 2's claim, as a database created before version 6 still has it.
+      const v2 = POSTGRES_MIGRATIONS.find((m) => m.version === 2)!.sql;
+      const start = v2.indexOf('CREATE FUNCTION {{schema}}.queue_claim(');
+      const end = v2.indexOf('$fn$;', v2.indexOf('AS $fn$', start)) + '$fn$;'.length;
+      const oldClaim = v2.slice(start, end).replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION');
+      await pool.query(renderMigration(oldClaim, schema));
+      await pool.query(`DELETE FROM "${schema}".schema_migrations WHERE version >= 6`);
+      expect((await scansOf(claimSql, claimParams(10))).seqScans).toBeGreaterThan(0);
+
+      expect((await migratePostgres({ pool, schema })).applied).toEqual([6]);
+      expect(await scansOf(claimSql, claimParams(10))).toEqual({ rows: 10, seqScans: 0 });
+    });
+
+    it('claims without scanning the task table', async () => {
+      // Several calls: the first executions of a plpgsql statement may be planned differently.
+      for (let i = 0; i < 3; i++) {
+        const { rows, seqScans } = await scansOf(claimSql, claimParams(200));
+        expect(rows).toBe(200);
+        expect(seqScans).toBe(0);
+      }
+    });
+
+    it('reaps expired leases, activates due delayed tasks and ages waiting ones without scanning the task table', async () => {
+      const t = `"${schema}".queue_tasks`;
+      // Make every phase of the claim find work: 100 expired leases, 100 due delayed tasks, 100 aged tasks.
+      await pool.query(`UPDATE ${t} SET lease_expires_at = 0 WHERE id IN (SELECT id FROM ${t} WHERE queue = $1 AND state = 'running' LIMIT 100)`, [name]);
+      await pool.query(`UPDATE ${t} SET ready_at = 0 WHERE id IN (SELECT id FROM ${t} WHERE queue = $1 AND state = 'queued' AND NOT ready LIMIT 100)`, [name]);
+      await pool.query(`UPDATE ${t} SET promote_at = 0 WHERE id IN (SELECT id FROM ${t} WHERE queue = $1 AND state = 'queued' AND ready AND promote_at IS NOT NULL LIMIT 100)`, [name]);
+      const { rows, seqScans } = await scansOf(claimSql, claimParams(50));
+      expect(rows).toBeGreaterThan(100); // the reaped leases are reported beside the claimed tasks
+      expect(seqScans).toBe(0);
+      const left = await pool.query<{ expired: number; due: number; aged: number }>(
+        `SELECT count(*) FILTER (WHERE state = 'running' AND lease_expires_at = 0)::integer AS expired,
+                count(*) FILTER (WHERE state = 'queued' AND NOT ready AND ready_at = 0)::integer AS due,
+                count(*) FILTER (WHERE state = 'queued' AND ready AND promote_at = 0)::integer AS aged
+           FROM ${t} WHERE queue = $1`,
+        [name],
+      );
+      expect(left.rows[0]).toEqual({ expired: 0, due: 0, aged: 0 });
+    });
+
+    it('maintenance reaps without scanning the task table', async () => {
+      const t = `"${schema}".queue_tasks`;
+      await pool.query(`UPDATE ${t} SET lease_expires_at = 0 WHERE id IN (SELECT id FROM ${t} WHERE queue = $1 AND state = 'running' LIMIT 100)`, [name]);
+      const { rows, seqScans } = await scansOf(`SELECT * FROM "${schema}".queue_maintain($1, $2, $3)`, [name, 'plans-channel', 1000]);
+      expect(rows).toBe(101); // 100 reaped, then the purge count
+      expect(seqScans).toBe(0);
+    });
+  });
+}
