@@ -173,16 +173,34 @@ BEGIN
        WHERE tb.queue = p_queue AND tb.band = v_band AND tb.ready > 0 AND k.k_max > 0
        ORDER BY tb.vtime, tb.tenant
        LIMIT v_avail
+    ), level AS (
+      -- A start tag T at or above the v_avail-th smallest one, so only tags up to T need generating
+      -- (~v_avail rows instead of up to v_avail per tenant): with n_i(T) = floor((T - s_i) / d_i)
+      -- + 1 tags of tenant i at or below T, sum n_i(T) >= sum (T - s_i) / d_i = v_avail at this T.
+      -- 'enough' checks it again under the tenants' caps; without it, every capped tag is generated.
+      -- Counts stay float8 until clamped: absurd cost ratios give NaN or infinity, which least()
+      -- turns into the cap (NaN sorts above every number), i.e. the full generation; so does a
+      -- cost of 0, which validation rejects anyway (no T then, so 'enough' is false).
+      SELECT lv.t, sum(least(c.k_max::float8, greatest(0, floor((lv.t - c.s) * c.w / nullif(c.lc, 0)) + 1))) >= v_avail AS enough
+        FROM (SELECT CASE WHEN bool_and(c.lc > 0) THEN (v_avail + sum(c.s * c.w / nullif(c.lc, 0))) / sum(c.w / nullif(c.lc, 0)) END AS t
+                FROM cand c) lv
+        CROSS JOIN cand c
+       GROUP BY lv.t
     ), slots AS (
+      -- One tag more per tenant than counted: rounding can put a tag computed at or below T one
+      -- step past floor().
       SELECT c.tenant, c.s + (g.i - 1) * c.lc / c.w AS tag
-        FROM cand c CROSS JOIN LATERAL generate_series(1, c.k_max) AS g(i)
+        FROM cand c CROSS JOIN level lv
+        CROSS JOIN LATERAL generate_series(1, CASE WHEN lv.enough
+          THEN least(c.k_max::float8, greatest(0, floor((lv.t - c.s) * c.w / nullif(c.lc, 0)) + 2))::integer ELSE c.k_max END) AS g(i)
        ORDER BY 2, 1
        LIMIT v_avail
     ), alloc AS (
       SELECT sl.tenant, count(*)::integer AS k FROM slots sl GROUP BY sl.tenant
     ), picked AS (
-      SELECT p.id, row_number() OVER () AS rn
-        FROM alloc a CROSS JOIN LATERAL (
+      -- Each pick carries its tenant's start tag and weight, so tagging needs no join.
+      SELECT p.id, row_number() OVER () AS rn, c.s, c.w
+        FROM alloc a JOIN cand c ON c.tenant = a.tenant CROSS JOIN LATERAL (
           SELECT t.id FROM {{schema}}.queue_tasks t
            WHERE t.queue = p_queue AND t.tenant = a.tenant AND t.cur_band = v_band AND t.state = 'queued' AND t.ready
            ORDER BY t.priority DESC, t.seq
@@ -195,12 +213,12 @@ BEGIN
              lease_expires_at = v_now + p_lease_ms, updated_at = v_now,
              history = t.history || {{schema}}.queue_hist('running', v_now, t.attempt + 1, p_worker, NULL)
         FROM picked pk WHERE t.id = pk.id
-      RETURNING t.id, t.tenant, t.type, t.owner, t.payload, t.band, t.cur_band, t.priority, t.cost, t.opts, t.attempt, t.max_attempts, t.created_at, t.ready_at, t.token, t.lease_expires_at, t.state, t.seq
+      RETURNING t.id, t.tenant, t.type, t.owner, t.payload, t.band, t.cur_band, t.priority, t.cost, t.opts, t.attempt, t.max_attempts, t.created_at, t.ready_at, t.token, t.lease_expires_at, t.state, t.seq, pk.s, pk.w
     ), tagged AS (
-      SELECT u.*, c.w,
-             c.s + (sum(u.cost) OVER (PARTITION BY u.tenant ORDER BY u.priority DESC, u.seq) - u.cost) / c.w AS tag,
-             c.s + (sum(u.cost) OVER (PARTITION BY u.tenant)) / c.w AS vt_after
-        FROM upd u JOIN cand c ON c.tenant = u.tenant
+      SELECT u.*,
+             u.s + (sum(u.cost) OVER (PARTITION BY u.tenant ORDER BY u.priority DESC, u.seq) - u.cost) / u.w AS tag,
+             u.s + (sum(u.cost) OVER (PARTITION BY u.tenant)) / u.w AS vt_after
+        FROM upd u
     ), per_tenant AS (
       SELECT tg.tenant, max(tg.vt_after) AS vt_after, count(*)::integer AS n, (array_agg(tg.cost ORDER BY tg.tag DESC))[1] AS lc
         FROM tagged tg GROUP BY tg.tenant
