@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createPostgresQueue, migratePostgres, POSTGRES_MIGRATIONS } from '../../src/adapters/postgres/index.js';
 import { renderMigration } from '../../src/adapters/postgres/migrations.js';
+import { queueStatements } from '../../src/adapters/postgres/sql/queue.js';
 import type { QueueAdapter } from '../../src/adapters/queue.js';
 import { createTestPool, dropSchema, randomSchema } from '../support/postgres-harness.js';
 import { skipWithoutServer } from '../support/missing-server.js';
@@ -114,6 +115,26 @@ if (url === '') {
         [name],
       );
       expect(left.rows[0]).toEqual({ expired: 0, due: 0, aged: 0 });
+    });
+
+    it('settling and reading calls do not scan the task table either', async () => {
+      const sql = queueStatements(`"${schema}"`);
+      const claimed = await pool.query<{ o_kind: string; o_id: string; o_token: string }>(claimSql, claimParams(60));
+      const leases = claimed.rows.filter((r) => r.o_kind === 't').map((r) => ({ id: r.o_id, token: r.o_token }));
+      expect(leases).toHaveLength(60);
+      const [a, b, c, d, ...rest] = leases as [typeof leases[0], typeof leases[0], typeof leases[0], typeof leases[0], ...typeof leases];
+      const calls: [string, string, unknown[], number][] = [
+        ['complete', sql.complete, [name, 'ch', rest.map((l) => l.id), rest.map((l) => l.token), rest.map(() => null)], rest.length],
+        ['fail', sql.fail, [name, 'ch', a.id, a.token, '{"code":"X","message":"x"}', 0, false], 1],
+        ['release', sql.release, [name, 'ch', b.id, b.token, 0], 1],
+        ['extend', sql.extend, [name, c.id, c.token, 60_000, null], 1],
+        ['cancel', sql.cancel, [name, 'ch', d.id, false], 1],
+        ['get', sql.get, [name, d.id], 1],
+        ['list', sql.list, [name, 't3', '00000000-0000-0000-0000-000000000000', 'queued', null, null, 50], 50],
+      ];
+      for (const [label, text, params, rows] of calls) {
+        expect({ label, ...(await scansOf(text, params)) }).toEqual({ label, rows, seqScans: 0 });
+      }
     });
 
     it('maintenance reaps without scanning the task table', async () => {
