@@ -248,10 +248,14 @@ BEGIN
   END LOOP;
 
   -- 4. When the worker may go idle: the next delayed task, lease expiry or rate-token refill.
+  -- First index entries, as in the probes: without statistics the planner computes min() by
+  -- reading every entry of the index.
   IF v_got < p_limit THEN
     SELECT least(
-      (SELECT min(t.ready_at) FROM {{schema}}.queue_tasks t WHERE t.queue = p_queue AND t.state = 'queued' AND NOT t.ready),
-      (SELECT min(t.lease_expires_at) FROM {{schema}}.queue_tasks t WHERE t.queue = p_queue AND t.state IN ('assigned', 'running')),
+      (SELECT t.ready_at FROM {{schema}}.queue_tasks t
+        WHERE t.queue = p_queue AND t.state = 'queued' AND NOT t.ready ORDER BY t.ready_at LIMIT 1),
+      (SELECT t.lease_expires_at FROM {{schema}}.queue_tasks t
+        WHERE t.queue = p_queue AND t.state IN ('assigned', 'running') ORDER BY t.lease_expires_at LIMIT 1),
       (SELECT min(v_now + ceil((1 - r.tokens) * 1000 / r.rate)::bigint)
          FROM (SELECT tn.rate, least(tn.burst, tn.tokens + greatest(0, v_now - tn.tokens_at) * tn.rate / 1000) AS tokens
                  FROM {{schema}}.queue_tenants tn
