@@ -231,8 +231,10 @@ while avail > 0 and band <= 3 do
     -- Write back the band's tenants: new virtual times (or out of the set when emptied).
     for _, cand in ipairs(cands) do
       if cand.served then
-        if cand.left <= 0 then redis.call('ZREM', btKey, cand.name) else redis.call('ZADD', btKey, cand.v, cand.name) end
-        redis.call('HSET', P .. 'tb:' .. band .. ':' .. cand.name, 'v', dbl(cand.v), 'sv', int(NOW))
+        -- Formatted once for both writes (Redis formats a number argument with the same %.17g).
+        local v = dbl(cand.v)
+        if cand.left <= 0 then redis.call('ZREM', btKey, cand.name) else redis.call('ZADD', btKey, v, cand.name) end
+        redis.call('HSET', P .. 'tb:' .. band .. ':' .. cand.name, 'v', v, 'sv', nowS)
       end
     end
     band = band + 1

@@ -58,7 +58,7 @@ for i = 0, n - 1 do
       if first then
         local tb = P .. 'tb:' .. band .. ':' .. tenant
         redis.call('HSET', tb, 's', int(NOW))
-        redis.call('ZADD', P .. 'bt:' .. band, tonumber(redis.call('HGET', tb, 'v') or '0'), tenant)
+        redis.call('ZADD', P .. 'bt:' .. band, redis.call('HGET', tb, 'v') or '0', tenant)
       end
       redis.call('ZADD', P .. 'waiting', readyAt, id)
       readyOf[tenant] = (readyOf[tenant] or 0) + 1

@@ -145,7 +145,7 @@ local function enterBand(id, tenant, band, pri, seq)
   if redis.call('ZCARD', rq) == 1 then
     local tb = P .. 'tb:' .. band .. ':' .. tenant
     redis.call('HSET', tb, 's', int(NOW))
-    redis.call('ZADD', P .. 'bt:' .. band, tonumber(redis.call('HGET', tb, 'v') or '0'), tenant)
+    redis.call('ZADD', P .. 'bt:' .. band, redis.call('HGET', tb, 'v') or '0', tenant)
   end
 end
 
