@@ -44,7 +44,8 @@ local NOW = tonumber(T[1]) * 1000 + math.floor(tonumber(T[2]) / 1000)
 local function int(n) return string.format('%.0f', n) end
 local function dbl(n) return string.format('%.17g', n) end
 -- Small integers (attempts, history numbers, counter deltas) as strings, formatted once per call:
--- Lua turns a number into a string through sprintf, a visible share of a claim's time.
+-- every number argument of redis.call, and every string.format, goes through snprintf, a visible
+-- share of a claim's time (perf: 8% of redis-server in printf during a drain).
 local ISTR = {}
 local function istr(n)
   local s = ISTR[n]
