@@ -130,6 +130,8 @@ export interface QueueStatements {
   readonly maintain: string;
   /** $1 queue → `stats` (JSON text). */
   readonly stats: string;
+  /** $1 queue, $2 max age ms → `stats` (JSON text) from the shared snapshot, recounted when older. */
+  readonly sharedStats: string;
   /** $1 queue, $2 channel, $3–$9 set-flag/value pairs → one {@link PolicyRow}. */
   readonly configure: string;
   /** $1 queue, $2 channel, $3 tenant, $4 weight, $5 set max, $6 max, $7 set rate, $8 rate, $9 burst → one {@link TenantRow}. */
@@ -159,6 +161,7 @@ export function queueStatements(s: string): QueueStatements {
     cancel: `SELECT * FROM ${s}.queue_cancel($1, $2, $3::uuid, $4)`,
     maintain: `SELECT * FROM ${s}.queue_maintain($1, $2, $3)`,
     stats: `SELECT ${s}.queue_stats($1) AS stats`,
+    sharedStats: `SELECT ${s}.queue_stats_shared($1, $2::bigint) AS stats`,
     configure: `SELECT max_concurrency, aging_ms, retention_ms, failed_retention_ms
   FROM ${s}.queue_configure($1, $2, $3, $4::integer, $5, $6::bigint, $7::bigint, $8, $9::bigint)`,
     setTenant: `SELECT weight, max_concurrency, rate, burst
