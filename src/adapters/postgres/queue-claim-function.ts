@@ -177,22 +177,23 @@ BEGIN
       -- A start tag T at or above the v_avail-th smallest one, so only tags up to T need generating
       -- (~v_avail rows instead of up to v_avail per tenant): with n_i(T) = floor((T - s_i) / d_i)
       -- + 1 tags of tenant i at or below T, sum n_i(T) >= sum (T - s_i) / d_i = v_avail at this T.
-      -- 'enough' checks it again under the tenants' caps; without it, every capped tag is generated.
-      -- Counts stay float8 until clamped: absurd cost ratios give NaN or infinity, which least()
-      -- turns into the cap (NaN sorts above every number), i.e. the full generation; so does a
-      -- cost of 0, which validation rejects anyway (no T then, so 'enough' is false).
-      SELECT lv.t, sum(least(c.k_max::float8, greatest(0, floor((lv.t - c.s) * c.w / nullif(c.lc, 0)) + 1))) >= v_avail AS enough
-        FROM (SELECT CASE WHEN bool_and(c.lc > 0) THEN (v_avail + sum(c.s * c.w / nullif(c.lc, 0))) / sum(c.w / nullif(c.lc, 0)) END AS t
-                FROM cand c) lv
-        CROSS JOIN cand c
-       GROUP BY lv.t
+      -- No T when a cost is 0 (validation rejects it anyway).
+      SELECT CASE WHEN bool_and(c.lc > 0) THEN (v_avail + sum(c.s * c.w / nullif(c.lc, 0))) / sum(c.w / nullif(c.lc, 0)) END AS t
+        FROM cand c
+    ), below AS (
+      -- n: the tenant's tags at or below T, under its cap. 'enough' checks the bound again under
+      -- the caps; without it (or without T: n = 0), every capped tag is generated. n stays float8
+      -- until clamped: absurd cost ratios give NaN or infinity, which least() turns into the cap
+      -- (NaN sorts above every number), i.e. the full generation.
+      SELECT c.tenant, c.s, c.w, c.lc, c.k_max, b.n, sum(b.n) OVER () >= v_avail AS enough
+        FROM cand c CROSS JOIN level lv
+        CROSS JOIN LATERAL (SELECT least(c.k_max::float8, greatest(0, floor((lv.t - c.s) * c.w / nullif(c.lc, 0)) + 1)) AS n) b
     ), slots AS (
       -- One tag more per tenant than counted: rounding can put a tag computed at or below T one
       -- step past floor().
-      SELECT c.tenant, c.s + (g.i - 1) * c.lc / c.w AS tag
-        FROM cand c CROSS JOIN level lv
-        CROSS JOIN LATERAL generate_series(1, CASE WHEN lv.enough
-          THEN least(c.k_max::float8, greatest(0, floor((lv.t - c.s) * c.w / nullif(c.lc, 0)) + 2))::integer ELSE c.k_max END) AS g(i)
+      SELECT b.tenant, b.s + (g.i - 1) * b.lc / b.w AS tag
+        FROM below b
+        CROSS JOIN LATERAL generate_series(1, CASE WHEN b.enough THEN least(b.k_max, b.n::integer + 1) ELSE b.k_max END) AS g(i)
        ORDER BY 2, 1
        LIMIT v_avail
     ), alloc AS (

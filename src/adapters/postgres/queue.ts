@@ -358,10 +358,12 @@ class PostgresQueue implements QueueAdapter {
   }
 
   async stats(): Promise<QueueStats> {
-    const [row] =
-      this.#statsMaxAgeMs === 0
-        ? await this.#query<{ stats: string }>('queue.stats', this.#sql.stats, [this.name])
-        : await this.#query<{ stats: string }>('queue.stats', this.#sql.sharedStats, [this.name, this.#statsMaxAgeMs]);
+    const shared = this.#statsMaxAgeMs > 0;
+    const [row] = await this.#query<{ stats: string }>(
+      'queue.stats',
+      shared ? this.#sql.sharedStats : this.#sql.stats,
+      shared ? [this.name, this.#statsMaxAgeMs] : [this.name],
+    );
     const raw = JSON.parse(row!.stats) as {
       at: number;
       groups: ({ tenant: string; type: string } & Record<keyof TaskCounts, number>)[];
