@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { QUEUE_CLAIM_FUNCTION_SQL } from '../../src/adapters/postgres/queue-claim-function.js';
 import { createTestPool } from '../support/postgres-harness.js';
 import { skipWithoutServer } from '../support/missing-server.js';
+import { mulberry32 } from '../support/prng.js';
 
 const url = inject('databaseUrl');
 
@@ -35,14 +36,6 @@ if (url === '') {
          ORDER BY 2, 1 LIMIT $1::integer)
       SELECT tenant, count(*)::integer AS k FROM slots GROUP BY tenant ORDER BY tenant`;
 
-    // A small deterministic generator (mulberry32), so a failure names a reproducible case.
-    const rng = (seed: number) => () => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-
     it('finds the statement in the migration', () => {
       expect(from).toBeGreaterThan(0);
       expect(to).toBeGreaterThan(from);
@@ -51,7 +44,7 @@ if (url === '') {
 
     it('allots exactly as generating every tag would, over 400 random bands', async () => {
       for (let seed = 1; seed <= 400; seed++) {
-        const r = rng(seed);
+        const r = mulberry32(seed);
         const n = 1 + Math.floor(r() * 12);
         const avail = 1 + Math.floor(r() * 500);
         const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;

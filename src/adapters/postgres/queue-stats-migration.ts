@@ -1,6 +1,7 @@
 /**
- * Migration 7: shared stats snapshots. `queue_stats` counts every task of a queue, so its cost
- * grows with the tasks kept (~0.3 µs each: ~60 ms at 200 000). With `statsMaxAgeMs` set, every
+ * Migration 7: shared stats snapshots. `queue_stats` counted every task of a queue (until
+ * migration 8 maintained the counts), so its cost grew with the tasks kept (~0.3 µs each: ~60 ms
+ * at 200 000). With `statsMaxAgeMs` set, every
  * process reads one snapshot per queue, and at most one of them recomputes it when it is older than
  * that, instead of each metrics loop counting the whole table. The snapshot table is UNLOGGED: a
  * cache, emptied by a crash and written without WAL. Placeholders as in the other migrations.

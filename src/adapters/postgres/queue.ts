@@ -83,11 +83,11 @@ export interface PostgresQueueOptions extends PostgresAdapterOptions {
   /** The queue's name (default `default`); adapters with one name and schema share tasks. */
   readonly queue?: string;
   /**
-   * How old (ms) the counts of {@link QueueAdapter.stats} may be (default 0: counted on every
-   * call). Counting reads every task of the queue, retained ones included (~60 ms at 200 000
-   * tasks). Above 0, all processes share one snapshot per queue in the database, and one of them
-   * recounts when it is older than this: with metrics in many processes, set it to about half
-   * their interval. `stats().at` tells when the counts were taken.
+   * How old (ms) the result of {@link QueueAdapter.stats} may be (default 0: computed on every
+   * call). The counts are maintained (schema version 8), but the oldest waiting task and the
+   * tenants' lease counts are still read from the queued and leased tasks. Above 0, all processes
+   * share one snapshot per queue in the database, and one of them recomputes it when it is older
+   * than this. `stats().at` tells when it was taken.
    */
   readonly statsMaxAgeMs?: number;
 }
@@ -564,6 +564,8 @@ class PostgresQueue implements QueueAdapter {
       this.#sql.maintain,
       [this.name, this.#identifier, limit],
     );
+    // Maintenance also folds the count deltas, so they stay few between stats calls (or without any).
+    await this.#query('queue.compactCounts', this.#sql.compactCounts, []);
     const updates: TaskUpdate[] = [];
     let purged = 0;
     for (const row of rows) {

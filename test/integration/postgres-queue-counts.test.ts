@@ -1,0 +1,240 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createPostgresQueue, migratePostgres } from '../../src/adapters/postgres/index.js';
+import { renderMigration } from '../../src/adapters/postgres/migrations.js';
+import type { QueueAdapter, TaskGroupCounts, TaskLease } from '../../src/adapters/queue.js';
+import { createTestPool, dropSchema, randomSchema } from '../support/postgres-harness.js';
+import { skipWithoutServer } from '../support/missing-server.js';
+import { mulberry32 } from '../support/prng.js';
+
+const url = inject('databaseUrl');
+
+/**
+ * Schema version 8: `stats()` reads counts maintained by statement triggers on the task table
+ * instead of counting every task. These tests hold the maintained counts to a recount of the
+ * table after every kind of change (the queue's own operations, retention purges, raw SQL), check
+ * that a stats call no longer reads the retained tasks, and that a database migrated from version
+ * 7 starts with counts equal to its tasks.
+ */
+
+type Group = { -readonly [K in keyof TaskGroupCounts]: TaskGroupCounts[K] };
+
+/** The groups `stats()` must report, counted from the tasks themselves (what version 7 did). */
+async function recount(pool: pg.Pool, schema: string, queue: string): Promise<Group[]> {
+  const { rows } = await pool.query<{ tenant: string; type: string; state: string; ready: boolean; n: string }>(
+    `SELECT tenant, type, state, ready, count(*) AS n FROM "${schema}".queue_tasks WHERE queue = $1 GROUP BY 1, 2, 3, 4`,
+    [queue],
+  );
+  const groups = new Map<string, Group>();
+  for (const r of rows) {
+    const key = `${r.tenant}\u0000${r.type}`;
+    let g = groups.get(key);
+    if (g === undefined) {
+      g = { tenantId: r.tenant, type: r.type, queued: 0, delayed: 0, assigned: 0, running: 0, completed: 0, failed: 0, cancelled: 0, dead: 0 };
+      groups.set(key, g);
+    }
+    const n = Number(r.n);
+    const counts = g as unknown as Record<string, number>;
+    counts[r.state] = (counts[r.state] ?? 0) + n;
+    if (r.state === 'queued' && !r.ready) g.delayed += n;
+  }
+  return [...groups.values()].sort((a, b) => (a.tenantId + a.type < b.tenantId + b.type ? -1 : 1));
+}
+
+function reported(groups: readonly TaskGroupCounts[]): Group[] {
+  return groups
+    .map(({ tenantId, type, queued, delayed, assigned, running, completed, failed, cancelled, dead }) => ({ tenantId, type, queued, delayed, assigned, running, completed, failed, cancelled, dead }))
+    .sort((a, b) => (a.tenantId + a.type < b.tenantId + b.type ? -1 : 1));
+}
+
+if (url === '') {
+  skipWithoutServer('postgres queue maintained counts', 'PostgreSQL server');
+} else {
+  describe('postgres queue maintained counts', () => {
+    const schema = randomSchema('dfcounts');
+    let pool: pg.Pool;
+    const queues: QueueAdapter[] = [];
+    const open = (name: string): QueueAdapter => {
+      const queue = createPostgresQueue({ pool, schema, queue: name });
+      queues.push(queue);
+      return queue;
+    };
+
+    beforeAll(async () => {
+      pool = createTestPool(url, { max: 8 });
+      await migratePostgres({ pool, schema });
+    });
+    afterAll(async () => {
+      for (const q of queues) await q.close();
+      await pool.end();
+      await dropSchema(url, schema);
+    });
+
+    it('stats() equals a recount of the tasks after a random mix of every operation', async () => {
+      const queue = open('mix');
+      await queue.configure({ retentionMs: 3_600_000, failedRetentionMs: null });
+      const random = mulberry32(20261126);
+      const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+      const leases: TaskLease[] = [];
+      const ids: string[] = [];
+      const tenants = ['acme', 'globex', 'initech'];
+      const types = ['render', 'encode'];
+      for (let step = 0; step < 300; step++) {
+        const roll = random();
+        if (roll < 0.3 || ids.length === 0) {
+          const batch = Array.from({ length: 1 + Math.floor(random() * 5) }, () => ({
+            type: pick(types),
+            tenantId: pick(tenants),
+            payload: null,
+            maxAttempts: 2,
+            ...(random() < 0.2 ? { delayMs: 60_000 } : {}),
+            ...(random() < 0.2 ? { idempotencyKey: `k${Math.floor(random() * 10)}` } : {}),
+          }));
+          for (const r of await queue.enqueueMany(batch)) ids.push(r.task.taskId);
+        } else if (roll < 0.5) {
+          const { tasks } = await queue.claim(pick(['w1', 'w2']), 1 + Math.floor(random() * 4), random() < 0.1 ? 1 : 60_000);
+          for (const t of tasks) leases.push(t.lease);
+        } else if (roll < 0.62 && leases.length > 0) {
+          await queue.complete(leases.splice(Math.floor(random() * leases.length), 1)[0]!, { ok: true }).catch(() => undefined);
+        } else if (roll < 0.7 && leases.length > 0) {
+          const lease = leases.splice(Math.floor(random() * leases.length), 1)[0]!;
+          const error = { code: 'BOOM', message: 'failed on purpose' };
+          await queue.fail(lease, random() < 0.5 ? { error, final: true } : { error, retryInMs: random() < 0.5 ? 0 : 60_000 }).catch(() => undefined);
+        } else if (roll < 0.76 && leases.length > 0) {
+          await queue.release(leases.splice(Math.floor(random() * leases.length), 1)[0]!, random() < 0.5 ? undefined : { delayMs: 60_000 }).catch(() => undefined);
+        } else if (roll < 0.82) {
+          await queue.assign(pick(ids), 'w3', 60_000).then((a) => leases.push(a.lease), () => undefined);
+        } else if (roll < 0.9) {
+          await queue.cancel(pick(ids)).catch(() => undefined);
+        } else if (roll < 0.95) {
+          await queue.delete(pick(ids)).catch(() => undefined);
+        } else {
+          await queue.reapExpired();
+        }
+        if (step % 50 === 49) expect(reported((await queue.stats()).groups)).toEqual(await recount(pool, schema, 'mix'));
+      }
+      const stats = await queue.stats();
+      const expected = await recount(pool, schema, 'mix');
+      expect(reported(stats.groups)).toEqual(expected);
+      // The mix reached every state, so each trigger path was exercised.
+      for (const state of ['queued', 'delayed', 'running', 'completed', 'failed', 'cancelled', 'dead'] as const) {
+        expect(stats.counts[state], state).toBeGreaterThan(0);
+      }
+    });
+
+    it('retention purges, raw SQL and TRUNCATE keep the counts exact', async () => {
+      const queue = open('purge');
+      await queue.enqueueMany(Array.from({ length: 20 }, (_, i) => ({ type: 'job', tenantId: `t${i % 2}`, payload: i })));
+      const { tasks } = await queue.claim('w', 20, 60_000);
+      for (const t of tasks.slice(0, 15)) await queue.complete(t.lease);
+      // Retention 0 purges every completed task on the next maintenance.
+      await queue.configure({ retentionMs: 0 });
+      await queue.reapExpired();
+      expect((await queue.stats()).counts.completed).toBe(0);
+      expect(reported((await queue.stats()).groups)).toEqual(await recount(pool, schema, 'purge'));
+      // An operator's own statements are counted as well.
+      await pool.query(`UPDATE "${schema}".queue_tasks SET type = 'renamed' WHERE queue = 'purge' AND tenant = 't0'`);
+      await pool.query(`DELETE FROM "${schema}".queue_tasks WHERE queue = 'purge' AND tenant = 't1'`);
+      expect(reported((await queue.stats()).groups)).toEqual(await recount(pool, schema, 'purge'));
+      await pool.query(`TRUNCATE "${schema}".queue_tasks`);
+      expect((await queue.stats()).groups).toEqual([]);
+      await queue.enqueue({ type: 'job', tenantId: 't0', payload: null });
+      expect((await queue.stats()).counts.queued).toBe(1);
+    });
+
+    it('counts stay exact under concurrent claimers, completers and stats readers', async () => {
+      const queue = open('concurrent');
+      await queue.enqueueMany(Array.from({ length: 600 }, (_, i) => ({ type: 'job', tenantId: `t${i % 7}`, payload: i })));
+      const worker = async (id: string) => {
+        for (;;) {
+          const { tasks } = await queue.claim(id, 25, 60_000);
+          if (tasks.length === 0) return;
+          await Promise.all(tasks.map((t) => queue.complete(t.lease)));
+        }
+      };
+      const readers = async () => {
+        for (let i = 0; i < 20; i++) {
+          const s = await queue.stats();
+          // Every task is in exactly one state in each snapshot, whatever is in flight.
+          const c = s.counts;
+          expect(c.queued + c.assigned + c.running + c.completed + c.failed + c.cancelled + c.dead).toBe(600);
+        }
+      };
+      await Promise.all([worker('a'), worker('b'), worker('c'), readers(), readers()]);
+      const stats = await queue.stats();
+      expect(stats.counts.completed).toBe(600);
+      expect(reported(stats.groups)).toEqual(await recount(pool, schema, 'concurrent'));
+    });
+
+    it('a stats call reads no retained task', async () => {
+      const queue = open('retained');
+      await queue.enqueueMany(Array.from({ length: 2_000 }, (_, i) => ({ type: 'job', tenantId: `t${i % 5}`, payload: null })));
+      for (;;) {
+        const { tasks } = await queue.claim('w', 500, 60_000);
+        if (tasks.length === 0) break;
+        await Promise.all(tasks.map((t) => queue.complete(t.lease)));
+      }
+      await pool.query(`ANALYZE "${schema}".queue_tasks`);
+      // A connection of its own: PostgreSQL reports a transaction's table reads together with
+      // those of the connection's earlier transactions that it has not flushed yet.
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query('BEGIN');
+        // On a table this small the planner rightly reads it whole rather than use an index; what
+        // matters is that no plan needs the retained tasks, so sequential scans are off here.
+        await client.query('SET LOCAL enable_seqscan = off');
+        const { rows } = await client.query<{ stats: string }>(`SELECT "${schema}".queue_stats('retained') AS stats`);
+        const { rows: io } = await client.query<{ seq_tup_read: string; idx_tup_fetch: string }>(
+          `SELECT seq_tup_read, idx_tup_fetch FROM pg_stat_xact_user_tables WHERE schemaname = $1 AND relname = 'queue_tasks'`,
+          [schema],
+        );
+        await client.query('COMMIT');
+        expect((JSON.parse(rows[0]!.stats) as { groups: { completed: number }[] }).groups.reduce((n, g) => n + g.completed, 0)).toBe(2_000);
+        // Version 7 read all 2,000 completed tasks here.
+        expect(Number(io[0]?.seq_tup_read ?? 0) + Number(io[0]?.idx_tup_fetch ?? 0)).toBeLessThan(50);
+      } finally {
+        await client.end();
+      }
+    });
+
+    it('a database migrated from version 7 starts with counts equal to its tasks', async () => {
+      const old = randomSchema('dfcounts7');
+      const other = createTestPool(url);
+      try {
+        await migratePostgres({ pool: other, schema: old });
+        const queue = createPostgresQueue({ pool: other, schema: old, queue: 'up' });
+        await queue.enqueueMany(Array.from({ length: 30 }, (_, i) => ({ type: i % 2 ? 'a' : 'b', tenantId: `t${i % 3}`, payload: null, ...(i % 5 === 0 ? { delayMs: 60_000 } : {}) })));
+        const { tasks } = await queue.claim('w', 10, 60_000);
+        for (const t of tasks.slice(0, 6)) await queue.complete(t.lease);
+        await queue.close();
+        // Back to version 7: migration 8's objects gone, the tasks as they were.
+        await other.query(renderMigration(UNDO_MIGRATION_8, old));
+        await other.query(`DELETE FROM "${old}".schema_migrations WHERE version = 8`);
+        const { applied } = await migratePostgres({ pool: other, schema: old });
+        expect(applied).toEqual([8]);
+        const upgraded = createPostgresQueue({ pool: other, schema: old, queue: 'up' });
+        const stats = await upgraded.stats();
+        await upgraded.close();
+        expect(stats.counts).toMatchObject({ queued: 20, delayed: 6, running: 4, completed: 6 });
+        expect(reported(stats.groups)).toEqual(await recount(other, old, 'up'));
+      } finally {
+        await other.end();
+        await dropSchema(url, old);
+      }
+    });
+  });
+}
+
+/** Drops what migration 8 created (its queue_stats replacement stays: migration 8 replaces it again). */
+const UNDO_MIGRATION_8 = /* sql */ `
+DROP TRIGGER queue_tasks_counted_insert ON {{schema}}.queue_tasks;
+DROP TRIGGER queue_tasks_counted_update ON {{schema}}.queue_tasks;
+DROP TRIGGER queue_tasks_counted_delete ON {{schema}}.queue_tasks;
+DROP TRIGGER queue_tasks_counted_truncate ON {{schema}}.queue_tasks;
+DROP FUNCTION {{schema}}.queue_count_inserted(), {{schema}}.queue_count_updated(), {{schema}}.queue_count_deleted(),
+  {{schema}}.queue_count_truncated();
+DROP FUNCTION {{schema}}.queue_stats(text);
+DROP FUNCTION {{schema}}.queue_counts_compact();
+DROP TABLE {{schema}}.queue_counts, {{schema}}.queue_count_deltas;
+`;
