@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { QUEUE_CLAIM_FUNCTION_SQL } from '../../src/adapters/postgres/queue-claim-function.js';
+import { QUEUE_CLAIM_TENANTS_SQL as CLAIM_SQL } from '../../src/adapters/postgres/queue-claim-tenants.js';
 import { createTestPool } from '../support/postgres-harness.js';
 import { skipWithoutServer } from '../support/missing-server.js';
 import { mulberry32 } from '../support/prng.js';
@@ -12,7 +12,7 @@ const url = inject('databaseUrl');
  * the v_avail smallest across tenants. It generates only the tags up to a water level instead of
  * up to v_avail per tenant; this checks, in PostgreSQL's own float8 arithmetic, that the allotment
  * is exactly that of generating every tag, over random tenants, weights, costs, caps and ties.
- * The statement under test is cut from the migration's text, so it is the one that runs.
+ * The statement under test is cut from the latest claim migration's text, so it is the one that runs.
  */
 if (url === '') {
   skipWithoutServer('postgres claim allotment', 'PostgreSQL server');
@@ -26,9 +26,9 @@ if (url === '') {
       await pool.end();
     });
 
-    const from = QUEUE_CLAIM_FUNCTION_SQL.indexOf('), level AS (');
-    const to = QUEUE_CLAIM_FUNCTION_SQL.indexOf('), alloc AS (');
-    const levelAndSlots = QUEUE_CLAIM_FUNCTION_SQL.slice(from + 2, to + 1).replaceAll('v_avail', '$1::integer');
+    const from = CLAIM_SQL.indexOf('), level AS MATERIALIZED (');
+    const to = CLAIM_SQL.indexOf('), alloc AS (');
+    const levelAndSlots = CLAIM_SQL.slice(from + 2, to + 1).replaceAll('v_avail', '$1::integer');
     const cand = 'cand(tenant, s, w, lc, k_max) AS (SELECT * FROM unnest($2::text[], $3::float8[], $4::float8[], $5::float8[], $6::integer[]))';
     const optimised = `WITH ${cand}, ${levelAndSlots} SELECT tenant, count(*)::integer AS k FROM slots GROUP BY tenant ORDER BY tenant`;
     const everyTag = `WITH ${cand}, slots AS (

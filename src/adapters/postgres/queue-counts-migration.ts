@@ -134,8 +134,17 @@ BEGIN
 END
 $fn$;
 
--- queue_stats($1 queue): as in migration 2, with the groups read from the maintained counts.
--- It compacts first (when no other session is), so a read adds up few delta rows.
+-- The oldest waiting task for stats, without reading every ready task. Claims do not touch this
+-- index (a claimed row's new version is not 'queued'); enqueues, activations, retries and aging
+-- add an entry. 'ready_at >= 0' always holds (epoch ms): it is in the predicate so that only a
+-- query that says it can use the index. Without it, the claim's per-tenant pick, whose WHERE
+-- implies 'queued AND ready', took this index on a table without statistics and scanned every
+-- waiting task once per tenant (2.2 s for a claim of 500 over 500 tenants, scratch).
+CREATE INDEX queue_tasks_waiting ON {{schema}}.queue_tasks (queue, ready_at) WHERE state = 'queued' AND ready AND ready_at >= 0;
+
+-- queue_stats($1 queue): as in migration 2, with the groups read from the maintained counts and
+-- the oldest waiting task from its index. It compacts first (when no other session is), so a
+-- read adds up few delta rows.
 CREATE OR REPLACE FUNCTION {{schema}}.queue_stats(p_queue text) RETURNS text LANGUAGE plpgsql AS $fn$
 DECLARE
   v_now bigint;
@@ -163,7 +172,8 @@ BEGIN
                  GROUP BY 1, 2, 3
                 HAVING sum(u.n) <> 0) s
          GROUP BY s.tenant, s.type) g),
-    'oldest', (SELECT min(t.ready_at) FROM {{schema}}.queue_tasks t WHERE t.queue = p_queue AND t.state = 'queued' AND t.ready),
+    'oldest', (SELECT t.ready_at FROM {{schema}}.queue_tasks t
+                WHERE t.queue = p_queue AND t.state = 'queued' AND t.ready AND t.ready_at >= 0 ORDER BY t.ready_at LIMIT 1),
     'tenants', (SELECT coalesce(json_agg(x ORDER BY x.tenant), '[]'::json) FROM (
         SELECT coalesce(r.tenant, l.tenant) AS tenant, coalesce(r.ready, 0) AS ready, coalesce(l.leased, 0) AS leased, r.unserved
           FROM (SELECT tb.tenant, sum(tb.ready)::integer AS ready,
