@@ -12,7 +12,7 @@
 
 import { QUEUE_MIGRATION_SQL } from './queue-migration.js';
 import { QUEUE_CLAIM_FUNCTION_SQL } from './queue-claim-function.js';
-import { QUEUE_CLAIM_TENANTS_SQL } from './queue-claim-tenants.js';
+import { QUEUE_CLAIM_TENANTS_SQL, QUEUE_ENQUEUE_COST_SQL } from './queue-claim-tenants.js';
 import { QUEUE_COUNTS_MIGRATION_SQL } from './queue-counts-migration.js';
 import { QUEUE_STATS_SNAPSHOTS_SQL } from './queue-stats-migration.js';
 import { RESOURCES_MIGRATION_SQL } from './resources-migration.js';
@@ -288,7 +288,11 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = Object.freeze([
   Object.freeze({ version: 6, name: 'task queue: claim stays index-driven once tables have planner statistics', sql: V6_CLAIM_WITH_STATISTICS }),
   Object.freeze({ version: 7, name: 'task queue: shared stats snapshots (statsMaxAgeMs)', sql: QUEUE_STATS_SNAPSHOTS_SQL }),
   Object.freeze({ version: 8, name: 'task queue: maintained counts (stats no longer reads every task)', sql: QUEUE_COUNTS_MIGRATION_SQL }),
-  Object.freeze({ version: 9, name: 'task queue: claim without a tenants-by-tenants join', sql: QUEUE_CLAIM_TENANTS_SQL }),
+  Object.freeze({
+    version: 9,
+    name: 'task queue: the claim scales with tenants and allots by each tenant\'s task cost',
+    sql: QUEUE_CLAIM_TENANTS_SQL + QUEUE_ENQUEUE_COST_SQL,
+  }),
 ]);
 
 /**

@@ -1,4 +1,5 @@
 import { QUEUE_CLAIM_FUNCTION_SQL } from './queue-claim-function.js';
+import { QUEUE_MIGRATION_SQL } from './queue-migration.js';
 
 /**
  * Migration 9: migration 6's claim without its work in tenants × tenants. Migration 6 turned hash
@@ -36,6 +37,44 @@ export const QUEUE_CLAIM_TENANTS_SQL = replaceEach(QUEUE_CLAIM_FUNCTION_SQL, [
         FROM alloc a CROSS JOIN LATERAL (`,
   ],
 ]);
+
+/**
+ * Migration 2's enqueue, which also records the cost of a tenant's first waiting task in a band
+ * when the tenant enters it (`last_cost`). The claim spaces each tenant's start tags by that cost
+ * until it has served the tenant; it used to be 1 for a tenant never served, so a claim gave a
+ * tenant of cost-2 tasks twice its share until its first pick corrected it (the conformance test
+ * "over many tenants, each claim serves the tenants the pure policy would serve" caught it).
+ * Within one claim the spacing is still one cost per tenant: exact when a tenant's waiting tasks
+ * cost alike, an estimate when they differ (virtual times are charged with the real costs).
+ */
+export const QUEUE_ENQUEUE_COST_SQL = replaceEach(functionText(QUEUE_MIGRATION_SQL, 'queue_enqueue'), [
+  ['CREATE FUNCTION {{schema}}.queue_enqueue(', 'CREATE OR REPLACE FUNCTION {{schema}}.queue_enqueue('],
+  ['    RETURNING t.id, t.tenant, t.cur_band, t.ready\n', '    RETURNING t.id, t.tenant, t.cur_band, t.ready, t.cost, t.priority, t.seq\n'],
+  [
+    `    INSERT INTO {{schema}}.queue_tenant_bands AS tb (queue, band, tenant, ready, since)
+    SELECT p_queue, x.cur_band, x.tenant, count(*)::integer, v_now FROM ins x WHERE x.ready GROUP BY x.cur_band, x.tenant ORDER BY 2, 3
+    ON CONFLICT (queue, band, tenant) DO UPDATE
+      SET ready = tb.ready + excluded.ready,
+          since = CASE WHEN tb.ready <= 0 THEN excluded.since ELSE tb.since END
+`,
+    `    INSERT INTO {{schema}}.queue_tenant_bands AS tb (queue, band, tenant, ready, since, last_cost)
+    SELECT p_queue, x.cur_band, x.tenant, count(*)::integer, v_now, (array_agg(x.cost ORDER BY x.priority DESC, x.seq))[1]
+      FROM ins x WHERE x.ready GROUP BY x.cur_band, x.tenant ORDER BY 2, 3
+    ON CONFLICT (queue, band, tenant) DO UPDATE
+      SET ready = tb.ready + excluded.ready,
+          since = CASE WHEN tb.ready <= 0 THEN excluded.since ELSE tb.since END,
+          last_cost = CASE WHEN tb.ready <= 0 THEN excluded.last_cost ELSE tb.last_cost END
+`,
+  ],
+]);
+
+/** One function's definition, cut from a migration's text (up to its closing `$fn$;`). */
+function functionText(sql: string, name: string): string {
+  const from = sql.indexOf(`CREATE FUNCTION {{schema}}.${name}(`);
+  const to = sql.indexOf('\n$fn$;\n', from);
+  if (from < 0 || to < 0) throw new Error(`migration 9: function ${name} not found`);
+  return sql.slice(from, to + '\n$fn$;\n'.length);
+}
 
 /** `text` with each `[from, to]` applied in turn; each `from` must occur exactly once. */
 function replaceEach(text: string, edits: readonly (readonly [string, string])[]): string {

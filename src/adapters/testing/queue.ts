@@ -1,6 +1,7 @@
 import { afterAll, describe, expect } from 'vitest';
 import type { ManualClock } from '../../core/clock.js';
 import type { ClaimedTask, EnqueueRequest, QueueAdapter, TaskLease, TaskListPage, TaskListQuery } from '../queue.js';
+import { FairQueue, PLACE, type FairTask } from '../../tasks/policy/fair-queue.js';
 import { jainIndex, shareErrors } from '../../tasks/policy/fairness.js';
 import type { ContractOptions } from './harness.js';
 import { caught, contractTest, runConcurrently, scaled, uniqueName, waitFor } from './support.js';
@@ -411,6 +412,42 @@ export function describeQueueContract(name: string, harness: QueueHarness, optio
         const errors = shareErrors(names.map((n) => served[n]!), names.map((n) => weights[n]));
         for (const e of errors) expect(Math.abs(e)).toBeLessThanOrEqual(0.05);
         expect(jainIndex(names.map((n) => served[n]! / weights[n]))).toBeGreaterThanOrEqual(0.99);
+      });
+
+      test('over many tenants, each claim serves the tenants the pure policy would serve', async () => {
+        // 40 backlogged tenants with weights 1, 2 and 4 and costs 1 and 2 (binary fractions, so
+        // every backend's virtual times are exact and ties break alike), claimed in batches of 64.
+        const q = await open();
+        const tenants = Array.from({ length: 40 }, (_, i) => `t${String(i).padStart(2, '0')}`);
+        const weightOf = (i: number): number => [1, 2, 4][i % 3]!;
+        const costOf = (i: number): number => [1, 2][i % 2]!;
+        const perTenant = scaled(options, 12);
+        const reference = new FairQueue<FairTask>({ agingMs: null, maxConcurrency: null });
+        let seq = 0;
+        for (const [i, tenant] of tenants.entries()) {
+          await q.setTenant(tenant, { weight: weightOf(i) });
+          reference.setTenant(tenant, { weight: weightOf(i), maxConcurrency: null, ratePerSecond: null, burst: 1 });
+        }
+        // Round-robin enqueue order, as one stream of arrivals.
+        for (let k = 0; k < perTenant; k++) {
+          await q.enqueueMany(tenants.map((tenant, i) => job(tenant, { cost: costOf(i) })));
+          for (const [i, tenant] of tenants.entries()) {
+            reference.add({ id: `r${seq}`, tenantId: tenant, priority: 0, seq: seq++, cost: costOf(i), originalBand: 2, band: 2, readyAt: 0, promoteAt: Infinity, place: PLACE.none, qpos: -1 }, 0);
+          }
+        }
+        const tally = (ids: readonly string[]): string => {
+          const counts = new Map<string, number>();
+          for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+          return [...counts].sort(([a], [b]) => (a < b ? -1 : 1)).map(([t, n]) => `${t}:${n}`).join(' ');
+        };
+        for (let round = 0; ; round++) {
+          const tasks = await claimAll(q, 'w1', 64);
+          const expected = reference.claim(64, 0);
+          expect({ round, served: tally(tasks.map((t) => t.tenantId)) }).toEqual({ round, served: tally(expected.map((t) => t.tenantId)) });
+          if (tasks.length === 0) break;
+          await Promise.all(tasks.map((t) => q.complete(t.lease)));
+          for (const t of expected) reference.finish(t.tenantId);
+        }
       });
 
       slowTest('a tenant flooding 100,000 tasks delays another tenant\'s single task by at most one round', async () => {

@@ -125,6 +125,20 @@ local function before(a, b)
   end
   return #a < #b
 end
+-- Candidate order within a band: virtual time, then tenant id bytes (as a rank).
+local function earlier(a, b) return a.v < b.v or (a.v == b.v and a.r < b.r) end
+local function siftDown(heap, size, i)
+  local item = heap[i]
+  while true do
+    local child = 2 * i
+    if child > size then break end
+    if child < size and earlier(heap[child + 1], heap[child]) then child = child + 1 end
+    if not earlier(heap[child], item) then break end
+    heap[i] = heap[child]
+    i = child
+  end
+  heap[i] = item
+end
 local function eligible(t)
   if t.mc and t.leased >= t.mc then return false end
   if t.rate then
@@ -174,12 +188,13 @@ while avail > 0 and band <= 3 do
     for i, cand in ipairs(cands) do byName[i] = cand end
     table.sort(byName, function(a, b) return before(a.name, b.name) end)
     for i, cand in ipairs(byName) do cand.r = i end
-    while avail > 0 do
-      local best = nil
-      for _, cand in ipairs(cands) do
-        if cand.left ~= 0 and cand.ok ~= false and (best == nil or cand.v < best.v or (cand.v == best.v and cand.r < best.r)) then best = cand end
-      end
-      if best == nil then break end
+    -- The candidates as a binary min-heap by (virtual time, name rank): each pick costs O(log c)
+    -- instead of a scan of every candidate (a claim of 500 over 500 tenants scanned 250,000 times).
+    local heap, size = {}, #cands
+    for i, cand in ipairs(cands) do heap[i] = cand end
+    for i = math.floor(size / 2), 1, -1 do siftDown(heap, size, i) end
+    while avail > 0 and size > 0 do
+      local best = heap[1]
       local t = best.t
       local rq = best.rq
       if rq == nil then
@@ -227,6 +242,13 @@ while avail > 0 and band <= 3 do
         tasks[#tasks + 1] = { id, best.name, f[2], f[5], f[6], f[7], f[8], f[9], f[1], f[10], attempt, f[11], f[12], f[13], token, expS }
         avail = avail - 1
       end
+      -- The served candidate's virtual time grew (sift it down), or it has nothing left to give.
+      if best.left == 0 or best.ok == false then
+        heap[1] = heap[size]
+        heap[size] = nil
+        size = size - 1
+      end
+      if size > 0 then siftDown(heap, size, 1) end
     end
     -- Write back the band's tenants: new virtual times (or out of the set when emptied).
     for _, cand in ipairs(cands) do
