@@ -23,8 +23,13 @@
  *   scheduling hiccup is a p99); storage bytes per task, queued and then completed (retained),
  *   with BullMQ's used_memory per job beside ours on Redis.
  *
+ * - tenants: how a claim's cost grows with the tenants it serves: BENCH_TENANT_TASKS (default
+ *   10 000) tasks spread over 10, 100, 500 and 2 000 tenants, claimed 500 at a time (each claim
+ *   serves up to 500 tenants); the median claim time per backend. No peer runs this: none of them
+ *   schedules fairly across tenants.
+ *
  * Servers: DATABASE_URL / REDIS_URL, else throwaway ones from the installed binaries.
- * BENCH_SECTIONS=memory,redis,postgres,latency,storage picks sections (default: all).
+ * BENCH_SECTIONS=memory,redis,postgres,latency,storage,tenants picks sections (default: all).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,7 +57,8 @@ const GRAPHILE_CONCURRENCY = Number(process.env.BENCH_GRAPHILE_CONCURRENCY ?? 50
 const REDIS_ROUNDS = Number(process.env.BENCH_REDIS_ROUNDS ?? 3);
 const LATENCY_JOBS = Number(process.env.BENCH_LATENCY_JOBS ?? 500);
 const LATENCY_ROUNDS = Number(process.env.BENCH_LATENCY_ROUNDS ?? 2);
-const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'memory,redis,postgres,latency,storage').split(','));
+const TENANT_TASKS = Number(process.env.BENCH_TENANT_TASKS ?? 10_000);
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'memory,redis,postgres,latency,storage,tenants').split(','));
 
 const results: Record<string, unknown> = {
   machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
@@ -577,9 +583,65 @@ async function storageSection(pgUrl: string | undefined, redisUrl: string | unde
 }
 
 // ---------------------------------------------------------------------------------------------
+/**
+ * Median time of a claim of 500 once `TENANT_TASKS` tasks wait across `tenants` tenants. Each claim
+ * is timed alone (its tasks are completed untimed before the next), so it is the claim's own cost.
+ */
+async function claimAcrossTenants(queue: QueueAdapter, tenants: number, afterEnqueue?: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < TENANT_TASKS; i += 1_000) {
+    await queue.enqueueMany(Array.from({ length: Math.min(1_000, TENANT_TASKS - i) }, (_, k) => ({ type: 'noop', tenantId: `t${(i + k) % tenants}`, payload: null })));
+  }
+  await afterEnqueue?.();
+  const times: number[] = [];
+  for (;;) {
+    const started = performance.now();
+    const { tasks } = await queue.claim('w', 500, 60_000);
+    const ms = performance.now() - started;
+    if (tasks.length === 0) break;
+    if (tasks.length === 500) times.push(ms);
+    await Promise.all(tasks.map((t) => queue.complete(t.lease)));
+  }
+  return percentilesOf(times).p50!;
+}
+
+async function tenantsSection(pgUrl: string | undefined, redisUrl: string | undefined): Promise<void> {
+  heading(`tenants: claims of 500 over ${fmt(TENANT_TASKS)} waiting tasks, median ms per claim`);
+  const counts = [10, 100, 500, 2_000];
+  const table: Record<string, Record<string, number>> = {};
+  const report = (backend: string, tenants: number, ms: number): void => {
+    (table[backend] ??= {})[tenants] = ms;
+    line(`${backend}, ${fmt(tenants)} tenants`, `${ms.toFixed(2)} ms per claim of 500`);
+  };
+  for (const tenants of counts) report('memory', tenants, await claimAcrossTenants(createMemoryQueue(), tenants));
+  if (redisUrl) {
+    const client = new Redis(redisUrl);
+    for (const tenants of counts) {
+      const queue = createRedisQueue({ client, prefix: `dftenants${Date.now()}`, queue: 'q' });
+      report('redis', tenants, await claimAcrossTenants(queue, tenants));
+      await queue.close();
+    }
+    await client.quit();
+  }
+  if (pgUrl) {
+    for (const tenants of counts) {
+      const schema = `dftenants_${Date.now()}`;
+      const pool = new pg.Pool({ connectionString: pgUrl, max: 10 });
+      pool.on('error', () => undefined);
+      await migratePostgres({ pool, schema });
+      const queue = createPostgresQueue({ pool, schema, queue: 'q' });
+      report('postgres', tenants, await claimAcrossTenants(queue, tenants, () => pool.query(`VACUUM ANALYZE`)));
+      await queue.close();
+      await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+      await pool.end();
+    }
+  }
+  results.claimAcrossTenants = { tasks: TENANT_TASKS, claim: 500, medianMs: table };
+}
+
+// ---------------------------------------------------------------------------------------------
 async function main(): Promise<void> {
   console.log(`bench/tasks on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, heap limit ${Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20)} MiB`);
-  const needServers = SECTIONS.has('redis') || SECTIONS.has('postgres') || SECTIONS.has('latency') || SECTIONS.has('storage');
+  const needServers = ['redis', 'postgres', 'latency', 'storage', 'tenants'].some((section) => SECTIONS.has(section));
   const pgServer = needServers && !process.env.DATABASE_URL ? await startPostgres().catch((err: Error) => (console.log(`no PostgreSQL: ${err.message}`), undefined)) : undefined;
   const redisServer = needServers && !process.env.REDIS_URL ? await startRedis().catch((err: Error) => (console.log(`no Redis: ${err.message}`), undefined)) : undefined;
   const pgUrl = process.env.DATABASE_URL ?? pgServer?.url;
@@ -592,6 +654,7 @@ async function main(): Promise<void> {
     if (SECTIONS.has('redis') && redisUrl) await redisSection(redisUrl);
     if (SECTIONS.has('postgres') && pgUrl) await postgresSection(pgUrl);
     if (SECTIONS.has('storage')) await storageSection(pgUrl, redisUrl);
+    if (SECTIONS.has('tenants')) await tenantsSection(pgUrl, redisUrl);
   } finally {
     await pgServer?.stop();
     await redisServer?.stop();
