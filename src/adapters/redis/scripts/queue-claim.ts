@@ -109,9 +109,10 @@ local tenants = {}
 local function tenantOf(name)
   local t = tenants[name]
   if t == nil then
-    local f = redis.call('HMGET', P .. 'ten:' .. name, 'w', 'mc', 'rate', 'burst', 'tok', 'tokat', 'leased')
+    local f = redis.call('HMGET', P .. 'ten:' .. name, 'w', 'mc', 'rate', 'burst', 'tok', 'tokat', 'leased', 'ready')
     t = { w = tonumber(f[1] or '1'), mc = opt(f[2]), rate = opt(f[3]), burst = tonumber(f[4] or '1'),
-          tok = tonumber(f[5] or '1'), tokat = tonumber(f[6] or '0'), leased = tonumber(f[7] or '0'), served = 0, bands = {} }
+          tok = tonumber(f[5] or '1'), tokat = tonumber(f[6] or '0'), leased = tonumber(f[7] or '0'),
+          ready = tonumber(f[8] or '0'), served = 0, bands = {} }
     tenants[name] = t
   end
   return t
@@ -267,11 +268,14 @@ if #unwaited > 0 then redis.call('ZREM', P .. 'waiting', unpack(unwaited)) end
 local rateSkipped = {}
 for name, t in pairs(tenants) do
   local tenKey = P .. 'ten:' .. name
-  if t.served > 0 then
-    redis.call('HINCRBY', tenKey, 'ready', istr(-t.served))
-    redis.call('HINCRBY', tenKey, 'leased', istr(t.served))
+  -- The script is atomic, so the counts read by tenantOf are current: one write sets them all.
+  if t.served > 0 and t.tokDirty then
+    redis.call('HSET', tenKey, 'ready', istr(t.ready - t.served), 'leased', istr(t.leased), 'tok', dbl(t.tok), 'tokat', int(t.tokat))
+  elseif t.served > 0 then
+    redis.call('HSET', tenKey, 'ready', istr(t.ready - t.served), 'leased', istr(t.leased))
+  elseif t.tokDirty then
+    redis.call('HSET', tenKey, 'tok', dbl(t.tok), 'tokat', int(t.tokat))
   end
-  if t.tokDirty then redis.call('HSET', tenKey, 'tok', dbl(t.tok), 'tokat', int(t.tokat)) end
   if t.rateSkipped and t.rate then rateSkipped[#rateSkipped + 1] = { t.rate, t.tok } end
 end
 for tenant, byType in pairs(started) do
