@@ -1,8 +1,8 @@
-import { QUEUE_CLAIM_FUNCTION_SQL } from './queue-claim-function.js';
-import { QUEUE_MIGRATION_SQL } from './queue-migration.js';
+import { QUEUE_COUNTED_CLAIM_SQL, QUEUE_COUNTED_ENQUEUE_SQL } from './queue-counted-functions.js';
+import { replaceEach } from './sql-edit.js';
 
 /**
- * Migration 9: migration 6's claim without its work in tenants × tenants. Migration 6 turned hash
+ * Migration 9: migration 8's claim (migration 6's, counting) without its work in tenants × tenants. Migration 6 turned hash
  * and merge joins off inside the claim (see queue-claim-function.ts), which left PostgreSQL one way
  * to join the allotment back to the candidate tenants for their start tags and weights: a nested
  * loop over both. At 10 tenants that is nothing; at 500 tenants with a claim of 500 it was 8 of
@@ -10,11 +10,10 @@ import { QUEUE_MIGRATION_SQL } from './queue-migration.js';
  * carries each tenant's start tag and weight itself, so no join is left; and the water level is
  * materialized (below).
  *
- * Written as a checked edit of migration 6's text rather than a second copy of its 250 lines: each
- * replacement must match exactly once, or loading this module throws, so the edit cannot silently
- * miss. Everything else in the function is migration 6's, verbatim.
+ * Written as checked edits of migration 8's text (sql-edit.ts) rather than a third copy of its 250
+ * lines; everything else in the function is migration 8's, verbatim.
  */
-export const QUEUE_CLAIM_TENANTS_SQL = replaceEach(QUEUE_CLAIM_FUNCTION_SQL, [
+export const QUEUE_CLAIM_TENANTS_SQL = replaceEach(QUEUE_COUNTED_CLAIM_SQL, [
   // The water level is one aggregate over the candidates. Inlined, a plan made without statistics
   // (one candidate expected) recomputed it for each candidate: tenants × tenants again (27 ms at
   // 500 tenants, scratch). Materialized, it is computed once.
@@ -39,7 +38,7 @@ export const QUEUE_CLAIM_TENANTS_SQL = replaceEach(QUEUE_CLAIM_FUNCTION_SQL, [
 ]);
 
 /**
- * Migration 2's enqueue, which also records the cost of a tenant's first waiting task in a band
+ * Migration 8's enqueue, which also records the cost of a tenant's first waiting task in a band
  * when the tenant enters it (`last_cost`). The claim spaces each tenant's start tags by that cost
  * until it has served the tenant; it used to be 1 for a tenant never served, so a claim gave a
  * tenant of cost-2 tasks twice its share until its first pick corrected it (the conformance test
@@ -47,9 +46,8 @@ export const QUEUE_CLAIM_TENANTS_SQL = replaceEach(QUEUE_CLAIM_FUNCTION_SQL, [
  * Within one claim the spacing is still one cost per tenant: exact when a tenant's waiting tasks
  * cost alike, an estimate when they differ (virtual times are charged with the real costs).
  */
-export const QUEUE_ENQUEUE_COST_SQL = replaceEach(functionText(QUEUE_MIGRATION_SQL, 'queue_enqueue'), [
-  ['CREATE FUNCTION {{schema}}.queue_enqueue(', 'CREATE OR REPLACE FUNCTION {{schema}}.queue_enqueue('],
-  ['    RETURNING t.id, t.tenant, t.cur_band, t.ready\n', '    RETURNING t.id, t.tenant, t.cur_band, t.ready, t.cost, t.priority, t.seq\n'],
+export const QUEUE_ENQUEUE_COST_SQL = replaceEach(QUEUE_COUNTED_ENQUEUE_SQL, [
+  ['    RETURNING t.id, t.tenant, t.type, t.cur_band, t.ready\n', '    RETURNING t.id, t.tenant, t.type, t.cur_band, t.ready, t.cost, t.priority, t.seq\n'],
   [
     `    INSERT INTO {{schema}}.queue_tenant_bands AS tb (queue, band, tenant, ready, since)
     SELECT p_queue, x.cur_band, x.tenant, count(*)::integer, v_now FROM ins x WHERE x.ready GROUP BY x.cur_band, x.tenant ORDER BY 2, 3
@@ -67,22 +65,3 @@ export const QUEUE_ENQUEUE_COST_SQL = replaceEach(functionText(QUEUE_MIGRATION_S
 `,
   ],
 ]);
-
-/** One function's definition, cut from a migration's text (up to its closing `$fn$;`). */
-function functionText(sql: string, name: string): string {
-  const from = sql.indexOf(`CREATE FUNCTION {{schema}}.${name}(`);
-  const to = sql.indexOf('\n$fn$;\n', from);
-  if (from < 0 || to < 0) throw new Error(`migration 9: function ${name} not found`);
-  return sql.slice(from, to + '\n$fn$;\n'.length);
-}
-
-/** `text` with each `[from, to]` applied in turn; each `from` must occur exactly once. */
-function replaceEach(text: string, edits: readonly (readonly [string, string])[]): string {
-  let out = text;
-  for (const [from, to] of edits) {
-    const at = out.indexOf(from);
-    if (at < 0 || out.indexOf(from, at + 1) >= 0) throw new Error(`migration 9: expected exactly one occurrence of ${JSON.stringify(from.slice(0, 60))}`);
-    out = out.slice(0, at) + to + out.slice(at + from.length);
-  }
-  return out;
-}

@@ -1,31 +1,34 @@
+import { QUEUE_COUNTED_FUNCTIONS_SQL } from './queue-counted-functions.js';
+
 /**
  * Migration 8: maintained task counts. `queue_stats` used to count every task of the queue,
  * retained ones included, so a metrics sample cost O(tasks kept): 57 ms at 200 000 tasks, and
  * seconds at the tens of millions that pg-boss and Minion users report (pg-boss #228, Minion
- * #132). Now statement-level triggers on `queue_tasks` append each statement's net change per
- * (queue, tenant, type, state) to `queue_count_deltas`, and `queue_counts_compact` folds those
- * into `queue_counts`. A stats call reads both: O(groups + deltas since the last compaction).
- *
- * Triggers rather than a write in each queue function: every path that changes a task (the
- * queue functions, retention purges, an operator's own SQL) is counted by construction, and no
- * later migration can forget one. The cost is each statement's transition tables and one grouped
- * insert: ~0.4–0.5 ms on a claim of 500 (8.3–8.8 → 8.8–9.3 ms) and on a completion of 500
- * (6.2–6.5 → 6.7–7.1 ms), 5–8% of the server time of a drain; a third of it is capturing the
- * rows, the rest grouping them (scratch measurement: serial calls alternating between two schemas
- * of 40 000–50 000 tasks over 10 tenants, one with the triggers dropped; medians). The cost grows
- * with the (tenant, type) groups a statement touches: a claim of 500 over 500 tenants appends
- * 1 000 delta rows (~1.4 ms for the claim's and again for the completion's), and folding them
- * costs ~0.8 µs per row (180 000 rows in ~145 ms), ~9 µs per task in all when every task of a
- * batch is another tenant's.
+ * #132). Now every queue function that adds, removes or moves a task between counted states
+ * appends the net change per (queue, tenant, type, state) to `queue_count_deltas`
+ * (queue-counted-functions.ts), and `queue_counts_compact` folds those into `queue_counts`. A
+ * stats call reads both: O(groups + deltas since the last compaction).
  *
  * The counted state is the task state, except that a queued task not yet ready counts as
  * 'delayed' (the contract's `queued` includes delayed tasks; `stats` adds them back). A delta
  * table instead of counter rows updated in place: concurrent claims and completions only append,
  * so they never wait on one another's counter row; the compactor, one at a time (advisory lock),
  * moves the deltas over. A reader sees counts and deltas in one snapshot, and the compactor moves
- * rows in one transaction, so every read is exact. Placeholders as in the other migrations.
+ * rows in one transaction, so every read is exact.
+ *
+ * Written into the functions rather than left to triggers: statement triggers with transition
+ * tables count every path by construction, but cost 5–8% of a claim's and a completion's server
+ * time and ~10% of enqueue throughput. Writes to queue_tasks by other means than these functions
+ * are not counted (TRUNCATE is, by a trigger without row capture); `queue_counts_rebuild()`
+ * recounts after them. The cost grows with the (tenant, type) groups a batch touches: a claim of
+ * 500 over 500 tenants appends 1 000 delta rows, and folding costs ~0.8 µs per row.
+ * Placeholders as in the other migrations.
  */
 export const QUEUE_COUNTS_MIGRATION_SQL = /* sql */ `
+-- Task writes wait from here until the migration commits: the counts seeded below and the queue
+-- functions replaced below then see the same tasks.
+LOCK TABLE {{schema}}.queue_tasks IN SHARE ROW EXCLUSIVE MODE;
+
 CREATE TABLE {{schema}}.queue_counts (
   queue  text COLLATE "C" NOT NULL,
   tenant text COLLATE "C" NOT NULL,
@@ -46,47 +49,44 @@ CREATE TABLE {{schema}}.queue_count_deltas (
   n      bigint NOT NULL
 );
 
-CREATE FUNCTION {{schema}}.queue_count_inserted() RETURNS trigger LANGUAGE plpgsql AS $fn$
+-- The state a task is counted in: its state, except that a queued task not yet ready is 'delayed'.
+CREATE FUNCTION {{schema}}.queue_count_state(p_state text, p_ready boolean) RETURNS text LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT CASE WHEN p_state = 'queued' AND NOT p_ready THEN 'delayed' ELSE p_state END
+$fn$;
+
+-- queue_count_move(queue, tenant, type, from, to): one task left 'from' and entered 'to' (NULL:
+-- it was created, or deleted). The single-task functions call it; batches append grouped rows.
+CREATE FUNCTION {{schema}}.queue_count_move(p_queue text, p_tenant text, p_type text, p_from text, p_to text)
+RETURNS void LANGUAGE plpgsql AS $fn$
 BEGIN
+  IF p_from IS NOT DISTINCT FROM p_to THEN
+    RETURN;
+  END IF;
   INSERT INTO {{schema}}.queue_count_deltas (queue, tenant, type, state, n)
-  SELECT r.queue, r.tenant, r.type, CASE WHEN r.state = 'queued' AND NOT r.ready THEN 'delayed' ELSE r.state END, count(*)
-    FROM new_rows r
+  SELECT p_queue, p_tenant, p_type, m.state, m.n FROM (VALUES (p_from, -1), (p_to, 1)) AS m(state, n) WHERE m.state IS NOT NULL;
+END
+$fn$;
+
+-- queue_counts_rebuild() → counts recomputed from the tasks, for every queue of the schema, with
+-- task writes held off meanwhile. The migration seeds the counts with it; an operator who changed
+-- queue_tasks with their own SQL (which the counts do not see) runs it afterwards.
+CREATE FUNCTION {{schema}}.queue_counts_rebuild() RETURNS bigint LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_groups bigint;
+BEGIN
+  LOCK TABLE {{schema}}.queue_tasks IN SHARE ROW EXCLUSIVE MODE;
+  DELETE FROM {{schema}}.queue_count_deltas;
+  DELETE FROM {{schema}}.queue_counts;
+  INSERT INTO {{schema}}.queue_counts (queue, tenant, type, state, n)
+  SELECT t.queue, t.tenant, t.type, {{schema}}.queue_count_state(t.state, t.ready), count(*)
+    FROM {{schema}}.queue_tasks t
    GROUP BY 1, 2, 3, 4;
-  RETURN NULL;
+  GET DIAGNOSTICS v_groups = ROW_COUNT;
+  RETURN v_groups;
 END
 $fn$;
 
-CREATE FUNCTION {{schema}}.queue_count_deleted() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-  INSERT INTO {{schema}}.queue_count_deltas (queue, tenant, type, state, n)
-  SELECT r.queue, r.tenant, r.type, CASE WHEN r.state = 'queued' AND NOT r.ready THEN 'delayed' ELSE r.state END, -count(*)
-    FROM old_rows r
-   GROUP BY 1, 2, 3, 4;
-  RETURN NULL;
-END
-$fn$;
-
--- An update moves each row from its old (tenant, type, state) to its new one; statements that
--- change no counted column (lease extensions, aging) net to nothing and append nothing. Each side
--- is grouped before the two are netted, so the netting combines a few rows per group.
-CREATE FUNCTION {{schema}}.queue_count_updated() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-  INSERT INTO {{schema}}.queue_count_deltas (queue, tenant, type, state, n)
-  SELECT x.queue, x.tenant, x.type, x.state, sum(x.n)
-    FROM (SELECT r.queue, r.tenant, r.type, CASE WHEN r.state = 'queued' AND NOT r.ready THEN 'delayed' ELSE r.state END AS state,
-                 -count(*) AS n
-            FROM old_rows r
-           GROUP BY 1, 2, 3, 4
-          UNION ALL
-          SELECT r.queue, r.tenant, r.type, CASE WHEN r.state = 'queued' AND NOT r.ready THEN 'delayed' ELSE r.state END, count(*)
-            FROM new_rows r
-           GROUP BY 1, 2, 3, 4) x
-   GROUP BY 1, 2, 3, 4
-  HAVING sum(x.n) <> 0;
-  RETURN NULL;
-END
-$fn$;
-
+-- TRUNCATE bypasses every function; the counts follow it (no rows to capture, so no cost elsewhere).
 CREATE FUNCTION {{schema}}.queue_count_truncated() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
   DELETE FROM {{schema}}.queue_counts;
@@ -94,22 +94,8 @@ BEGIN
   RETURN NULL;
 END
 $fn$;
-
-CREATE TRIGGER queue_tasks_counted_insert AFTER INSERT ON {{schema}}.queue_tasks
-  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {{schema}}.queue_count_inserted();
-CREATE TRIGGER queue_tasks_counted_update AFTER UPDATE ON {{schema}}.queue_tasks
-  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {{schema}}.queue_count_updated();
-CREATE TRIGGER queue_tasks_counted_delete AFTER DELETE ON {{schema}}.queue_tasks
-  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION {{schema}}.queue_count_deleted();
 CREATE TRIGGER queue_tasks_counted_truncate AFTER TRUNCATE ON {{schema}}.queue_tasks
   FOR EACH STATEMENT EXECUTE FUNCTION {{schema}}.queue_count_truncated();
-
--- The tasks already there. CREATE TRIGGER locked the table against writes (SHARE ROW EXCLUSIVE)
--- until the migration commits, so no change falls between this count and the triggers.
-INSERT INTO {{schema}}.queue_counts (queue, tenant, type, state, n)
-SELECT t.queue, t.tenant, t.type, CASE WHEN t.state = 'queued' AND NOT t.ready THEN 'delayed' ELSE t.state END, count(*)
-  FROM {{schema}}.queue_tasks t
- GROUP BY 1, 2, 3, 4;
 
 -- queue_counts_compact() → deltas folded into queue_counts (0 when another session is compacting:
 -- its transaction takes everything committed so far, and readers add the rest themselves).
@@ -190,4 +176,8 @@ BEGIN
   )::text;
 END
 $fn$;
+
+${QUEUE_COUNTED_FUNCTIONS_SQL}
+-- The tasks already there (the lock above holds writers off until the migration commits).
+SELECT {{schema}}.queue_counts_rebuild();
 `;
