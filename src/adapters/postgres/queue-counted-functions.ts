@@ -109,21 +109,15 @@ const COMPLETE = replaceEach(functionText(QUEUE_MIGRATION_SQL, 'queue_complete')
   ],
 ]);
 
-// Single tasks: the row is already locked by the caller, so reading its state first is exact.
+// Single tasks: the caller holds the row lock, so the state read first is the one that changes.
 const REQUEUE = replaceEach(functionText(QUEUE_MIGRATION_SQL, 'queue_requeue'), [
   [
     `RETURNS void LANGUAGE plpgsql AS $fn$
 BEGIN
 `,
     `RETURNS void LANGUAGE plpgsql AS $fn$
-DECLARE
-  v_type text;
-  v_was text;
 BEGIN
-  SELECT t.type, {{schema}}.queue_count_state(t.state, t.ready) INTO v_type, v_was FROM {{schema}}.queue_tasks t WHERE t.id = p_id;
-  IF FOUND THEN
-    PERFORM {{schema}}.queue_count_move(p_queue, p_tenant, v_type, v_was, CASE WHEN p_ready_at <= p_now THEN 'queued' ELSE 'delayed' END);
-  END IF;
+  PERFORM {{schema}}.queue_count_task_move(p_id, CASE WHEN p_ready_at <= p_now THEN 'queued' ELSE 'delayed' END);
 `,
   ],
 ]);
@@ -134,14 +128,8 @@ const FINISH = replaceEach(functionText(QUEUE_MIGRATION_SQL, 'queue_finish'), [
 BEGIN
 `,
     `RETURNS void LANGUAGE plpgsql AS $fn$
-DECLARE
-  v_t record;
 BEGIN
-  SELECT t.queue, t.tenant, t.type, {{schema}}.queue_count_state(t.state, t.ready) AS was INTO v_t
-    FROM {{schema}}.queue_tasks t WHERE t.id = p_id;
-  IF FOUND THEN
-    PERFORM {{schema}}.queue_count_move(v_t.queue, v_t.tenant, v_t.type, v_t.was, CASE WHEN p_retention = 0 THEN NULL ELSE p_state END);
-  END IF;
+  PERFORM {{schema}}.queue_count_task_move(p_id, CASE WHEN p_retention = 0 THEN NULL ELSE p_state END);
 `,
   ],
 ]);

@@ -67,6 +67,19 @@ BEGIN
 END
 $fn$;
 
+-- queue_count_task_move(id, to): task 'id', locked by the caller, moves to 'to' (NULL: deleted).
+CREATE FUNCTION {{schema}}.queue_count_task_move(p_id uuid, p_to text) RETURNS void LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_t record;
+BEGIN
+  SELECT t.queue, t.tenant, t.type, {{schema}}.queue_count_state(t.state, t.ready) AS was INTO v_t
+    FROM {{schema}}.queue_tasks t WHERE t.id = p_id;
+  IF FOUND THEN
+    PERFORM {{schema}}.queue_count_move(v_t.queue, v_t.tenant, v_t.type, v_t.was, p_to);
+  END IF;
+END
+$fn$;
+
 -- queue_counts_rebuild() → counts recomputed from the tasks, for every queue of the schema, with
 -- task writes held off meanwhile. The migration seeds the counts with it; an operator who changed
 -- queue_tasks with their own SQL (which the counts do not see) runs it afterwards.
