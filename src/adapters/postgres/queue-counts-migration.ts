@@ -139,7 +139,8 @@ $fn$;
 
 -- The oldest waiting task for stats, without reading every ready task. Claims do not touch this
 -- index (a claimed row's new version is not 'queued'); enqueues, activations, retries and aging
--- add an entry. 'ready_at >= 0' always holds (epoch ms): it is in the predicate so that only a
+-- add an entry: ~6% of an enqueue of 1 000 (12.8 → 13.6 ms, scratch), the price of stats not
+-- reading the whole backlog (22 ms at 100 000 waiting tasks before). 'ready_at >= 0' always holds (epoch ms): it is in the predicate so that only a
 -- query that says it can use the index. Without it, the claim's per-tenant pick, whose WHERE
 -- implies 'queued AND ready', took this index on a table without statistics and scanned every
 -- waiting task once per tenant (2.2 s for a claim of 500 over 500 tenants, scratch).
