@@ -26,7 +26,9 @@ import { QUEUE_COUNTED_FUNCTIONS_SQL } from './queue-counted-functions.js';
  */
 export const QUEUE_COUNTS_MIGRATION_SQL = /* sql */ `
 -- Task writes wait from here until the migration commits: the counts seeded below and the queue
--- functions replaced below then see the same tasks.
+-- functions replaced below then see the same tasks. (A call that was already running an old
+-- function body when it reached this lock finishes that body afterwards, uncounted; run
+-- queue_counts_rebuild() after an upgrade under load if exact counts matter.)
 LOCK TABLE {{schema}}.queue_tasks IN SHARE ROW EXCLUSIVE MODE;
 
 CREATE TABLE {{schema}}.queue_counts (
