@@ -9,7 +9,8 @@ import { functionText, replaceEach } from './sql-edit.js';
  *
  * Batch statements (enqueue, the claim's phases, completion, reaping, purging) group their rows
  * by (tenant, type) and append one delta row per group and state; single-task functions (requeue,
- * finish, assign, cancel-and-delete) call queue_count_move. Written out rather than left to
+ * finish, assign, cancel-and-delete) call queue_count_move, or queue_count_task_move when they
+ * have only the task's id. Written out rather than left to
  * triggers. Medians of serial calls over 10 tenants against the same schema with version 7's
  * functions (scratch): statement triggers with transition tables added 0.12 ms to a claim and to
  * a completion of 100 and 0.30 ms to those of 500; these edits add 0.05–0.06 ms at 100, and 0.06
