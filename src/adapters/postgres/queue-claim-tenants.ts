@@ -2,8 +2,9 @@ import { QUEUE_COUNTED_CLAIM_SQL, QUEUE_COUNTED_ENQUEUE_SQL } from './queue-coun
 import { replaceEach } from './sql-edit.js';
 
 /**
- * Migration 9: migration 8's claim (migration 6's, counting) without its work in tenants × tenants. Migration 6 turned hash
- * and merge joins off inside the claim (see queue-claim-function.ts), which left PostgreSQL one way
+ * Migration 9: migration 8's claim (migration 6's, counting) without its work in tenants ×
+ * tenants. Migration 6 turned hash and merge joins off inside the claim (see
+ * queue-claim-function.ts), which left PostgreSQL one way
  * to join the allotment back to the candidate tenants for their start tags and weights: a nested
  * loop over both. At 10 tenants that is nothing; at 500 tenants with a claim of 500 it was 8 of
  * the band statement's 19 ms (EXPLAIN ANALYZE after VACUUM ANALYZE, scratch). The allotment now

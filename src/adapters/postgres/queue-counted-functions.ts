@@ -164,13 +164,64 @@ const MAINTAIN = replaceEach(functionText(QUEUE_MIGRATION_SQL, 'queue_maintain')
   )
 `,
   ],
+  // Maintenance also folds the deltas, so they stay few between stats calls (or without any).
+  [
+    `  SELECT count(*) INTO v_purged FROM gone;
+`,
+    `  SELECT count(*) INTO v_purged FROM gone;
+  PERFORM {{schema}}.queue_counts_compact();
+`,
+  ],
+]);
+
+// Stats read the maintained counts and the oldest waiting task from its index, after folding the
+// deltas (when no other session is), so a read adds up few delta rows.
+const STATS = replaceEach(functionText(QUEUE_MIGRATION_SQL, 'queue_stats'), [
+  [
+    `  v_q := {{schema}}.queue_config(p_queue);
+`,
+    `  v_q := {{schema}}.queue_config(p_queue);
+  PERFORM {{schema}}.queue_counts_compact();
+`,
+  ],
+  [
+    `        SELECT t.tenant, t.type,
+               count(*) FILTER (WHERE t.state = 'queued') AS queued,
+               count(*) FILTER (WHERE t.state = 'queued' AND NOT t.ready) AS delayed,
+               count(*) FILTER (WHERE t.state = 'assigned') AS assigned,
+               count(*) FILTER (WHERE t.state = 'running') AS running,
+               count(*) FILTER (WHERE t.state = 'completed') AS completed,
+               count(*) FILTER (WHERE t.state = 'failed') AS failed,
+               count(*) FILTER (WHERE t.state = 'cancelled') AS cancelled,
+               count(*) FILTER (WHERE t.state = 'dead') AS dead
+          FROM {{schema}}.queue_tasks t WHERE t.queue = p_queue GROUP BY t.tenant, t.type) g),
+    'oldest', (SELECT min(t.ready_at) FROM {{schema}}.queue_tasks t WHERE t.queue = p_queue AND t.state = 'queued' AND t.ready),`,
+    `        SELECT s.tenant, s.type,
+               coalesce(sum(s.n) FILTER (WHERE s.state IN ('queued', 'delayed')), 0) AS queued,
+               coalesce(sum(s.n) FILTER (WHERE s.state = 'delayed'), 0) AS delayed,
+               coalesce(sum(s.n) FILTER (WHERE s.state = 'assigned'), 0) AS assigned,
+               coalesce(sum(s.n) FILTER (WHERE s.state = 'running'), 0) AS running,
+               coalesce(sum(s.n) FILTER (WHERE s.state = 'completed'), 0) AS completed,
+               coalesce(sum(s.n) FILTER (WHERE s.state = 'failed'), 0) AS failed,
+               coalesce(sum(s.n) FILTER (WHERE s.state = 'cancelled'), 0) AS cancelled,
+               coalesce(sum(s.n) FILTER (WHERE s.state = 'dead'), 0) AS dead
+          FROM (SELECT u.tenant, u.type, u.state, sum(u.n) AS n
+                  FROM (SELECT c.tenant, c.type, c.state, c.n FROM {{schema}}.queue_counts c WHERE c.queue = p_queue
+                        UNION ALL
+                        SELECT d.tenant, d.type, d.state, d.n FROM {{schema}}.queue_count_deltas d WHERE d.queue = p_queue) u
+                 GROUP BY 1, 2, 3
+                HAVING sum(u.n) <> 0) s
+         GROUP BY s.tenant, s.type) g),
+    'oldest', (SELECT t.ready_at FROM {{schema}}.queue_tasks t
+                WHERE t.queue = p_queue AND t.state = 'queued' AND t.ready AND t.ready_at >= 0 ORDER BY t.ready_at LIMIT 1),`,
+  ],
 ]);
 
 /**
  * The queue functions of schema version 8, in dependency order: the claim calls queue_reap, fail
  * and release call queue_requeue and queue_finish, cancel calls queue_finish.
  */
-export const QUEUE_COUNTED_FUNCTIONS_SQL = [ENQUEUE, REAP, CLAIM, COMPLETE, REQUEUE, FINISH, ASSIGN, CANCEL, MAINTAIN].join('\n');
+export const QUEUE_COUNTED_FUNCTIONS_SQL = [ENQUEUE, REAP, CLAIM, COMPLETE, REQUEUE, FINISH, ASSIGN, CANCEL, MAINTAIN, STATS].join('\n');
 
 /** Migration 8's claim, which migration 9 edits further. */
 export const QUEUE_COUNTED_CLAIM_SQL = CLAIM;

@@ -142,56 +142,12 @@ $fn$;
 -- The oldest waiting task for stats, without reading every ready task. Claims do not touch this
 -- index (a claimed row's new version is not 'queued'); enqueues, activations, retries and aging
 -- add an entry: ~6% of an enqueue of 1 000 (12.8 → 13.6 ms, scratch), the price of stats not
--- reading the whole backlog (22 ms at 100 000 waiting tasks before). 'ready_at >= 0' always holds (epoch ms): it is in the predicate so that only a
--- query that says it can use the index. Without it, the claim's per-tenant pick, whose WHERE
--- implies 'queued AND ready', took this index on a table without statistics and scanned every
--- waiting task once per tenant (2.2 s for a claim of 500 over 500 tenants, scratch).
+-- reading the whole backlog (22 ms at 100 000 waiting tasks before). 'ready_at >= 0' always
+-- holds (epoch ms): it is in the predicate so that only a query that says it can use the index.
+-- Without it, the claim's per-tenant pick, whose WHERE implies 'queued AND ready', took this
+-- index on a table without statistics and scanned every waiting task once per tenant (2.2 s for
+-- a claim of 500 over 500 tenants, scratch).
 CREATE INDEX queue_tasks_waiting ON {{schema}}.queue_tasks (queue, ready_at) WHERE state = 'queued' AND ready AND ready_at >= 0;
-
--- queue_stats($1 queue): as in migration 2, with the groups read from the maintained counts and
--- the oldest waiting task from its index. It compacts first (when no other session is), so a
--- read adds up few delta rows.
-CREATE OR REPLACE FUNCTION {{schema}}.queue_stats(p_queue text) RETURNS text LANGUAGE plpgsql AS $fn$
-DECLARE
-  v_now bigint;
-  v_q {{schema}}.queues;
-BEGIN
-  v_q := {{schema}}.queue_config(p_queue);
-  PERFORM {{schema}}.queue_counts_compact();
-  v_now := {{schema}}.queue_now();
-  RETURN json_build_object(
-    'at', v_now,
-    'groups', (SELECT coalesce(json_agg(g ORDER BY g.tenant, g.type), '[]'::json) FROM (
-        SELECT s.tenant, s.type,
-               coalesce(sum(s.n) FILTER (WHERE s.state IN ('queued', 'delayed')), 0) AS queued,
-               coalesce(sum(s.n) FILTER (WHERE s.state = 'delayed'), 0) AS delayed,
-               coalesce(sum(s.n) FILTER (WHERE s.state = 'assigned'), 0) AS assigned,
-               coalesce(sum(s.n) FILTER (WHERE s.state = 'running'), 0) AS running,
-               coalesce(sum(s.n) FILTER (WHERE s.state = 'completed'), 0) AS completed,
-               coalesce(sum(s.n) FILTER (WHERE s.state = 'failed'), 0) AS failed,
-               coalesce(sum(s.n) FILTER (WHERE s.state = 'cancelled'), 0) AS cancelled,
-               coalesce(sum(s.n) FILTER (WHERE s.state = 'dead'), 0) AS dead
-          FROM (SELECT u.tenant, u.type, u.state, sum(u.n) AS n
-                  FROM (SELECT c.tenant, c.type, c.state, c.n FROM {{schema}}.queue_counts c WHERE c.queue = p_queue
-                        UNION ALL
-                        SELECT d.tenant, d.type, d.state, d.n FROM {{schema}}.queue_count_deltas d WHERE d.queue = p_queue) u
-                 GROUP BY 1, 2, 3
-                HAVING sum(u.n) <> 0) s
-         GROUP BY s.tenant, s.type) g),
-    'oldest', (SELECT t.ready_at FROM {{schema}}.queue_tasks t
-                WHERE t.queue = p_queue AND t.state = 'queued' AND t.ready AND t.ready_at >= 0 ORDER BY t.ready_at LIMIT 1),
-    'tenants', (SELECT coalesce(json_agg(x ORDER BY x.tenant), '[]'::json) FROM (
-        SELECT coalesce(r.tenant, l.tenant) AS tenant, coalesce(r.ready, 0) AS ready, coalesce(l.leased, 0) AS leased, r.unserved
-          FROM (SELECT tb.tenant, sum(tb.ready)::integer AS ready,
-                       max(v_now - greatest(coalesce(tb.served_at, tb.since), tb.since)) AS unserved
-                  FROM {{schema}}.queue_tenant_bands tb WHERE tb.queue = p_queue AND tb.ready > 0 GROUP BY tb.tenant) r
-          FULL JOIN (SELECT t.tenant, count(*)::integer AS leased FROM {{schema}}.queue_tasks t
-                      WHERE t.queue = p_queue AND t.state IN ('assigned', 'running') GROUP BY t.tenant) l ON l.tenant = r.tenant) x),
-    'policy', json_build_object('maxConcurrency', v_q.max_concurrency, 'agingMs', v_q.aging_ms,
-                                'retentionMs', v_q.retention_ms, 'failedRetentionMs', v_q.failed_retention_ms)
-  )::text;
-END
-$fn$;
 
 ${QUEUE_COUNTED_FUNCTIONS_SQL}
 -- The tasks already there (the lock above holds writers off until the migration commits).

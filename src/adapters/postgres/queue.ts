@@ -564,8 +564,6 @@ class PostgresQueue implements QueueAdapter {
       this.#sql.maintain,
       [this.name, this.#identifier, limit],
     );
-    // Maintenance also folds the count deltas, so they stay few between stats calls (or without any).
-    await this.#query('queue.compactCounts', this.#sql.compactCounts, []);
     const updates: TaskUpdate[] = [];
     let purged = 0;
     for (const row of rows) {

@@ -128,8 +128,6 @@ export interface QueueStatements {
   readonly cancel: string;
   /** $1 queue, $2 channel, $3 limit → reaped rows and one purge count row. */
   readonly maintain: string;
-  /** (no parameters) → `moved`: delta rows folded into the maintained counts (0 while another session compacts). */
-  readonly compactCounts: string;
   /** $1 queue → `stats` (JSON text). */
   readonly stats: string;
   /** $1 queue, $2 max age ms → `stats` (JSON text) from the shared snapshot, recounted when older. */
@@ -162,7 +160,6 @@ export function queueStatements(s: string): QueueStatements {
     assign: `SELECT * FROM ${s}.queue_assign($1, $2, $3::uuid, $4, $5::bigint, $6)`,
     cancel: `SELECT * FROM ${s}.queue_cancel($1, $2, $3::uuid, $4)`,
     maintain: `SELECT * FROM ${s}.queue_maintain($1, $2, $3)`,
-    compactCounts: `SELECT ${s}.queue_counts_compact() AS moved`,
     stats: `SELECT ${s}.queue_stats($1) AS stats`,
     sharedStats: `SELECT ${s}.queue_stats_shared($1, $2::bigint) AS stats`,
     configure: `SELECT max_concurrency, aging_ms, retention_ms, failed_retention_ms

@@ -269,13 +269,15 @@ local rateSkipped = {}
 for name, t in pairs(tenants) do
   local tenKey = P .. 'ten:' .. name
   -- The script is atomic, so the counts read by tenantOf are current: one write sets them all.
-  if t.served > 0 and t.tokDirty then
-    redis.call('HSET', tenKey, 'ready', istr(t.ready - t.served), 'leased', istr(t.leased), 'tok', dbl(t.tok), 'tokat', int(t.tokat))
-  elseif t.served > 0 then
-    redis.call('HSET', tenKey, 'ready', istr(t.ready - t.served), 'leased', istr(t.leased))
-  elseif t.tokDirty then
-    redis.call('HSET', tenKey, 'tok', dbl(t.tok), 'tokat', int(t.tokat))
+  local changed = {}
+  if t.served > 0 then changed = { 'ready', istr(t.ready - t.served), 'leased', istr(t.leased) } end
+  if t.tokDirty then
+    changed[#changed + 1] = 'tok'
+    changed[#changed + 1] = dbl(t.tok)
+    changed[#changed + 1] = 'tokat'
+    changed[#changed + 1] = int(t.tokat)
   end
+  if #changed > 0 then redis.call('HSET', tenKey, unpack(changed)) end
   if t.rateSkipped and t.rate then rateSkipped[#rateSkipped + 1] = { t.rate, t.tok } end
 end
 for tenant, byType in pairs(started) do
