@@ -59,7 +59,7 @@ if (url === '') {
       const pools = Array.from({ length: 4 }, () => createTestPool(url));
       try {
         const results = await Promise.all(pools.map((p) => migratePostgres({ pool: p, schema })));
-        expect(results.flatMap((r) => r.applied).sort()).toEqual(POSTGRES_MIGRATIONS.map((m) => m.version));
+        expect(results.flatMap((r) => r.applied).sort((a, b) => a - b)).toEqual(POSTGRES_MIGRATIONS.map((m) => m.version));
         expect(results.filter((r) => r.applied.length > 0)).toHaveLength(1);
         expect(await appliedRows(schema)).toEqual(POSTGRES_MIGRATIONS.map((m) => m.version));
       } finally {
@@ -84,7 +84,7 @@ if (url === '') {
         });
       const outputs = await Promise.all([child(), child()]);
       const results = outputs.map((o) => JSON.parse(o.stdout.trim()) as MigratePostgresResult);
-      expect(results.flatMap((r) => r.applied).sort()).toEqual(POSTGRES_MIGRATIONS.map((m) => m.version));
+      expect(results.flatMap((r) => r.applied).sort((a, b) => a - b)).toEqual(POSTGRES_MIGRATIONS.map((m) => m.version));
       expect(results.every((r) => r.version === POSTGRES_SCHEMA_VERSION)).toBe(true);
       expect(await appliedRows(schema)).toEqual(POSTGRES_MIGRATIONS.map((m) => m.version));
     });

@@ -12,7 +12,7 @@ import { mulberry32 } from '../support/prng.js';
 const url = inject('databaseUrl');
 
 /**
- * Schema version 8: `stats()` reads counts maintained by statement triggers on the task table
+ * Schema version 8: `stats()` reads counts maintained by the queue functions (appended deltas)
  * instead of counting every task. These tests hold the maintained counts to a recount of the
  * table after every kind of change (the queue's own operations, retention purges, raw SQL), check
  * that a stats call no longer reads the retained tasks, and that a database migrated from version
