@@ -28,10 +28,18 @@
  *   serves up to 500 tenants); the median claim time per backend. No peer runs this: none of them
  *   schedules fairly across tenants.
  *
+ * - backlog: how a claim's cost grows with the tasks waiting: BENCH_BACKLOGS (default
+ *   20 000,100 000,500 000) tasks over 10 tenants, the median of 20 claims of 500 per backend
+ *   (PostgreSQL after VACUUM ANALYZE). A cost that follows the backlog is a regression: it found
+ *   the PostgreSQL claim compiling with JIT past ~55 000 waiting tasks (schema version 10).
+ *
  * Servers: DATABASE_URL / REDIS_URL, else throwaway ones from the installed binaries.
- * BENCH_SECTIONS=memory,redis,postgres,latency,storage,tenants picks sections (default: all).
+ * BENCH_SECTIONS=memory,redis,postgres,latency,storage,tenants,backlog picks sections (default: all).
+ * Each section runs in a child process of its own (BENCH_ONE_PROCESS=1: all in this one), so
+ * no section runs on a heap another one grew; within a section, ours and the peers share a process.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
 import v8 from 'node:v8';
@@ -58,7 +66,8 @@ const REDIS_ROUNDS = Number(process.env.BENCH_REDIS_ROUNDS ?? 3);
 const LATENCY_JOBS = Number(process.env.BENCH_LATENCY_JOBS ?? 500);
 const LATENCY_ROUNDS = Number(process.env.BENCH_LATENCY_ROUNDS ?? 2);
 const TENANT_TASKS = Number(process.env.BENCH_TENANT_TASKS ?? 10_000);
-const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'memory,redis,postgres,latency,storage,tenants').split(','));
+const SECTIONS = new Set((process.env.BENCH_SECTIONS ?? 'memory,redis,postgres,latency,storage,tenants,backlog').split(','));
+const BACKLOGS = (process.env.BENCH_BACKLOGS ?? '20000,100000,500000').split(',').map(Number);
 
 const results: Record<string, unknown> = {
   machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
@@ -639,25 +648,134 @@ async function tenantsSection(pgUrl: string | undefined, redisUrl: string | unde
 }
 
 // ---------------------------------------------------------------------------------------------
+/**
+ * Median time of up to 20 full claims of 500 (each completed untimed before the next) once `n`
+ * tasks wait over 10 tenants: what a claim costs as the backlog grows.
+ */
+async function claimAtBacklog(queue: QueueAdapter, n: number, afterEnqueue?: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < n; i += 1_000) {
+    await queue.enqueueMany(Array.from({ length: Math.min(1_000, n - i) }, (_, k) => ({ type: 'noop', tenantId: `t${(i + k) % 10}`, payload: null })));
+  }
+  await afterEnqueue?.();
+  const times: number[] = [];
+  for (let round = 0; round < 20; round++) {
+    const started = performance.now();
+    const { tasks } = await queue.claim('w', 500, 60_000);
+    const ms = performance.now() - started;
+    if (tasks.length < 500) break;
+    times.push(ms);
+    await Promise.all(tasks.map((t) => queue.complete(t.lease)));
+  }
+  return percentilesOf(times).p50!;
+}
+
+/** Deletes a bench run's Redis keys (SCAN + UNLINK, never FLUSHDB: REDIS_URL may be a shared server). */
+async function deleteByPrefix(client: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 10_000);
+    if (keys.length > 0) await client.unlink(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+async function backlogSection(pgUrl: string | undefined, redisUrl: string | undefined): Promise<void> {
+  heading(`backlog: claims of 500 with ${BACKLOGS.map(fmt).join(' / ')} tasks waiting, median ms per claim`);
+  const table: Record<string, Record<string, number>> = {};
+  const report = (backend: string, n: number, ms: number): void => {
+    (table[backend] ??= {})[n] = ms;
+    line(`${backend}, ${fmt(n)} waiting`, `${ms.toFixed(2)} ms per claim of 500`);
+  };
+  for (const n of BACKLOGS) report('memory', n, await claimAtBacklog(createMemoryQueue(), n));
+  if (redisUrl) {
+    const client = new Redis(redisUrl);
+    for (const n of BACKLOGS) {
+      const prefix = `dfbacklog${Date.now()}`;
+      const queue = createRedisQueue({ client, prefix, queue: 'q' });
+      report('redis', n, await claimAtBacklog(queue, n));
+      await queue.close();
+      await deleteByPrefix(client, `{${prefix}}`);
+    }
+    await client.quit();
+  }
+  if (pgUrl) {
+    for (const n of BACKLOGS) {
+      const schema = `dfbacklog_${Date.now()}`;
+      const pool = new pg.Pool({ connectionString: pgUrl, max: 10 });
+      pool.on('error', () => undefined);
+      await migratePostgres({ pool, schema });
+      const queue = createPostgresQueue({ pool, schema, queue: 'q' });
+      // Statistics, as autovacuum gathers them on any real server: plan costs follow the table.
+      report('postgres', n, await claimAtBacklog(queue, n, () => pool.query(`VACUUM ANALYZE "${schema}".queue_tasks`)));
+      await queue.close();
+      await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+      await pool.end();
+    }
+  }
+  results.claimAtBacklog = { claim: 500, tenants: 10, medianMs: table };
+}
+
+// ---------------------------------------------------------------------------------------------
+const SECTION_ORDER = ['latency', 'memory', 'redis', 'postgres', 'storage', 'tenants', 'backlog'] as const;
+
+/**
+ * Runs one section in a child process of its own (same flags, servers passed by URL) and returns
+ * its results. A section's leftovers — above all the million-task memory run's grown heap — made
+ * every later section of the same process slower: the PostgreSQL drain ran at ~39k jobs/s after
+ * it and at ~47k on its own, while the peers beside it moved less. Peers and ours still share the
+ * child process of their section, so each ratio is still measured side by side.
+ */
+function runSectionInChild(section: string, pgUrl: string | undefined, redisUrl: string | undefined): Promise<Record<string, unknown>> {
+  const out = join(os.tmpdir(), `bench-tasks-${process.pid}-${section}.json`);
+  const env: NodeJS.ProcessEnv = { ...process.env, BENCH_SECTIONS: section, BENCH_CHILD_OUT: out };
+  if (pgUrl !== undefined) env.DATABASE_URL = pgUrl;
+  if (redisUrl !== undefined) env.REDIS_URL = redisUrl;
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { env, stdio: 'inherit' });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (code !== 0) return reject(new Error(`bench section ${section} exited with ${code ?? signal}`));
+      const partial = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
+      rmSync(out, { force: true });
+      delete partial.machine;
+      delete partial.at;
+      resolve(partial);
+    });
+  });
+}
+
 async function main(): Promise<void> {
-  console.log(`bench/tasks on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, heap limit ${Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20)} MiB`);
-  const needServers = ['redis', 'postgres', 'latency', 'storage', 'tenants'].some((section) => SECTIONS.has(section));
+  const childOut = process.env.BENCH_CHILD_OUT;
+  if (childOut === undefined) {
+    console.log(`bench/tasks on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, heap limit ${Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20)} MiB`);
+  }
+  const needServers = ['redis', 'postgres', 'latency', 'storage', 'tenants', 'backlog'].some((section) => SECTIONS.has(section));
   const pgServer = needServers && !process.env.DATABASE_URL ? await startPostgres().catch((err: Error) => (console.log(`no PostgreSQL: ${err.message}`), undefined)) : undefined;
   const redisServer = needServers && !process.env.REDIS_URL ? await startRedis().catch((err: Error) => (console.log(`no Redis: ${err.message}`), undefined)) : undefined;
   const pgUrl = process.env.DATABASE_URL ?? pgServer?.url;
   const redisUrl = process.env.REDIS_URL ?? redisServer?.url;
+  const selected = SECTION_ORDER.filter((section) => SECTIONS.has(section));
   try {
-    // Latency first, while this process's heap is small: a later major GC of the million-task
-    // run would show up as everybody's p99.
-    if (SECTIONS.has('latency')) await latencySection(pgUrl, redisUrl);
-    if (SECTIONS.has('memory')) await memorySection();
-    if (SECTIONS.has('redis') && redisUrl) await redisSection(redisUrl);
-    if (SECTIONS.has('postgres') && pgUrl) await postgresSection(pgUrl);
-    if (SECTIONS.has('storage')) await storageSection(pgUrl, redisUrl);
-    if (SECTIONS.has('tenants')) await tenantsSection(pgUrl, redisUrl);
+    if (childOut === undefined && selected.length > 1 && process.env.BENCH_ONE_PROCESS !== '1') {
+      for (const section of selected) Object.assign(results, await runSectionInChild(section, pgUrl, redisUrl));
+    } else {
+      // Latency first, while this process's heap is small: a later major GC of the million-task
+      // run would show up as everybody's p99.
+      if (SECTIONS.has('latency')) await latencySection(pgUrl, redisUrl);
+      if (SECTIONS.has('memory')) await memorySection();
+      if (SECTIONS.has('redis') && redisUrl) await redisSection(redisUrl);
+      if (SECTIONS.has('postgres') && pgUrl) await postgresSection(pgUrl);
+      if (SECTIONS.has('storage')) await storageSection(pgUrl, redisUrl);
+      if (SECTIONS.has('tenants')) await tenantsSection(pgUrl, redisUrl);
+      if (SECTIONS.has('backlog')) await backlogSection(pgUrl, redisUrl);
+    }
   } finally {
     await pgServer?.stop();
     await redisServer?.stop();
+  }
+  if (childOut !== undefined) {
+    writeFileSync(childOut, JSON.stringify(results));
+    return;
   }
   const dir = join(import.meta.dirname, 'results');
   mkdirSync(dir, { recursive: true });
