@@ -35,11 +35,8 @@
  *
  * Servers: DATABASE_URL / REDIS_URL, else throwaway ones from the installed binaries.
  * BENCH_SECTIONS=memory,redis,postgres,latency,storage,tenants,backlog picks sections (default: all).
- * Each section runs in a child process of its own (BENCH_ONE_PROCESS=1: all in this one), so
- * no section runs on a heap another one grew; within a section, ours and the peers share a process.
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import os from 'node:os';
 import v8 from 'node:v8';
@@ -716,66 +713,26 @@ async function backlogSection(pgUrl: string | undefined, redisUrl: string | unde
 }
 
 // ---------------------------------------------------------------------------------------------
-const SECTION_ORDER = ['latency', 'memory', 'redis', 'postgres', 'storage', 'tenants', 'backlog'] as const;
-
-/**
- * Runs one section in a child process of its own (same flags, servers passed by URL) and returns
- * its results. A section's leftovers — above all the million-task memory run's grown heap — made
- * every later section of the same process slower: the PostgreSQL drain ran at ~39k jobs/s after
- * it and at ~47k on its own, while the peers beside it moved less. Peers and ours still share the
- * child process of their section, so each ratio is still measured side by side.
- */
-function runSectionInChild(section: string, pgUrl: string | undefined, redisUrl: string | undefined): Promise<Record<string, unknown>> {
-  const out = join(os.tmpdir(), `bench-tasks-${process.pid}-${section}.json`);
-  const env: NodeJS.ProcessEnv = { ...process.env, BENCH_SECTIONS: section, BENCH_CHILD_OUT: out };
-  if (pgUrl !== undefined) env.DATABASE_URL = pgUrl;
-  if (redisUrl !== undefined) env.REDIS_URL = redisUrl;
-  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], { env, stdio: 'inherit' });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (code !== 0) return reject(new Error(`bench section ${section} exited with ${code ?? signal}`));
-      const partial = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;
-      rmSync(out, { force: true });
-      delete partial.machine;
-      delete partial.at;
-      resolve(partial);
-    });
-  });
-}
-
 async function main(): Promise<void> {
-  const childOut = process.env.BENCH_CHILD_OUT;
-  if (childOut === undefined) {
-    console.log(`bench/tasks on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, heap limit ${Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20)} MiB`);
-  }
+  console.log(`bench/tasks on ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, node ${process.version}, heap limit ${Math.round(v8.getHeapStatistics().heap_size_limit / 2 ** 20)} MiB`);
   const needServers = ['redis', 'postgres', 'latency', 'storage', 'tenants', 'backlog'].some((section) => SECTIONS.has(section));
   const pgServer = needServers && !process.env.DATABASE_URL ? await startPostgres().catch((err: Error) => (console.log(`no PostgreSQL: ${err.message}`), undefined)) : undefined;
   const redisServer = needServers && !process.env.REDIS_URL ? await startRedis().catch((err: Error) => (console.log(`no Redis: ${err.message}`), undefined)) : undefined;
   const pgUrl = process.env.DATABASE_URL ?? pgServer?.url;
   const redisUrl = process.env.REDIS_URL ?? redisServer?.url;
-  const selected = SECTION_ORDER.filter((section) => SECTIONS.has(section));
   try {
-    if (childOut === undefined && selected.length > 1 && process.env.BENCH_ONE_PROCESS !== '1') {
-      for (const section of selected) Object.assign(results, await runSectionInChild(section, pgUrl, redisUrl));
-    } else {
-      // Latency first, while this process's heap is small: a later major GC of the million-task
-      // run would show up as everybody's p99.
-      if (SECTIONS.has('latency')) await latencySection(pgUrl, redisUrl);
-      if (SECTIONS.has('memory')) await memorySection();
-      if (SECTIONS.has('redis') && redisUrl) await redisSection(redisUrl);
-      if (SECTIONS.has('postgres') && pgUrl) await postgresSection(pgUrl);
-      if (SECTIONS.has('storage')) await storageSection(pgUrl, redisUrl);
-      if (SECTIONS.has('tenants')) await tenantsSection(pgUrl, redisUrl);
-      if (SECTIONS.has('backlog')) await backlogSection(pgUrl, redisUrl);
-    }
+    // Latency first, while this process's heap is small: a later major GC of the million-task
+    // run would show up as everybody's p99.
+    if (SECTIONS.has('latency')) await latencySection(pgUrl, redisUrl);
+    if (SECTIONS.has('memory')) await memorySection();
+    if (SECTIONS.has('redis') && redisUrl) await redisSection(redisUrl);
+    if (SECTIONS.has('postgres') && pgUrl) await postgresSection(pgUrl);
+    if (SECTIONS.has('storage')) await storageSection(pgUrl, redisUrl);
+    if (SECTIONS.has('tenants')) await tenantsSection(pgUrl, redisUrl);
+    if (SECTIONS.has('backlog')) await backlogSection(pgUrl, redisUrl);
   } finally {
     await pgServer?.stop();
     await redisServer?.stop();
-  }
-  if (childOut !== undefined) {
-    writeFileSync(childOut, JSON.stringify(results));
-    return;
   }
   const dir = join(import.meta.dirname, 'results');
   mkdirSync(dir, { recursive: true });
