@@ -415,9 +415,13 @@ export interface QueuePolicy {
   readonly maxConcurrency: number | null;
   /** A ready task is promoted one band per `agingMs` waited; `null`: no aging. */
   readonly agingMs: number | null;
-  /** How long completed and cancelled tasks stay readable, ms (0: removed at once). */
+  /**
+   * How long completed and cancelled tasks stay readable, ms (0: removed at once). Past it they
+   * are removed by later completions and failures (up to two for each task settled, so removal
+   * keeps pace with a busy queue), by claims on the memory backend, and by `reapExpired()`.
+   */
   readonly retentionMs: number;
-  /** How long failed and dead tasks stay readable, ms; `null`: until deleted. */
+  /** How long failed and dead tasks stay readable, ms; `null`: until deleted. Removed as above. */
   readonly failedRetentionMs: number | null;
 }
 

@@ -29,6 +29,33 @@ export async function withPool<T>(url: string, fn: (pool: pg.Pool) => Promise<T>
   }
 }
 
+/**
+ * Runs `sql` alone in a transaction on a connection of its own, with sequential scans off, and
+ * returns its rows with how many rows of `<schema>.queue_tasks` it read (sequential reads plus
+ * heap fetches by index scans): what a statement meant to read few tasks must keep small.
+ */
+export async function queueTaskReads(url: string, schema: string, sql: string): Promise<{ read: number; rows: Record<string, unknown>[] }> {
+  // A fresh connection: PostgreSQL reports a transaction's reads together with those of the
+  // connection's earlier transactions that it has not flushed yet.
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('BEGIN');
+    // On test tables the planner rightly reads small tables whole; what matters is that no plan
+    // needs the rows in question, so sequential scans are off.
+    await client.query('SET LOCAL enable_seqscan = off');
+    const { rows } = await client.query<Record<string, unknown>>(sql);
+    const { rows: io } = await client.query<{ seq_tup_read: string; idx_tup_fetch: string }>(
+      `SELECT seq_tup_read, idx_tup_fetch FROM pg_stat_xact_user_tables WHERE schemaname = $1 AND relname = 'queue_tasks'`,
+      [schema],
+    );
+    await client.query('COMMIT');
+    return { read: Number(io[0]?.seq_tup_read ?? 0) + Number(io[0]?.idx_tup_fetch ?? 0), rows };
+  } finally {
+    await client.end();
+  }
+}
+
 /** Drops a test schema and everything in it. */
 export async function dropSchema(url: string, schema: string): Promise<void> {
   await withPool(url, (pool) => pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`));

@@ -90,6 +90,9 @@ export class TaskRecord implements FairTask {
   }
 }
 
+/** Expired terminal tasks a completion or failure removes: more than it settles, so purging outpaces settling. */
+const SETTLE_PURGE = 2;
+
 /** Creates task ids; injected so ids follow the handle's clock. */
 export type NextId = () => string;
 
@@ -219,6 +222,8 @@ export class MemoryQueueCore {
   }
 
   complete(record: TaskRecord, resultJson: string | null, now: number): TaskUpdate {
+    // Retention keeps pace with settling, as on the other backends (which have no claim-time purge).
+    this.purge(now, SETTLE_PURGE);
     this.#releaseSlot(record);
     record.resultJson = resultJson;
     this.#setState(record, 'completed', now);
@@ -226,6 +231,7 @@ export class MemoryQueueCore {
   }
 
   fail(record: TaskRecord, error: TaskError, retryInMs: number, final: boolean, now: number): TaskUpdate {
+    this.purge(now, SETTLE_PURGE);
     this.#releaseSlot(record);
     record.error = error;
     if (final) {

@@ -223,6 +223,12 @@ const STATS = replaceEach(functionText(QUEUE_MIGRATION_SQL, 'queue_stats'), [
  */
 export const QUEUE_COUNTED_FUNCTIONS_SQL = [ENQUEUE, REAP, CLAIM, COMPLETE, REQUEUE, FINISH, ASSIGN, CANCEL, MAINTAIN, STATS].join('\n');
 
+/** Migration 8's completion, which migration 11 edits further. */
+export const QUEUE_COUNTED_COMPLETE_SQL = COMPLETE;
+
+/** Migration 8's maintenance, which migration 11 edits further. */
+export const QUEUE_COUNTED_MAINTAIN_SQL = MAINTAIN;
+
 /** Migration 8's claim, which migration 9 edits further. */
 export const QUEUE_COUNTED_CLAIM_SQL = CLAIM;
 

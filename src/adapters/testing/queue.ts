@@ -391,6 +391,32 @@ export function describeQueueContract(name: string, harness: QueueHarness, optio
         expect((await q.get(b.task.taskId))!.state).toBe('dead');
         expect((await q.stats()).counts).toMatchObject({ completed: 0, dead: 1 });
       });
+
+      test('removes tasks past their retention as later completions settle, without a maintenance call', async () => {
+        // A saturated worker never calls reapExpired(): its completions alone must keep what is
+        // retained bounded. Ten single completions may remove up to twenty expired tasks.
+        const q = await open();
+        await q.configure({ retentionMs: shortMs, failedRetentionMs: shortMs });
+        const done = await q.enqueueMany(batch('acme', 10));
+        const failing = await q.enqueueMany(batch('globex', 2, { maxAttempts: 1 }));
+        const failingIds = new Set(failing.map((r) => r.task.taskId));
+        for (const t of await claimAll(q, 'w1', 12)) {
+          if (failingIds.has(t.id)) await q.fail(t.lease, { error: { code: 'E', message: 'x' } });
+          else await q.complete(t.lease);
+        }
+        expect((await q.stats()).counts).toMatchObject({ completed: 10, dead: 2 });
+        // The next wave is claimed before the first one expires, so nothing but its completions
+        // runs after that.
+        const next = await q.enqueueMany(batch('acme', 10));
+        const claimed = await claimAll(q, 'w1', 10);
+        expect(claimed).toHaveLength(10);
+        await pass(shortMs + 100);
+        for (const t of claimed) await q.complete(t.lease);
+        for (const r of [...done, ...failing]) expect(await q.get(r.task.taskId)).toBeNull();
+        for (const r of next) expect((await q.get(r.task.taskId))?.state).toBe('completed');
+        expect((await q.stats()).counts).toMatchObject({ completed: 10, dead: 0 });
+        expect(await q.list({ tenantId: 'globex', limit: 10 })).toMatchObject({ items: [] });
+      });
     });
 
     describe('fair policy', () => {

@@ -76,6 +76,9 @@ for tenant, d in pairs(leasedDrop) do
   if c.mc ~= nil or opt(r[2]) ~= nil then freed = true end
 end
 if freed then wake(ARGV[2]) end
+-- Retention keeps pace with completions: up to twice as many expired tasks out as settled here
+-- (a saturated worker never runs maintenance).
+purgeExpired(c, 2 * n)
 return remember(rid, window, out)
 `,
 );

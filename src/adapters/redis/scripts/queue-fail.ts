@@ -22,6 +22,7 @@ local f = redis.call('HMGET', tk, 'state', 'tok', 'exp', 'tenant', 'type', 'att'
 local status = leaseStatus(f[1], f[2], f[3], token)
 if status ~= 'ok' then return { status, f[1] or '', f[4] or '', f[5] or '', f[6] or '0', int(NOW), '', '' } end
 local att = tonumber(f[6])
+purgeExpired(c, 2)
 releaseSlot(id, f[4], f[1], f[7])
 redis.call('HSET', tk, 'err', ARGV[5])
 if ARGV[7] == '1' or att >= tonumber(f[8]) then

@@ -270,6 +270,52 @@ local function reap(c, limit)
   return out
 end
 
+-- ZREM of many members, in slices: unpack() has a bound (a purge may remove 10 000).
+local function zremAll(key, members)
+  for from = 1, #members, 1000 do
+    redis.call('ZREM', key, unpack(members, from, math.min(#members, from + 999)))
+  end
+end
+
+-- Terminal tasks past their retention, oldest first: up to 'limit' completed and cancelled ones
+-- (after c.ret), then up to 'limit' failed and dead ones (after c.fret, when set). Counters and
+-- listing entries are written once per group. Returns how many were removed.
+local function purgeExpired(c, limit)
+  local purged = 0
+  local counts, unlisted = {}, {}
+  local function purge(zkey, retention)
+    if retention == nil then return end
+    local ids = redis.call('ZRANGEBYSCORE', zkey, '-inf', NOW - retention, 'LIMIT', 0, limit)
+    if #ids == 0 then return end
+    for _, id in ipairs(ids) do
+      local tk = taskKey(id)
+      local f = redis.call('HMGET', tk, 'state', 'tenant', 'type')
+      if f[1] then
+        local group = f[1] .. '|' .. f[2] .. '|' .. f[3]
+        counts[group] = (counts[group] or 0) - 1
+        forgetIdempotency(id, tk, f[2])
+        redis.call('DEL', tk)
+        local ix = P .. 'ix:' .. f[2]
+        local list = unlisted[ix]
+        if list == nil then
+          list = {}
+          unlisted[ix] = list
+        end
+        list[#list + 1] = id
+      end
+    end
+    zremAll(zkey, ids)
+    purged = purged + #ids
+  end
+  purge(P .. 'done', c.ret)
+  purge(P .. 'failed', c.fret)
+  for ix, ids in pairs(unlisted) do zremAll(ix, ids) end
+  for group, d in pairs(counts) do
+    if redis.call('HINCRBY', P .. 'cnt', group, istr(d)) <= 0 then redis.call('HDEL', P .. 'cnt', group) end
+  end
+  return purged
+end
+
 -- Replay protection for settling calls (as the storage scripts do): ioredis resends commands in
 -- flight when a connection drops, and a resent completion must get its first answer, not
 -- TASK_LEASE_LOST. 'rid' is a per-call request id; the reply is kept for 'window' ms.
