@@ -130,16 +130,28 @@ export class MemoryQueueCore {
   list(q: ListRequest): { records: TaskRecord[]; more: boolean } {
     const mine = this.#byTenant.get(q.tenantId);
     if (mine === undefined) return { records: [], more: false };
-    const found: TaskRecord[] = [];
+    // The limit + 1 smallest matching ids, kept sorted, instead of sorting every match for each
+    // page (14 ms a page at 200,000 tasks of one tenant, scratch). Tasks arrive in about id order,
+    // so once the window is full nearly every later one is turned away by one comparison.
+    const keep = q.limit + 1;
+    const best: TaskRecord[] = [];
     for (const record of mine) {
       if (q.after !== null && record.id <= q.after) continue;
+      if (best.length === keep && record.id >= best[keep - 1]!.id) continue;
       if (q.state !== null && record.state !== q.state) continue;
       if (q.type !== null && record.spec.type !== q.type) continue;
       if (q.ownerId !== null && record.spec.ownerId !== q.ownerId) continue;
-      found.push(record);
+      let lo = 0;
+      let hi = best.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (best[mid]!.id < record.id) lo = mid + 1;
+        else hi = mid;
+      }
+      best.splice(lo, 0, record);
+      if (best.length > keep) best.pop();
     }
-    found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return found.length > q.limit ? { records: found.slice(0, q.limit), more: true } : { records: found, more: false };
+    return best.length > q.limit ? { records: best.slice(0, q.limit), more: true } : { records: best, more: false };
   }
 
   enqueue(spec: NewTask, now: number, nextId: NextId): { record: TaskRecord; created: boolean } {

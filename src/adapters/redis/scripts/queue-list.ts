@@ -19,6 +19,7 @@ export const queueListScript = defineQueueScript(
   `
 local ix = P .. 'ix:' .. ARGV[2]
 local st, ty, ow = ARGV[4], ARGV[5], ARGV[6]
+local filtered = st ~= '' or ty ~= '' or ow ~= ''
 local limit, budget = tonumber(ARGV[7]), tonumber(ARGV[8])
 local min = '-'
 if ARGV[3] ~= '' then min = '(' .. ARGV[3] end
@@ -32,9 +33,20 @@ while true do
   local ids = redis.call('ZRANGEBYLEX', ix, min, '+', 'LIMIT', 0, step)
   for _, id in ipairs(ids) do
     local tk = taskKey(id)
-    local f = taskFields(tk)
-    if f and (st == '' or f[12] == st) and (ty == '' or f[2] == ty) and (ow == '' or f[3] == ow) then
-      if #items == limit then return { 'more', last, items } end
+    local f
+    if filtered then
+      -- The filter reads three fields; only a match reads all of them (a sparse filter over a
+      -- tenant's retained tasks read 23 fields of each: ~1 s for 200 000, scratch).
+      local g = redis.call('HMGET', tk, 'state', 'type', 'owner')
+      if g[1] and (st == '' or g[1] == st) and (ty == '' or g[2] == ty) and (ow == '' or g[3] == ow) then
+        if #items == limit then return { 'more', last, items } end
+        f = taskFields(tk)
+      end
+    else
+      f = taskFields(tk)
+      if f and #items == limit then return { 'more', last, items } end
+    end
+    if f then
       withHistory(tk, f)
       local item = { id }
       for j = 1, 22 do item[j + 1] = f[j] end
