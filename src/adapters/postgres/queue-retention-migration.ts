@@ -30,6 +30,17 @@ RETURNS integer LANGUAGE plpgsql AS $fn$
 DECLARE
   v_purged integer;
 BEGIN
+  -- Probes first: each reads the first entry of its index. With nothing due, as on most calls,
+  -- that is all a completion pays (the purge statement itself is planned anew at each call: its
+  -- LIMIT and bounds are parameters, and a generic plan would have to guess them).
+  IF NOT coalesce((SELECT t.finished_at FROM {{schema}}.queue_tasks t
+                    WHERE t.queue = p_queue AND t.state IN ('completed', 'cancelled')
+                    ORDER BY t.finished_at LIMIT 1) <= p_now - p_retention, false)
+     AND NOT coalesce((SELECT t.finished_at FROM {{schema}}.queue_tasks t
+                        WHERE t.queue = p_queue AND t.state IN ('failed', 'dead')
+                        ORDER BY t.finished_at LIMIT 1) <= p_now - p_failed_retention, false) THEN
+    RETURN 0;
+  END IF;
   WITH done AS (
     SELECT t.id FROM {{schema}}.queue_tasks t
      WHERE t.queue = p_queue AND t.state IN ('completed', 'cancelled') AND t.finished_at <= p_now - p_retention
