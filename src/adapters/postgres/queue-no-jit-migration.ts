@@ -3,21 +3,20 @@
  * when its estimated cost passes `jit_above_cost` (100 000 by default; on in the Debian and most
  * packaged servers), and it compiles again at every execution. The claim's band statement runs
  * with a generic plan (migration 6), whose row estimates grow with the task table: its cost was
- * ~89 000 at 50 000 waiting tasks with planner statistics, so past about 55 000 it passed the
- * threshold and every claim spent ~55 ms compiling, for a statement that runs in ~9 ms (and past
- * `jit_optimize_above_cost` it also optimized: ~940 ms a claim at 500 000 waiting tasks). A claim of 500 then took 61–69 ms
- * instead of 10–11 ms, at 100 000 and at 200 000 waiting tasks alike (scratch: claims and
- * completions after VACUUM ANALYZE).
+ * ~89 000 at 50 000 waiting tasks with planner statistics, so past about 55 000 every claim spent
+ * ~55 ms compiling a statement that runs in ~9 ms. A claim of 500 took 61–69 ms instead of
+ * 10–11 ms at 100 000 and at 200 000 waiting tasks, and ~940 ms at 500 000, where the cost also
+ * passed `jit_optimize_above_cost` (scratch and `bench/tasks` backlog section, after VACUUM
+ * ANALYZE).
  *
  * The queue's statements are short index-driven steps: none runs long enough for compiled
- * expressions to pay back the compile, so JIT is off for every function the adapter calls that
- * reads more than one row (a function's SET applies to everything it calls, so the helpers need
- * none, and `queue_config`, a primary-key lookup that every one of them calls, keeps its calls
- * free of the setting's save and restore). Operators' own
- * statements, and `queue_counts_rebuild()` — a recount that reads the whole table — keep the
- * server's setting. A later migration that replaces one of these functions must restate
- * `SET jit = off` (`CREATE OR REPLACE` replaces the settings too); the integration suite checks it.
- * Placeholders as in the other migrations.
+ * expressions to pay back the compile. So JIT is off for every function the adapter calls that
+ * reads more than one row. A function's SET applies to everything it calls, so the helpers need
+ * none; `queue_config`, a primary-key lookup that every one of them calls, keeps its calls free of
+ * the setting's save and restore. Operators' own statements, and `queue_counts_rebuild()` (a
+ * recount that reads the whole table), keep the server's setting. A later migration that replaces
+ * one of these functions must restate `SET jit = off` (`CREATE OR REPLACE` replaces the settings
+ * too); the integration suite checks it. Placeholders as in the other migrations.
  */
 export const QUEUE_NO_JIT_SQL = /* sql */ `
 ALTER FUNCTION {{schema}}.queue_enqueue(text, text, boolean, uuid[], text[], text[], text[], text[], smallint[], smallint[],
