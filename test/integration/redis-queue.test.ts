@@ -113,5 +113,41 @@ if (url === '') {
         ['completed', 2, null, null],
       ]);
     });
+
+    it('a background sweep removes expired tasks of a queue nobody works on, and stops at close()', async () => {
+      const swept = createRedisQueue({ client, prefix, queue: 'swept', sweepIntervalMs: 50 });
+      try {
+        await swept.configure({ retentionMs: 100 });
+        await swept.enqueueMany([{ type: 'noop', tenantId: 'acme', payload: null }, { type: 'noop', tenantId: 'acme', payload: null }]);
+        const { tasks } = await swept.claim('w', 2, 60_000);
+        for (const t of tasks) await swept.complete(t.lease);
+        expect((await swept.stats()).counts.completed).toBe(2);
+        // No call of ours from here on: only the adapter's timer can remove them.
+        const deadline = Date.now() + 5_000;
+        while (Date.now() < deadline && (await client.exists(`{${prefix}}:q:swept:t:${tasks[0]!.id}`)) === 1) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        expect(await swept.get(tasks[0]!.id)).toBeNull();
+        expect((await swept.stats()).counts.completed).toBe(0);
+      } finally {
+        await swept.close();
+      }
+      // Closed: a task that expires afterwards stays until someone maintains the queue.
+      const reader = createRedisQueue({ client, prefix, queue: 'swept', sweepIntervalMs: 0 });
+      try {
+        const [created] = await reader.enqueueMany([{ type: 'noop', tenantId: 'acme', payload: null }]);
+        const { tasks } = await reader.claim('w', 1, 60_000);
+        await reader.complete(tasks[0]!.lease);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect((await reader.get(created!.task.taskId))?.state).toBe('completed');
+      } finally {
+        await reader.close();
+      }
+    });
+
+    it('rejects a bad sweep interval with VALIDATION_FAILED', () => {
+      expect(() => createRedisQueue({ client, prefix, sweepIntervalMs: -1 })).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
+      expect(() => createRedisQueue({ client, prefix, sweepIntervalMs: 1.5 })).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
+    });
   });
 }

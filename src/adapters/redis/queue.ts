@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { Logger } from '../../core/logger.js';
-import { AdapterClosedError, FabricaError } from '../../core/errors.js';
+import { AdapterClosedError, FabricaError, isFabricaError } from '../../core/errors.js';
 import { systemClock } from '../../core/clock.js';
 import type { PubSub, Unsubscribe } from '../pubsub.js';
 import type { JsonValue } from '../storage.js';
@@ -93,8 +93,17 @@ export interface RedisQueueOptions extends RedisCommonOptions {
    * (default 120 000; 0 turns this off). Costs one small key per call for that long.
    */
   readonly replayWindowMs?: number;
+  /**
+   * How often (ms) the adapter runs the queue's maintenance in the background: reaps expired
+   * leases and removes up to 1,000 tasks past their retention (default 60 000; 0 turns it off).
+   * Completions and busy workers already do both; this covers a queue nobody works on, whose
+   * retained tasks would otherwise stay in Redis's memory. The timer never keeps the process alive.
+   */
+  readonly sweepIntervalMs?: number;
 }
 
+// setInterval's largest delay.
+const MAX_TIMER_MS = 2_147_483_647;
 // Completions issued in the same tick travel in one script call, up to this many.
 const COMPLETE_BATCH = 500;
 // Tasks per enqueue script call: bounds how long one call holds the server (~10 ms).
@@ -130,9 +139,13 @@ const ENQUEUE_CHUNK = 1_000;
  * ```
  */
 export function createRedisQueue(options: RedisQueueOptions): QueueAdapter {
-  const extra = { queue: queueNameSchema.optional(), replayWindowMs: z.number().int().min(0).max(24 * 3600 * 1000).optional() };
+  const extra = {
+    queue: queueNameSchema.optional(),
+    replayWindowMs: z.number().int().min(0).max(24 * 3600 * 1000).optional(),
+    sweepIntervalMs: z.number().int().min(0).max(MAX_TIMER_MS).optional(),
+  };
   const opts = parseRedisOptions<RedisScriptClient & RedisPubSubClient, typeof extra>(options, ['evalsha', 'eval', 'publish', 'duplicate'], 'redis queue options', extra);
-  return new RedisQueue(opts.client, opts.prefix, opts.extra.queue ?? 'default', opts.logger, opts.extra.replayWindowMs ?? 120_000);
+  return new RedisQueue(opts.client, opts.prefix, opts.extra.queue ?? 'default', opts.logger, opts.extra.replayWindowMs ?? 120_000, opts.extra.sweepIntervalMs ?? 60_000);
 }
 
 interface PendingCompletion {
@@ -164,8 +177,10 @@ class RedisQueue implements QueueAdapter {
   #flushScheduled = false;
 
   readonly #replayWindowMs: number;
+  readonly #sweeper: ReturnType<typeof setInterval> | undefined;
+  #sweeping = false;
 
-  constructor(client: RedisScriptClient & RedisPubSubClient, prefix: string, name: string, logger: Logger, replayWindowMs: number) {
+  constructor(client: RedisScriptClient & RedisPubSubClient, prefix: string, name: string, logger: Logger, replayWindowMs: number, sweepIntervalMs: number) {
     this.name = name;
     this.#replayWindowMs = replayWindowMs;
     this.#client = client;
@@ -176,6 +191,24 @@ class RedisQueue implements QueueAdapter {
     this.#channel = `queue.${name}`;
     this.#redisChannel = layout.channel(this.#channel);
     this.#pubsub = createRedisPubSub({ client, prefix, logger });
+    if (sweepIntervalMs > 0) {
+      this.#sweeper = setInterval(() => void this.#sweep(), sweepIntervalMs);
+      (this.#sweeper as { unref?: () => void }).unref?.();
+    }
+  }
+
+  /** One background maintenance pass; a slow one is not overlapped by the next tick. */
+  async #sweep(): Promise<void> {
+    if (this.#sweeping || this.#closed) return;
+    this.#sweeping = true;
+    try {
+      const { updates, purged } = await this.reapExpired();
+      if (updates.length + purged > 0) this.#logger.debug('redis queue sweep', { queue: this.name, reaped: updates.length, purged });
+    } catch (err) {
+      if (!this.#closed) this.#logger.warn('redis queue sweep failed', { queue: this.name, code: isFabricaError(err) ? err.code : 'INTERNAL' });
+    } finally {
+      this.#sweeping = false;
+    }
   }
 
   async init(): Promise<void> {
@@ -428,6 +461,7 @@ class RedisQueue implements QueueAdapter {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
     this.#wake.releaseAll();
     if (this.#completions.length > 0) await this.#flushCompletions();
     await this.#pubsub.close();
