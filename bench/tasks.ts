@@ -53,6 +53,7 @@ import { createRedisQueue } from '../src/adapters/redis/index.js';
 import { createWorker, percentilesOf } from '../src/tasks/index.js';
 import { startPostgres } from '../test/support/postgres-server.js';
 import { startRedis } from '../test/support/redis-server.js';
+import { deletePrefixKeys } from '../test/support/redis-harness.js';
 
 const MEMORY_TASKS = Number(process.env.BENCH_MEMORY_TASKS ?? 1_000_000);
 const PQUEUE_BUDGET_MS = Number(process.env.BENCH_PQUEUE_BUDGET_MS ?? 30_000);
@@ -590,125 +591,84 @@ async function storageSection(pgUrl: string | undefined, redisUrl: string | unde
 
 // ---------------------------------------------------------------------------------------------
 /**
- * Median time of a claim of 500 once `TENANT_TASKS` tasks wait across `tenants` tenants. Each claim
- * is timed alone (its tasks are completed untimed before the next), so it is the claim's own cost.
+ * Median time of a full claim of 500 once `tasks` tasks wait over `tenants` tenants, over up to
+ * `maxClaims` claims. Each claim is timed alone (its tasks are completed untimed before the next),
+ * so it is the claim's own cost.
  */
-async function claimAcrossTenants(queue: QueueAdapter, tenants: number, afterEnqueue?: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < TENANT_TASKS; i += 1_000) {
-    await queue.enqueueMany(Array.from({ length: Math.min(1_000, TENANT_TASKS - i) }, (_, k) => ({ type: 'noop', tenantId: `t${(i + k) % tenants}`, payload: null })));
+async function medianClaim(queue: QueueAdapter, tasks: number, tenants: number, maxClaims: number, afterEnqueue?: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < tasks; i += 1_000) {
+    await queue.enqueueMany(Array.from({ length: Math.min(1_000, tasks - i) }, (_, k) => ({ type: 'noop', tenantId: `t${(i + k) % tenants}`, payload: null })));
   }
   await afterEnqueue?.();
   const times: number[] = [];
-  for (;;) {
+  while (times.length < maxClaims) {
     const started = performance.now();
-    const { tasks } = await queue.claim('w', 500, 60_000);
+    const claimed = await queue.claim('w', 500, 60_000);
     const ms = performance.now() - started;
-    if (tasks.length === 0) break;
-    if (tasks.length === 500) times.push(ms);
-    await Promise.all(tasks.map((t) => queue.complete(t.lease)));
+    if (claimed.tasks.length < 500) break;
+    times.push(ms);
+    await Promise.all(claimed.tasks.map((t) => queue.complete(t.lease)));
   }
   return percentilesOf(times).p50!;
+}
+
+/**
+ * Runs `measure` on a fresh queue of each backend (memory, then Redis and PostgreSQL when there)
+ * for each of `points`, prints one line per result and returns them by backend and point.
+ * PostgreSQL queues get statistics after their enqueue (`VACUUM ANALYZE`), as autovacuum gives
+ * any real server: plan costs follow the tables.
+ */
+async function claimTable(
+  pgUrl: string | undefined,
+  redisUrl: string | undefined,
+  points: readonly number[],
+  label: (point: number) => string,
+  measure: (queue: QueueAdapter, point: number, afterEnqueue?: () => Promise<unknown>) => Promise<number>,
+): Promise<Record<string, Record<string, number>>> {
+  const table: Record<string, Record<string, number>> = {};
+  const report = (backend: string, point: number, ms: number): void => {
+    (table[backend] ??= {})[point] = ms;
+    line(`${backend}, ${label(point)}`, `${ms.toFixed(2)} ms per claim of 500`);
+  };
+  for (const point of points) report('memory', point, await measure(createMemoryQueue(), point));
+  if (redisUrl) {
+    const client = new Redis(redisUrl);
+    for (const point of points) {
+      const prefix = `dfclaims${Date.now()}`;
+      const queue = createRedisQueue({ client, prefix, queue: 'q' });
+      report('redis', point, await measure(queue, point));
+      await queue.close();
+      await deletePrefixKeys(redisUrl, prefix);
+    }
+    await client.quit();
+  }
+  if (pgUrl) {
+    for (const point of points) {
+      const schema = `dfclaims_${Date.now()}`;
+      const pool = new pg.Pool({ connectionString: pgUrl, max: 10 });
+      pool.on('error', () => undefined);
+      await migratePostgres({ pool, schema });
+      const queue = createPostgresQueue({ pool, schema, queue: 'q' });
+      report('postgres', point, await measure(queue, point, () => pool.query('VACUUM ANALYZE')));
+      await queue.close();
+      await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
+      await pool.end();
+    }
+  }
+  return table;
 }
 
 async function tenantsSection(pgUrl: string | undefined, redisUrl: string | undefined): Promise<void> {
   heading(`tenants: claims of 500 over ${fmt(TENANT_TASKS)} waiting tasks, median ms per claim`);
-  const counts = [10, 100, 500, 2_000];
-  const table: Record<string, Record<string, number>> = {};
-  const report = (backend: string, tenants: number, ms: number): void => {
-    (table[backend] ??= {})[tenants] = ms;
-    line(`${backend}, ${fmt(tenants)} tenants`, `${ms.toFixed(2)} ms per claim of 500`);
-  };
-  for (const tenants of counts) report('memory', tenants, await claimAcrossTenants(createMemoryQueue(), tenants));
-  if (redisUrl) {
-    const client = new Redis(redisUrl);
-    for (const tenants of counts) {
-      const queue = createRedisQueue({ client, prefix: `dftenants${Date.now()}`, queue: 'q' });
-      report('redis', tenants, await claimAcrossTenants(queue, tenants));
-      await queue.close();
-    }
-    await client.quit();
-  }
-  if (pgUrl) {
-    for (const tenants of counts) {
-      const schema = `dftenants_${Date.now()}`;
-      const pool = new pg.Pool({ connectionString: pgUrl, max: 10 });
-      pool.on('error', () => undefined);
-      await migratePostgres({ pool, schema });
-      const queue = createPostgresQueue({ pool, schema, queue: 'q' });
-      report('postgres', tenants, await claimAcrossTenants(queue, tenants, () => pool.query(`VACUUM ANALYZE`)));
-      await queue.close();
-      await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
-      await pool.end();
-    }
-  }
+  const table = await claimTable(pgUrl, redisUrl, [10, 100, 500, 2_000], (tenants) => `${fmt(tenants)} tenants`, (queue, tenants, analyze) =>
+    medianClaim(queue, TENANT_TASKS, tenants, Infinity, analyze),
+  );
   results.claimAcrossTenants = { tasks: TENANT_TASKS, claim: 500, medianMs: table };
-}
-
-// ---------------------------------------------------------------------------------------------
-/**
- * Median time of up to 20 full claims of 500 (each completed untimed before the next) once `n`
- * tasks wait over 10 tenants: what a claim costs as the backlog grows.
- */
-async function claimAtBacklog(queue: QueueAdapter, n: number, afterEnqueue?: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < n; i += 1_000) {
-    await queue.enqueueMany(Array.from({ length: Math.min(1_000, n - i) }, (_, k) => ({ type: 'noop', tenantId: `t${(i + k) % 10}`, payload: null })));
-  }
-  await afterEnqueue?.();
-  const times: number[] = [];
-  for (let round = 0; round < 20; round++) {
-    const started = performance.now();
-    const { tasks } = await queue.claim('w', 500, 60_000);
-    const ms = performance.now() - started;
-    if (tasks.length < 500) break;
-    times.push(ms);
-    await Promise.all(tasks.map((t) => queue.complete(t.lease)));
-  }
-  return percentilesOf(times).p50!;
-}
-
-/** Deletes a bench run's Redis keys (SCAN + UNLINK, never FLUSHDB: REDIS_URL may be a shared server). */
-async function deleteByPrefix(client: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 10_000);
-    if (keys.length > 0) await client.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
 }
 
 async function backlogSection(pgUrl: string | undefined, redisUrl: string | undefined): Promise<void> {
   heading(`backlog: claims of 500 with ${BACKLOGS.map(fmt).join(' / ')} tasks waiting, median ms per claim`);
-  const table: Record<string, Record<string, number>> = {};
-  const report = (backend: string, n: number, ms: number): void => {
-    (table[backend] ??= {})[n] = ms;
-    line(`${backend}, ${fmt(n)} waiting`, `${ms.toFixed(2)} ms per claim of 500`);
-  };
-  for (const n of BACKLOGS) report('memory', n, await claimAtBacklog(createMemoryQueue(), n));
-  if (redisUrl) {
-    const client = new Redis(redisUrl);
-    for (const n of BACKLOGS) {
-      const prefix = `dfbacklog${Date.now()}`;
-      const queue = createRedisQueue({ client, prefix, queue: 'q' });
-      report('redis', n, await claimAtBacklog(queue, n));
-      await queue.close();
-      await deleteByPrefix(client, `{${prefix}}`);
-    }
-    await client.quit();
-  }
-  if (pgUrl) {
-    for (const n of BACKLOGS) {
-      const schema = `dfbacklog_${Date.now()}`;
-      const pool = new pg.Pool({ connectionString: pgUrl, max: 10 });
-      pool.on('error', () => undefined);
-      await migratePostgres({ pool, schema });
-      const queue = createPostgresQueue({ pool, schema, queue: 'q' });
-      // Statistics, as autovacuum gathers them on any real server: plan costs follow the table.
-      report('postgres', n, await claimAtBacklog(queue, n, () => pool.query(`VACUUM ANALYZE "${schema}".queue_tasks`)));
-      await queue.close();
-      await pool.query(`DROP SCHEMA "${schema}" CASCADE`);
-      await pool.end();
-    }
-  }
+  const table = await claimTable(pgUrl, redisUrl, BACKLOGS, (n) => `${fmt(n)} waiting`, (queue, n, analyze) => medianClaim(queue, n, 10, 20, analyze));
   results.claimAtBacklog = { claim: 500, tenants: 10, medianMs: table };
 }
 
