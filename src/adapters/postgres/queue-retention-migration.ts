@@ -1,6 +1,6 @@
 import { QUEUE_COUNTED_COMPLETE_SQL, QUEUE_COUNTED_MAINTAIN_SQL } from './queue-counted-functions.js';
 import { QUEUE_MIGRATION_SQL } from './queue-migration.js';
-import { functionText, replaceEach } from './sql-edit.js';
+import { functionText, replaceEach, span } from './sql-edit.js';
 
 /**
  * Migration 11: retention that keeps up with the queue. Two faults of the purge, both found at
@@ -71,7 +71,7 @@ const NO_JIT: readonly [string, string] = ['LANGUAGE plpgsql AS $fn$', 'LANGUAGE
 const MAINTAIN = replaceEach(QUEUE_COUNTED_MAINTAIN_SQL, [
   NO_JIT,
   [
-    QUEUE_COUNTED_MAINTAIN_SQL.slice(QUEUE_COUNTED_MAINTAIN_SQL.indexOf('  WITH doomed AS (\n'), QUEUE_COUNTED_MAINTAIN_SQL.indexOf('  SELECT count(*) INTO v_purged FROM gone;\n') + '  SELECT count(*) INTO v_purged FROM gone;\n'.length),
+    span(QUEUE_COUNTED_MAINTAIN_SQL, '  WITH doomed AS (\n', '  SELECT count(*) INTO v_purged FROM gone;\n'),
     '  v_purged := {{schema}}.queue_purge(p_queue, v_now, v_q.retention_ms, v_q.failed_retention_ms, p_limit);\n',
   ],
 ]);

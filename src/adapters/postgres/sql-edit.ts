@@ -24,3 +24,13 @@ export function replaceEach(text: string, edits: readonly (readonly [string, str
   }
   return out;
 }
+
+/** The part of `text` from `from` through `through` (each must occur exactly once), for an edit that replaces a whole block. */
+export function span(text: string, from: string, through: string): string {
+  const start = text.indexOf(from);
+  const end = text.indexOf(through);
+  if (start < 0 || text.indexOf(from, start + 1) >= 0 || end < start || text.indexOf(through, end + 1) >= 0) {
+    throw new Error(`migration SQL: expected one block from ${JSON.stringify(from.slice(0, 40))} through ${JSON.stringify(through.slice(0, 40))}`);
+  }
+  return text.slice(start, end + through.length);
+}
