@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { createPostgresQueue, migratePostgres } from '../../src/adapters/postgres/index.js';
 import { POSTGRES_MIGRATIONS, renderMigration } from '../../src/adapters/postgres/migrations.js';
 import { queueStatements } from '../../src/adapters/postgres/sql/queue.js';
@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { QueueAdapter, TaskGroupCounts, TaskLease } from '../../src/adapters/queue.js';
 import { createTestPool, dropSchema, queueTaskReads, randomSchema } from '../support/postgres-harness.js';
 import { skipWithoutServer } from '../support/missing-server.js';
+import { useQueueSchema } from '../support/postgres-queue-harness.js';
 import { mulberry32 } from '../support/prng.js';
 
 const url = inject('databaseUrl');
@@ -53,24 +54,9 @@ if (url === '') {
   skipWithoutServer('postgres queue maintained counts', 'PostgreSQL server');
 } else {
   describe('postgres queue maintained counts', () => {
-    const schema = randomSchema('dfcounts');
-    let pool: pg.Pool;
-    const queues: QueueAdapter[] = [];
-    const open = (name: string): QueueAdapter => {
-      const queue = createPostgresQueue({ pool, schema, queue: name });
-      queues.push(queue);
-      return queue;
-    };
-
-    beforeAll(async () => {
-      pool = createTestPool(url, { max: 8 });
-      await migratePostgres({ pool, schema });
-    });
-    afterAll(async () => {
-      for (const q of queues) await q.close();
-      await pool.end();
-      await dropSchema(url, schema);
-    });
+    const db = useQueueSchema(url, 'dfcounts');
+    const { schema } = db;
+    const open = (name: string): QueueAdapter => db.open(name);
 
     it('stats() equals a recount of the tasks after a random mix of every operation, through every retention', async () => {
       const queue = open('mix');
@@ -118,7 +104,7 @@ if (url === '') {
         }
         if (step % 10 === 9) {
           const stats = await queue.stats();
-          expect(reported(stats.groups)).toEqual(await recount(pool, schema, 'mix'));
+          expect(reported(stats.groups)).toEqual(await recount(db.pool, schema, 'mix'));
           for (const [state, n] of Object.entries(stats.counts)) if (n > 0) reached.add(state);
         }
         // Retention phases: kept, then completions deleted at once, then purged by maintenance.
@@ -126,7 +112,7 @@ if (url === '') {
         if (step === 200) await queue.configure({ retentionMs: 30, failedRetentionMs: 30 });
       }
       const stats = await queue.stats();
-      const expected = await recount(pool, schema, 'mix');
+      const expected = await recount(db.pool, schema, 'mix');
       expect(reported(stats.groups)).toEqual(expected);
       // Every state was reached at some checkpoint (purges may have emptied some by the end).
       expect([...reached].sort()).toEqual(['assigned', 'cancelled', 'completed', 'dead', 'delayed', 'failed', 'queued', 'running']);
@@ -141,14 +127,14 @@ if (url === '') {
       await queue.configure({ retentionMs: 0 });
       await queue.reapExpired();
       expect((await queue.stats()).counts.completed).toBe(0);
-      expect(reported((await queue.stats()).groups)).toEqual(await recount(pool, schema, 'purge'));
+      expect(reported((await queue.stats()).groups)).toEqual(await recount(db.pool, schema, 'purge'));
       // An operator's own statements bypass the counts; queue_counts_rebuild() recounts after them.
-      await pool.query(`UPDATE "${schema}".queue_tasks SET type = 'renamed' WHERE queue = 'purge' AND tenant = 't0'`);
-      await pool.query(`DELETE FROM "${schema}".queue_tasks WHERE queue = 'purge' AND tenant = 't1'`);
-      expect(reported((await queue.stats()).groups)).not.toEqual(await recount(pool, schema, 'purge'));
-      await pool.query(`SELECT "${schema}".queue_counts_rebuild()`);
-      expect(reported((await queue.stats()).groups)).toEqual(await recount(pool, schema, 'purge'));
-      await pool.query(`TRUNCATE "${schema}".queue_tasks`);
+      await db.pool.query(`UPDATE "${schema}".queue_tasks SET type = 'renamed' WHERE queue = 'purge' AND tenant = 't0'`);
+      await db.pool.query(`DELETE FROM "${schema}".queue_tasks WHERE queue = 'purge' AND tenant = 't1'`);
+      expect(reported((await queue.stats()).groups)).not.toEqual(await recount(db.pool, schema, 'purge'));
+      await db.pool.query(`SELECT "${schema}".queue_counts_rebuild()`);
+      expect(reported((await queue.stats()).groups)).toEqual(await recount(db.pool, schema, 'purge'));
+      await db.pool.query(`TRUNCATE "${schema}".queue_tasks`);
       expect((await queue.stats()).groups).toEqual([]);
       await queue.enqueue({ type: 'job', tenantId: 't0', payload: null });
       expect((await queue.stats()).counts.queued).toBe(1);
@@ -175,7 +161,7 @@ if (url === '') {
       await Promise.all([worker('a'), worker('b'), worker('c'), readers(), readers()]);
       const stats = await queue.stats();
       expect(stats.counts.completed).toBe(600);
-      expect(reported(stats.groups)).toEqual(await recount(pool, schema, 'concurrent'));
+      expect(reported(stats.groups)).toEqual(await recount(db.pool, schema, 'concurrent'));
     });
 
     it('a stats call reads neither the retained tasks nor the waiting backlog', async () => {
@@ -187,7 +173,7 @@ if (url === '') {
         await Promise.all(tasks.map((t) => queue.complete(t.lease)));
       }
       await queue.enqueueMany(Array.from({ length: 1_000 }, (_, i) => ({ type: 'job', tenantId: `t${i % 5}`, payload: null })));
-      await pool.query(`ANALYZE "${schema}".queue_tasks`);
+      await db.pool.query(`ANALYZE "${schema}".queue_tasks`);
       const { read, rows } = await queueTaskReads(url, schema, `SELECT "${schema}".queue_stats('retained') AS stats`);
       const stats = JSON.parse(rows[0]!.stats as string) as { groups: { completed: number; queued: number }[]; oldest: number | null };
       expect(stats.groups.reduce((n, g) => n + g.completed, 0)).toBe(2_000);

@@ -1,9 +1,8 @@
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createPostgresQueue, migratePostgres } from '../../src/adapters/postgres/index.js';
+import { describe, expect, inject, it } from 'vitest';
 import type { QueueAdapter } from '../../src/adapters/queue.js';
-import { createTestPool, dropSchema, queueTaskReads, randomSchema } from '../support/postgres-harness.js';
+import { queueTaskReads } from '../support/postgres-harness.js';
 import { skipWithoutServer } from '../support/missing-server.js';
+import { useQueueSchema } from '../support/postgres-queue-harness.js';
 
 const url = inject('databaseUrl');
 
@@ -18,24 +17,9 @@ if (url === '') {
   skipWithoutServer('postgres queue retention', 'PostgreSQL server');
 } else {
   describe('postgres queue retention', () => {
-    const schema = randomSchema('dfretain');
-    let pool: pg.Pool;
-    const queues: QueueAdapter[] = [];
-    const open = (name: string): QueueAdapter => {
-      const queue = createPostgresQueue({ pool, schema, queue: name, sweepIntervalMs: 0 });
-      queues.push(queue);
-      return queue;
-    };
-
-    beforeAll(async () => {
-      pool = createTestPool(url, { max: 8 });
-      await migratePostgres({ pool, schema });
-    });
-    afterAll(async () => {
-      for (const q of queues) await q.close();
-      await pool.end();
-      await dropSchema(url, schema);
-    });
+    const db = useQueueSchema(url, 'dfretain', { sweepIntervalMs: 0 });
+    const { schema } = db;
+    const open = (name: string): QueueAdapter => db.open(name);
 
     const rowsRead = (sql: string) => queueTaskReads(url, schema, sql);
 
@@ -54,7 +38,7 @@ if (url === '') {
       await queue.configure({ failedRetentionMs: 3_600_000 });
       await completeAll(queue, 2_000);
       await completeAll(queue, 300, { fail: true });
-      await pool.query(`ANALYZE "${schema}".queue_tasks`);
+      await db.pool.query(`ANALYZE "${schema}".queue_tasks`);
       const { read, rows } = await rowsRead(`SELECT o_kind, o_attempt FROM "${schema}".queue_maintain('nothing-due', 'ch', 1000)`);
       expect(rows).toEqual([{ o_kind: 'p', o_attempt: 0 }]);
       // Version 10 read all 2,300 retained tasks to find that none was due.
@@ -66,11 +50,11 @@ if (url === '') {
       const queue = open('some-due');
       await completeAll(queue, 1_000);
       // Age the first 400 by an hour and a minute, as if they had finished then.
-      await pool.query(
+      await db.pool.query(
         `UPDATE "${schema}".queue_tasks SET finished_at = finished_at - 3660000
           WHERE id IN (SELECT id FROM "${schema}".queue_tasks WHERE queue = 'some-due' ORDER BY finished_at, id LIMIT 400)`,
       );
-      await pool.query(`ANALYZE "${schema}".queue_tasks`);
+      await db.pool.query(`ANALYZE "${schema}".queue_tasks`);
       const { read, rows } = await rowsRead(`SELECT o_kind, o_attempt FROM "${schema}".queue_maintain('some-due', 'ch', 1000)`);
       expect(rows).toEqual([{ o_kind: 'p', o_attempt: 400 }]);
       expect(read).toBeLessThan(400 * 2 + 50);
@@ -80,14 +64,14 @@ if (url === '') {
     it('concurrent completions purge each expired task once, neither waiting for the other', async () => {
       const queue = open('concurrent');
       await completeAll(queue, 600);
-      await pool.query(`UPDATE "${schema}".queue_tasks SET finished_at = finished_at - 3660000 WHERE queue = 'concurrent'`);
+      await db.pool.query(`UPDATE "${schema}".queue_tasks SET finished_at = finished_at - 3660000 WHERE queue = 'concurrent'`);
       await queue.enqueueMany(Array.from({ length: 400 }, (_, i) => ({ type: 'job', tenantId: `t${i % 5}`, payload: null })));
       const { tasks } = await queue.claim('w', 400, 60_000);
       // Four handles, each its own connections: four completion batches of 100 in parallel, each
       // allowed to purge 200 of the 600 expired tasks.
       const handles = [queue, open('concurrent'), open('concurrent'), open('concurrent')];
       await Promise.all(handles.map((h, i) => Promise.all(tasks.slice(i * 100, (i + 1) * 100).map((t) => h.complete(t.lease)))));
-      const { rows } = await pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".queue_tasks WHERE queue = 'concurrent'`);
+      const { rows } = await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema}".queue_tasks WHERE queue = 'concurrent'`);
       // Every batch purged what it could; a skipped row was purged by another batch.
       expect(Number(rows[0]!.n)).toBe(400);
       expect((await queue.stats()).counts).toMatchObject({ completed: 400 });

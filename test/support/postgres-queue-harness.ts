@@ -1,3 +1,5 @@
+import { afterAll, beforeAll } from 'vitest';
+import type { QueueAdapter } from '../../src/adapters/queue.js';
 import type { QueueHarness } from '../../src/adapters/testing/queue.js';
 import { createPostgresQueue } from '../../src/adapters/postgres/index.js';
 import { createTestPool, dropSchema, randomSchema, withPool } from './postgres-harness.js';
@@ -28,3 +30,38 @@ export function postgresQueueHarness(url: string): QueueHarness & { readonly sch
   };
 }
 
+
+/**
+ * For a describe block: one schema migrated before its tests and one pool (`beforeAll`), queue
+ * handles on that pool, and everything closed and dropped after (`afterAll`).
+ */
+export function useQueueSchema(
+  url: string,
+  base: string,
+  queueOptions: { readonly sweepIntervalMs?: number } = {},
+): { readonly schema: string; readonly pool: pg.Pool; open(queue: string): QueueAdapter } {
+  const schema = randomSchema(base);
+  let pool: pg.Pool | undefined;
+  const queues: QueueAdapter[] = [];
+  beforeAll(async () => {
+    pool = createTestPool(url, { max: 8 });
+    await migratePostgres({ pool, schema });
+  });
+  afterAll(async () => {
+    for (const q of queues) await q.close();
+    await pool?.end();
+    await dropSchema(url, schema);
+  });
+  return {
+    schema,
+    get pool() {
+      if (pool === undefined) throw new Error('useQueueSchema: the pool exists from beforeAll on');
+      return pool;
+    },
+    open(queue) {
+      const handle = createPostgresQueue({ pool: this.pool, schema, queue, ...queueOptions });
+      queues.push(handle);
+      return handle;
+    },
+  };
+}
