@@ -241,28 +241,29 @@ class RedisQueue implements QueueAdapter {
     this.#wake.clear();
     const tokens = Array.from({ length: req.limit }, () => globalThis.crypto.randomUUID());
     const reply = await this.#run(queueClaimScript, [req.workerId, req.limit, req.leaseMs, this.#redisChannel, ...tokens], 'queue.claim');
-    const [reapedRows, taskRows, next] = reply as [Reply[], Reply[], unknown];
-    const tasks = taskRows.map((r) =>
-      makeClaimed({
-        id: str(r[0]),
-        tenantId: str(r[1]),
-        type: str(r[2]),
-        ownerId: str(r[3]) === '' ? null : str(r[3]),
-        payload: str(r[4]),
-        band: num(str(r[5])),
-        curBand: num(str(r[6])),
-        priority: num(str(r[7])),
-        cost: num(str(r[8])),
-        opts: str(r[9]),
-        attempt: num(str(r[10])),
-        maxAttempts: num(str(r[11])),
-        createdAt: num(str(r[12])),
-        readyAt: num(str(r[13])),
-        token: str(r[14]),
+    const [reapedRows, taskRows, next] = reply as [Reply[], unknown[], unknown];
+    const tasks = taskRows.map((row) => {
+      const r = fieldsOf(row);
+      return makeClaimed({
+        id: r[0]!,
+        tenantId: r[1]!,
+        type: r[2]!,
+        ownerId: r[3] === '' ? null : r[3]!,
+        payload: r[4]!,
+        band: num(r[5]!),
+        curBand: num(r[6]!),
+        priority: num(r[7]!),
+        cost: num(r[8]!),
+        opts: r[9]!,
+        attempt: num(r[10]!),
+        maxAttempts: num(r[11]!),
+        createdAt: num(r[12]!),
+        readyAt: num(r[13]!),
+        token: r[14]!,
         workerId: req.workerId,
-        expiresAt: num(str(r[15])),
-      }),
-    );
+        expiresAt: num(r[15]!),
+      });
+    });
     const reaped = reapedRows.map((r) => this.#reapedUpdate(r, null));
     const nextText = str(next);
     return { tasks, reaped, nextInMs: nextText === '' ? null : Number(nextText) };
@@ -522,11 +523,14 @@ class RedisQueue implements QueueAdapter {
         s.delayMs,
       );
     }
-    const rows = (await this.#run(queueEnqueueScript, args, 'queue.enqueue')) as Reply[];
-    return rows.map((r, i) => ({
-      task: makeUpdate(str(r[0]), specs[i]!.tenantId, specs[i]!.type, taskState(str(r[2])), num(str(r[3])), num(str(r[4])), num(str(r[5]))),
-      created: Number(r[1]) === 1,
-    }));
+    const rows = (await this.#run(queueEnqueueScript, args, 'queue.enqueue')) as unknown[];
+    return rows.map((row, i) => {
+      const r = fieldsOf(row);
+      return {
+        task: makeUpdate(r[0]!, specs[i]!.tenantId, specs[i]!.type, taskState(r[2]!), num(r[3]!), num(r[4]!), num(r[5]!)),
+        created: r[1] === '1',
+      };
+    });
   }
 
   async #flushCompletions(): Promise<void> {
@@ -550,18 +554,19 @@ class RedisQueue implements QueueAdapter {
     const args: RedisArgument[] = [this.#redisChannel, batch.length];
     for (const c of batch) args.push(c.lease.taskId, c.lease.token, c.resultJson);
     args.push(...this.#replay());
-    let rows: Reply[];
+    let rows: unknown[];
     try {
-      rows = (await this.#run(queueCompleteScript, args, 'queue.complete')) as Reply[];
+      rows = (await this.#run(queueCompleteScript, args, 'queue.complete')) as unknown[];
     } catch (err) {
       for (const item of batch) item.reject(err);
       return;
     }
-    rows.forEach((r, i) => {
+    rows.forEach((row, i) => {
       const item = batch[i]!;
       try {
-        assertLeaseStatus(str(r[0]), item.lease.taskId, str(r[1]) || undefined);
-        item.resolve(makeUpdate(item.lease.taskId, str(r[2]), str(r[3]), 'completed', num(str(r[4])), num(str(r[5]))));
+        const r = fieldsOf(row);
+        assertLeaseStatus(r[0]!, item.lease.taskId, r[1] || undefined);
+        item.resolve(makeUpdate(item.lease.taskId, r[2]!, r[3]!, 'completed', num(r[4]!), num(r[5]!)));
       } catch (err) {
         item.reject(err);
       }
@@ -587,6 +592,11 @@ function zeroCounts(): Record<keyof TaskCounts, number> {
 }
 
 // Script replies are ours, but a wrong shape must surface as INTERNAL, not a TypeError.
+/** The fields of one row of a per-task reply (claim, complete, enqueue): one string, joined by FS (see the Lua prelude). */
+function fieldsOf(row: unknown): string[] {
+  return str(row).split('\x1f');
+}
+
 function str(value: unknown): string {
   if (typeof value === 'string') return value;
   if (typeof value === 'number') return String(value);

@@ -110,6 +110,17 @@ export function describeQueueContract(name: string, harness: QueueHarness, optio
         expect(stored!.updatedAt).toBeGreaterThanOrEqual(stored!.createdAt);
       });
 
+      test('payloads and results keep control characters and separators exactly, through claim, complete and get', async () => {
+        const q = await open();
+        // \x1f is the field separator of the Redis backend's replies; the others are its neighbours.
+        const text = 'a\x1fb\x1ec\x00d\ne\u2028f|g';
+        const { task } = await q.enqueue({ type: 'job', tenantId: 'acme', ownerId: 'ada', payload: { text, [text]: [text] } });
+        const [t] = await claimAll(q, 'w1', 1);
+        expect(t).toMatchObject({ id: task.taskId, ownerId: 'ada', payload: { text, [text]: [text] } });
+        await q.complete(t!.lease, { echo: text });
+        expect(await q.get(task.taskId)).toMatchObject({ payload: { text, [text]: [text] }, result: { echo: text }, ownerId: 'ada' });
+      });
+
       test('returns copies: mutating a claimed payload never changes the stored task', async () => {
         const q = await open();
         const { task } = await q.enqueue({ type: 'job', tenantId: 'acme', payload: { list: [1] } });

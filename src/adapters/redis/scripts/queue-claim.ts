@@ -13,8 +13,9 @@ import { defineQueueScript } from './queue-lib.js';
  * ARGV[1]  <P>; ARGV[2] worker; ARGV[3] limit; ARGV[4] lease ms; ARGV[5] channel;
  * ARGV[6…] limit lease tokens
  * Reply    { reaped: { id, tenant, type, state, attempt, reason }…,
- *            tasks: { id, tenant, type, owner, payload, band, curBand, priority, cost, options,
- *                     attempt, maxAttempts, createdAt, readyAt, token, expiresAt }…,
+ *            tasks: 'id FS tenant FS type FS owner FS payload FS band FS curBand FS priority FS cost FS
+ *                    options FS attempt FS maxAttempts FS createdAt FS readyAt FS token FS expiresAt'…
+ *                    (one string per task, see FS in the prelude),
  *            next: ms until something may become claimable ('' = nothing scheduled or full claim) }
  */
 export const queueClaimScript = defineQueueScript(
@@ -80,7 +81,8 @@ end
 local tasks = {}
 local function deliver(id, tk, token, expires)
   local f = redis.call('HMGET', tk, 'tenant', 'type', 'owner', 'payload', 'band', 'cb', 'pri', 'cost', 'opts', 'att', 'max', 'cat', 'rat')
-  tasks[#tasks + 1] = { id, f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10], f[11], f[12], f[13], token, int(expires) }
+  tasks[#tasks + 1] = id .. FS .. f[1] .. FS .. f[2] .. FS .. (f[3] or '') .. FS .. f[4] .. FS .. f[5] .. FS .. f[6] .. FS .. f[7] .. FS ..
+    f[8] .. FS .. f[9] .. FS .. f[10] .. FS .. f[11] .. FS .. f[12] .. FS .. f[13] .. FS .. token .. FS .. int(expires)
 end
 
 -- Tasks an operator assigned to this worker.
@@ -240,7 +242,9 @@ while avail > 0 and band <= 3 do
           'hn', istr(hn), histName(hn), runningHead .. attempt .. runningTail)
         leasedArgs[#leasedArgs + 1] = expS
         leasedArgs[#leasedArgs + 1] = id
-        tasks[#tasks + 1] = { id, best.name, f[2], f[5], f[6], f[7], f[8], f[9], f[1], f[10], attempt, f[11], f[12], f[13], token, expS }
+        -- One concatenation (a single Lua CONCAT), no row table: see FS in the prelude.
+        tasks[#tasks + 1] = id .. FS .. best.name .. FS .. f[2] .. FS .. (f[5] or '') .. FS .. f[6] .. FS .. f[7] .. FS .. f[8] .. FS ..
+          f[9] .. FS .. f[1] .. FS .. f[10] .. FS .. attempt .. FS .. f[11] .. FS .. f[12] .. FS .. f[13] .. FS .. token .. FS .. expS
         avail = avail - 1
       end
       -- The served candidate's virtual time grew (sift it down), or it has nothing left to give.

@@ -6,8 +6,8 @@ import { defineQueueScript } from './queue-lib.js';
  * KEYS[1]  <P>cfg
  * ARGV[1]  <P>; ARGV[2] channel; ARGV[3] n; ARGV[4…] n × (id, token, result JSON or ''), then
  *          request id, replay window ms (see `replayed` in the prelude)
- * Reply    n × { status ('ok' | 'not-found' | 'not-active' | 'superseded' | 'expired'), state,
- *          tenant, type, attempt, at }. The lease is checked against the stored token and the
+ * Reply    n × 'status FS state FS tenant FS type FS attempt FS at' (see FS in the prelude); status
+ *          is 'ok' | 'not-found' | 'not-active' | 'superseded' | 'expired'. The lease is checked against the stored token and the
  *          server clock in the same step as the write: a lapsed lease can never complete.
  */
 export const queueCompleteScript = defineQueueScript(
@@ -57,9 +57,9 @@ for i = 0, n - 1 do
       doneArgs[#doneArgs + 1] = nowS
       doneArgs[#doneArgs + 1] = id
     end
-    out[#out + 1] = { 'ok', 'completed', tenant, ttype, f[6], nowS }
+    out[#out + 1] = 'ok' .. FS .. 'completed' .. FS .. tenant .. FS .. ttype .. FS .. f[6] .. FS .. nowS
   else
-    out[#out + 1] = { status, f[1] or '', f[4] or '', f[5] or '', f[6] or '0', nowS }
+    out[#out + 1] = status .. FS .. (f[1] or '') .. FS .. (f[4] or '') .. FS .. (f[5] or '') .. FS .. (f[6] or '0') .. FS .. nowS
   end
 end
 if #unleased > 0 then redis.call('ZREM', P .. 'leased', unpack(unleased)) end

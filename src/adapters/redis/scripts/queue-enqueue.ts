@@ -7,8 +7,9 @@ import { defineQueueScript } from './queue-lib.js';
  * ARGV[1]  <P>; ARGV[2] wake-up channel; ARGV[3] n
  * ARGV[4…] n × 13: id, tenant, type, owner ('' = none), payload JSON, band, priority, cost,
  *          options JSON, maxAttempts, idempotency key ('' = none), runAt ('' = none), delayMs
- * Reply    n × { id, created (1|0), state, attempt, at, readyAt }: a duplicate key (retained, or
- *          earlier in the batch) answers with the existing task and writes nothing.
+ * Reply    n × 'id FS created (1|0) FS state FS attempt FS at FS readyAt' (see FS in the prelude):
+ *          a duplicate key (retained, or earlier in the batch) answers with the existing task and
+ *          writes nothing.
  */
 export const queueEnqueueScript = defineQueueScript(
   'queue-enqueue',
@@ -33,7 +34,7 @@ for i = 0, n - 1 do
   if not existing and idem ~= '' then existing = redis.call('HGET', P .. 'idem', tenant .. '|' .. idem) end
   if existing then
     local f = redis.call('HMGET', taskKey(existing), 'state', 'att', 'uat', 'rat')
-    out[#out + 1] = { existing, existing == id and 1 or 0, f[1], f[2], f[3], f[4] }
+    out[#out + 1] = existing .. FS .. (existing == id and '1' or '0') .. FS .. (f[1] or '') .. FS .. (f[2] or '') .. FS .. (f[3] or '') .. FS .. (f[4] or '')
   else
     local readyAt = NOW + tonumber(ARGV[a + 12])
     if ARGV[a + 11] ~= '' then readyAt = tonumber(ARGV[a + 11]) end
@@ -67,7 +68,7 @@ for i = 0, n - 1 do
       countLater('delayed|' .. tenant .. '|' .. ttype, 1)
     end
     created = true
-    out[#out + 1] = { id, 1, 'queued', '0', int(NOW), int(readyAt) }
+    out[#out + 1] = id .. FS .. '1' .. FS .. 'queued' .. FS .. '0' .. FS .. int(NOW) .. FS .. int(readyAt)
   end
 end
 for f, d in pairs(counts) do redis.call('HINCRBY', P .. 'cnt', f, d) end

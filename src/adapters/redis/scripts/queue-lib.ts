@@ -33,6 +33,9 @@ import { defineScript, type LuaScript } from '../lua.js';
  * <P>r:<request id>      reply of a settling call, kept briefly so a resent call is answered, not re-applied
  * ```
  *
+ * Rows of the per-task replies are strings of fields joined by FS (\x1f), read by `fieldsOf` in
+ * ../queue.ts.
+ *
  * ARGV[1] is always `<P>`; KEYS[1] is `<P>cfg`, declared so that cluster clients route the call
  * (every other key shares its hash tag, hence its slot). Time is the server's (`TIME`).
  */
@@ -42,6 +45,11 @@ local function key(s) return P .. s end
 local T = redis.call('TIME')
 local NOW = tonumber(T[1]) * 1000 + math.floor(tonumber(T[2]) / 1000)
 local function int(n) return string.format('%.0f', n) end
+-- Replies of one row per task (claim, complete, enqueue) send each row as one string, its fields
+-- joined by FS (the ASCII unit separator): the client then decodes one bulk string per task
+-- instead of up to 16. No field can hold FS: ids, tenants, owners, types and workers are
+-- validated identifiers, numbers are digits, and stored JSON escapes control characters.
+local FS = '\\31'
 local function dbl(n) return string.format('%.17g', n) end
 -- Small integers (attempts, history numbers, counter deltas) as strings, formatted once per call:
 -- every number argument of redis.call, and every string.format, goes through snprintf, a visible
