@@ -2,7 +2,7 @@ import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
 import { createPostgresQueue, migratePostgres } from '../../src/adapters/postgres/index.js';
 import { POSTGRES_MIGRATIONS, renderMigration } from '../../src/adapters/postgres/migrations.js';
-import { queueStatements } from '../../src/adapters/postgres/sql/queue.js';
+import { CLAIM_TASK_FIELDS, FIELD_SEPARATOR, queueStatements, type ClaimRow } from '../../src/adapters/postgres/sql/queue.js';
 import { randomUUID } from 'node:crypto';
 import type { QueueAdapter, TaskGroupCounts, TaskLease } from '../../src/adapters/queue.js';
 import { createTestPool, dropSchema, queueTaskReads, randomSchema } from '../support/postgres-harness.js';
@@ -203,9 +203,9 @@ if (url === '') {
           col(() => 'null'), col(() => 2), col(() => 0), col(() => 1), col(() => '{}'), col(() => 3), col(() => null),
           col(() => null), col((i) => (i % 5 === 0 ? 60_000 : 0)),
         ]);
-        const claimed = await other.query<{ o_id: string; o_token: string }>(sql.claim, ['up', 'w', 10, 60_000, col(() => randomUUID()), 'ch']);
-        const done = claimed.rows.filter((r) => r.o_id !== null).slice(0, 6);
-        await other.query(sql.complete, ['up', 'ch', done.map((r) => r.o_id), done.map((r) => r.o_token), done.map(() => null)]);
+        const claimed = await other.query<ClaimRow>(sql.claim, ['up', 'w', 10, 60_000, col(() => randomUUID()), 'ch']);
+        const done = claimed.rows.filter((r) => r.o_kind === 't').map((r) => r.o_row.split(FIELD_SEPARATOR)).slice(0, 6);
+        await other.query(sql.complete, ['up', 'ch', done.map((f) => f[CLAIM_TASK_FIELDS.id]), done.map((f) => f[CLAIM_TASK_FIELDS.token]), done.map(() => null)]);
 
         const { applied } = await migratePostgres({ pool: other, schema: old });
         expect(applied).toEqual(POSTGRES_MIGRATIONS.filter((x) => x.version > 7).map((x) => x.version));

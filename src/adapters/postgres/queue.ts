@@ -58,6 +58,10 @@ import { quoteIdentifier } from './migrations.js';
 import { adapterOptionsShape, resolveAdapterOptions, type PostgresAdapterOptions } from './options.js';
 import { createPostgresPubSub } from './pubsub.js';
 import {
+  CLAIM_REAPED_FIELDS,
+  CLAIM_TASK_FIELDS,
+  COMPLETE_FIELDS,
+  FIELD_SEPARATOR,
   queueStatements,
   type ClaimRow,
   type CompleteRow,
@@ -215,34 +219,41 @@ class PostgresQueue implements QueueAdapter {
     const tasks: { pos: number; task: ClaimedTask }[] = [];
     const reaped: TaskUpdate[] = [];
     let nextInMs: number | null = null;
+    const T = CLAIM_TASK_FIELDS;
+    const R = CLAIM_REAPED_FIELDS;
     for (const row of rows) {
       if (row.o_kind === 't') {
+        const f = row.o_row.split(FIELD_SEPARATOR);
         tasks.push({
-          pos: row.o_pos,
+          pos: Number(f[T.pos]),
           task: makeClaimed({
-            id: row.o_id!,
-            tenantId: row.o_tenant!,
-            type: row.o_type!,
-            ownerId: row.o_owner,
-            payload: row.o_payload!,
-            band: row.o_band!,
-            curBand: row.o_cur_band!,
-            priority: row.o_priority!,
-            cost: row.o_cost!,
-            opts: row.o_opts!,
-            attempt: row.o_attempt!,
-            maxAttempts: row.o_max_attempts!,
-            createdAt: num(row.o_created_at),
-            readyAt: num(row.o_ready_at),
-            token: row.o_token!,
+            id: f[T.id]!,
+            tenantId: f[T.tenant]!,
+            type: f[T.type]!,
+            ownerId: f[T.owner] || null,
+            payload: f[T.payload]!,
+            band: Number(f[T.band]),
+            curBand: Number(f[T.curBand]),
+            priority: Number(f[T.priority]),
+            cost: Number(f[T.cost]),
+            opts: f[T.opts]!,
+            attempt: Number(f[T.attempt]),
+            maxAttempts: Number(f[T.maxAttempts]),
+            createdAt: Number(f[T.createdAt]),
+            readyAt: Number(f[T.readyAt]),
+            token: f[T.token]!,
             workerId: req.workerId,
-            expiresAt: num(row.o_expires),
+            expiresAt: Number(f[T.expires]),
           }),
         });
       } else if (row.o_kind === 'r') {
-        reaped.push(makeUpdate(row.o_id!, row.o_tenant!, row.o_type!, taskState(row.o_state), row.o_attempt!, num(row.o_at), num(row.o_ready_at), row.o_reason));
+        const f = row.o_row.split(FIELD_SEPARATOR);
+        const readyAt = f[R.readyAt]!;
+        reaped.push(
+          makeUpdate(f[R.id]!, f[R.tenant]!, f[R.type]!, taskState(f[R.state]!), Number(f[R.attempt]), Number(f[R.at]), readyAt === '' ? null : Number(readyAt), f[R.reason] || null),
+        );
       } else {
-        nextInMs = num(row.o_next_ms);
+        nextInMs = Number(row.o_row);
       }
     }
     tasks.sort((a, b) => a.pos - b.pos);
@@ -532,11 +543,13 @@ class PostgresQueue implements QueueAdapter {
       for (const item of batch) item.reject(mapped);
       return;
     }
+    const C = COMPLETE_FIELDS;
     for (const row of rows) {
-      const item = batch[row.o_ord - 1]!;
+      const f = row.o_row.split(FIELD_SEPARATOR);
+      const item = batch[Number(f[C.ord]) - 1]!;
       try {
-        assertLeaseStatus(row.o_status, item.lease.taskId, row.o_state);
-        item.resolve(makeUpdate(item.lease.taskId, row.o_tenant!, row.o_type!, 'completed', row.o_attempt ?? 0, num(row.o_at)));
+        assertLeaseStatus(f[C.status]!, item.lease.taskId, f[C.state] || null);
+        item.resolve(makeUpdate(item.lease.taskId, f[C.tenant]!, f[C.type]!, 'completed', Number(f[C.attempt] || 0), Number(f[C.at])));
       } catch (err) {
         item.reject(err);
       }

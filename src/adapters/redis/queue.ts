@@ -241,7 +241,7 @@ class RedisQueue implements QueueAdapter {
     this.#wake.clear();
     const tokens = Array.from({ length: req.limit }, () => globalThis.crypto.randomUUID());
     const reply = await this.#run(queueClaimScript, [req.workerId, req.limit, req.leaseMs, this.#redisChannel, ...tokens], 'queue.claim');
-    const [reapedRows, taskRows, next] = reply as [Reply[], unknown[], unknown];
+    const [reapedRows, taskRows, next, at] = reply as [Reply[], unknown[], unknown, unknown];
     const tasks = taskRows.map((row) => {
       const r = fieldsOf(row);
       return makeClaimed({
@@ -264,7 +264,7 @@ class RedisQueue implements QueueAdapter {
         expiresAt: num(r[15]!),
       });
     });
-    const reaped = reapedRows.map((r) => this.#reapedUpdate(r, null));
+    const reaped = reapedRows.map((r) => this.#reapedUpdate(r, num(str(at))));
     const nextText = str(next);
     return { tasks, reaped, nextInMs: nextText === '' ? null : Number(nextText) };
   }
@@ -579,9 +579,10 @@ class RedisQueue implements QueueAdapter {
     return makeUpdate(taskId, str(r[2]), str(r[3]), taskState(str(r[1])), num(str(r[4])), num(str(r[5])), readyAt === '' ? null : Number(readyAt), str(r[7]) || null);
   }
 
-  #reapedUpdate(r: Reply, at: number | null): TaskUpdate {
+  /** A reaped lease's update; `at` is the server time of the reap, when a re-queued task became ready again. */
+  #reapedUpdate(r: Reply, at: number): TaskUpdate {
     const state = taskState(str(r[3]));
-    return makeUpdate(str(r[0]), str(r[1]), str(r[2]), state, num(str(r[4])), at ?? Date.now(), at, str(r[5]));
+    return makeUpdate(str(r[0]), str(r[1]), str(r[2]), state, num(str(r[4])), at, at, str(r[5]));
   }
 }
 

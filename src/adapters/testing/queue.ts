@@ -323,7 +323,14 @@ export function describeQueueContract(name: string, harness: QueueHarness, optio
         const { task } = await q.enqueue(job('acme', { maxAttempts: 3 }));
         const [first] = await claimAll(q, 'w1', 1, shortMs);
         await pass(shortMs);
-        const again = await waitFor(async () => (await q.claim('w2', 1, 60_000)).tasks[0], { timeoutMs: 5_000, what: 'redelivery' });
+        // The claim reaps first and reports what it reaped (no sweeper runs this early).
+        const claimed = await waitFor(async () => {
+          const result = await q.claim('w2', 1, 60_000);
+          return result.tasks.length > 0 ? result : undefined;
+        }, { timeoutMs: 5_000, what: 'redelivery' });
+        expect(claimed.reaped).toEqual([expect.objectContaining({ taskId: task.taskId, state: 'queued', attempt: 1, reason: 'lease-expired' })]);
+        expect(claimed.reaped[0]!.readyAt).toEqual(expect.any(Number));
+        const again = claimed.tasks[0]!;
         expect(again.id).toBe(task.taskId);
         expect(again.attempt).toBe(2);
         expect(again.lease.token).not.toBe(first!.lease.token);

@@ -16,7 +16,8 @@ import { defineQueueScript } from './queue-lib.js';
  *            tasks: 'id FS tenant FS type FS owner FS payload FS band FS curBand FS priority FS cost FS
  *                    options FS attempt FS maxAttempts FS createdAt FS readyAt FS token FS expiresAt'…
  *                    (one string per task, see FS in the prelude),
- *            next: ms until something may become claimable ('' = nothing scheduled or full claim) }
+ *            next: ms until something may become claimable ('' = nothing scheduled or full claim),
+ *            at: the server time (when the reaped tasks were re-queued) }
  */
 export const queueClaimScript = defineQueueScript(
   'queue-claim',
@@ -312,6 +313,6 @@ if #tasks < limit then
   end
   if next then nextMs = int(math.max(0, next - NOW)) end
 end
-return { reaped, tasks, nextMs }
+return { reaped, tasks, nextMs, int(NOW) }
 `,
 );
