@@ -56,9 +56,21 @@ export class TaskRecord implements FairTask {
   error: TaskError | null = null;
   /**
    * Transitions after enqueue as flat 5-tuples (state, at, attempt, workerId, reason): one array
-   * per task instead of an object per transition; `null` until the first one.
+   * per task instead of an object per transition; `null` until the first one. The common path's
+   * entries are not stored, see {@link TaskRecord.implicit}.
    */
   history: (string | number | null)[] | null = null;
+  /**
+   * Entries of the common path that `history` leaves out, read back from the fields below:
+   * 1 = the current delivery's 'running' entry (at `startedAt`, `attempt`, by `runWorker`);
+   * 2 = that entry and the 'completed' one (at `finishedAt`). A fair claim and its completion
+   * then allocate no history at all: a drain of a million tasks spent about a quarter of its time
+   * on those two entries (their arrays, then the collector marking them while retained).
+   * Any other transition out of the delivery stores the 'running' entry first.
+   */
+  implicit: 0 | 1 | 2 = 0;
+  startedAt = 0;
+  runWorker: string | null = null;
   /** The lease handed out for the current delivery. */
   lease: IssuedLease | null = null;
 
@@ -199,7 +211,10 @@ export class MemoryQueueCore {
         record.token = newToken();
         record.workerId = workerId;
         record.leaseExpiresAt = now + leaseMs;
-        this.#setState(record, 'running', now, workerId);
+        this.#move(record, 'running', now);
+        record.implicit = 1;
+        record.startedAt = now;
+        record.runWorker = workerId;
         this.#leases.push(record, record.leaseExpiresAt);
         tasks.push(record);
       }
@@ -236,10 +251,16 @@ export class MemoryQueueCore {
   complete(record: TaskRecord, resultJson: string | null, now: number): TaskUpdate {
     // Retention keeps pace with settling, as on the other backends (which have no claim-time purge).
     this.purge(now, SETTLE_PURGE);
-    this.#releaseSlot(record);
+    const implicit = record.implicit === 1;
+    this.#releaseSlot(record, implicit);
     record.resultJson = resultJson;
-    this.#setState(record, 'completed', now);
-    return this.#finishTerminal(record, now);
+    if (implicit) {
+      this.#move(record, 'completed', now);
+      record.implicit = 2;
+    } else {
+      this.#setState(record, 'completed', now);
+    }
+    return this.#finishTerminal(record, now, null);
   }
 
   fail(record: TaskRecord, error: TaskError, retryInMs: number, final: boolean, now: number): TaskUpdate {
@@ -248,11 +269,11 @@ export class MemoryQueueCore {
     record.error = error;
     if (final) {
       this.#setState(record, 'failed', now, null, 'final-failure');
-      return this.#finishTerminal(record, now);
+      return this.#finishTerminal(record, now, 'final-failure');
     }
     if (record.attempt >= record.spec.maxAttempts) {
       this.#setState(record, 'dead', now, null, 'attempts-exhausted');
-      return this.#finishTerminal(record, now);
+      return this.#finishTerminal(record, now, 'attempts-exhausted');
     }
     return this.#requeue(record, now + retryInMs, now, 'retry');
   }
@@ -293,7 +314,7 @@ export class MemoryQueueCore {
     if (record.state === 'queued') this.fair.remove(record);
     else this.#releaseSlot(record);
     this.#setState(record, 'cancelled', now, null, 'cancelled');
-    return this.#finishTerminal(record, now);
+    return this.#finishTerminal(record, now, 'cancelled');
   }
 
   delete(id: string, now: number): boolean {
@@ -314,7 +335,7 @@ export class MemoryQueueCore {
       if (record.attempt >= record.spec.maxAttempts) {
         record.error = { code: 'TASK_LEASE_LOST', message: 'the lease expired before the task finished' };
         this.#setState(record, 'dead', now, null, 'attempts-exhausted');
-        updates.push(this.#finishTerminal(record, now));
+        updates.push(this.#finishTerminal(record, now, 'attempts-exhausted'));
       } else {
         updates.push(this.#requeue(record, now, now, 'lease-expired'));
       }
@@ -375,17 +396,35 @@ export class MemoryQueueCore {
 
   /** Moves `record` to `state`, recording the transition; allocates nothing but the history slots. */
   #setState(record: TaskRecord, state: TaskState, now: number, workerId: string | null = null, reason: TaskUpdateReason | null = null): void {
+    this.#move(record, state, now);
+    this.#record(record, state, now, record.attempt, workerId, reason);
+  }
+
+  /** Moves `record` to `state` (counts, time) without a history entry. */
+  #move(record: TaskRecord, state: TaskState, now: number): void {
     record.counts[STATE_INDEX[record.state]]! -= 1;
     record.counts[STATE_INDEX[state]]! += 1;
     record.state = state;
     record.updatedAt = now;
-    // One exact-size literal for the first transition, growth only after it.
-    if (record.history === null) record.history = [state, now, record.attempt, workerId, reason];
-    else record.history.push(state, now, record.attempt, workerId, reason);
   }
 
-  /** An assigned or running task stops holding its slot (lease, worker, concurrency). */
-  #releaseSlot(record: TaskRecord): void {
+  #record(record: TaskRecord, state: TaskState, at: number, attempt: number, workerId: string | null, reason: TaskUpdateReason | null): void {
+    // One exact-size literal for the first transition, growth only after it.
+    if (record.history === null) record.history = [state, at, attempt, workerId, reason];
+    else record.history.push(state, at, attempt, workerId, reason);
+  }
+
+  /**
+   * An assigned or running task stops holding its slot (lease, worker, concurrency). Unless the
+   * caller completes it (`keepImplicit`), the delivery's implicit 'running' entry is stored first,
+   * while its attempt is still the delivery's.
+   */
+  #releaseSlot(record: TaskRecord, keepImplicit = false): void {
+    if (record.implicit === 1 && !keepImplicit) {
+      this.#record(record, 'running', record.startedAt, record.attempt, record.runWorker, null);
+      record.implicit = 0;
+      record.runWorker = null;
+    }
     this.#leases.remove(record);
     if (record.state === 'assigned' && record.workerId !== null) {
       const mine = this.#assigned.get(record.workerId);
@@ -410,9 +449,7 @@ export class MemoryQueueCore {
     return updateOf(record, now, reason);
   }
 
-  #finishTerminal(record: TaskRecord, now: number): TaskUpdate {
-    const history = record.history;
-    const reason = history === null ? null : (history[history.length - 1] as TaskUpdateReason | null);
+  #finishTerminal(record: TaskRecord, now: number, reason: TaskUpdateReason | null): TaskUpdate {
     const update = updateOf(record, now, reason ?? undefined);
     record.finishedAt = now;
     const failedKind = record.state === 'failed' || record.state === 'dead';
@@ -541,5 +578,7 @@ function historyOf(record: TaskRecord): TaskHistoryEntry[] {
     if (h[i + 4] !== null) entry.reason = h[i + 4] as TaskUpdateReason;
     entries.push(entry);
   }
+  if (record.implicit >= 1) entries.push({ state: 'running', at: record.startedAt, attempt: record.attempt, workerId: record.runWorker! });
+  if (record.implicit === 2) entries.push({ state: 'completed', at: record.finishedAt, attempt: record.attempt });
   return entries;
 }

@@ -378,6 +378,29 @@ export function describeQueueContract(name: string, harness: QueueHarness, optio
         expect(stored).toMatchObject({ state: 'dead', error: { code: 'BOOM', message: 'second' } });
       });
 
+      test('the history records every delivery: worker, attempt and reason of each hand-back, retry and completion, in time order', async () => {
+        const q = await open();
+        const { task } = await q.enqueue(job('acme', { maxAttempts: 3 }));
+        const [t1] = await claimAll(q, 'w1', 1);
+        await q.release(t1!.lease);
+        const [t2] = await claimAll(q, 'w2', 1);
+        await q.fail(t2!.lease, { error: { code: 'BOOM', message: 'once' }, retryInMs: 0 });
+        const [t3] = await claimAll(q, 'w3', 1);
+        // The completion's update has no reason, whatever the earlier transitions had.
+        expect(await q.complete(t3!.lease)).not.toHaveProperty('reason');
+        const history = (await q.get(task.taskId))!.history;
+        expect(history.map((h) => [h.state, h.attempt, h.workerId ?? null, h.reason ?? null])).toEqual([
+          ['queued', 0, null, null],
+          ['running', 1, 'w1', null],
+          ['queued', 0, null, 'released'],
+          ['running', 1, 'w2', null],
+          ['queued', 1, null, 'retry'],
+          ['running', 2, 'w3', null],
+          ['completed', 2, null, null],
+        ]);
+        for (let i = 1; i < history.length; i++) expect(history[i]!.at).toBeGreaterThanOrEqual(history[i - 1]!.at);
+      });
+
       test('a final failure ends the task failed without retry', async () => {
         const q = await open();
         const { task } = await q.enqueue(job('acme', { maxAttempts: 5 }));
