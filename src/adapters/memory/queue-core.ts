@@ -109,6 +109,16 @@ const SETTLE_PURGE = 2;
 export type NextId = () => string;
 
 export class MemoryQueueCore {
+  /**
+   * Every time the core keeps is ms since this epoch (the first handle's clock when the core was
+   * made); handles convert at the edge. Epoch-ms timestamps are too large for V8's small integers,
+   * so as fields they are boxed numbers: an object each, allocated as they change and marked by
+   * every collection while the task is retained. Offsets stay small integers for ~24 days after
+   * the epoch (2^31 ms), and only cost that again past it. A million tasks enqueued and drained:
+   * 4–11% more tasks/s, 572 instead of 604 B per retained completed task (scratch, alternating
+   * runs against the previous commit).
+   */
+  readonly epoch: number;
   policy: QueuePolicy = DEFAULT_QUEUE_POLICY;
   readonly fair = new FairQueue<TaskRecord>({ agingMs: DEFAULT_QUEUE_POLICY.agingMs, maxConcurrency: DEFAULT_QUEUE_POLICY.maxConcurrency });
   readonly #tasks = new Map<string, TaskRecord>();
@@ -123,6 +133,10 @@ export class MemoryQueueCore {
   /** Every retained task of each tenant (for listings). */
   readonly #byTenant = new Map<string, Set<TaskRecord>>();
   #seq = 0;
+
+  constructor(epoch: number) {
+    this.epoch = epoch;
+  }
 
   /** Registers a wake-up listener (a handle waiting for work); returns its removal. */
   listen(listener: () => void): () => void {
@@ -171,9 +185,9 @@ export class MemoryQueueCore {
       const existing = this.#idempotency.get(idempotencyId(spec.tenantId, spec.idempotencyKey));
       if (existing !== undefined) return { record: existing, created: false };
     }
-    const readyAt = spec.runAt ?? now + spec.delayMs;
+    const readyAt = spec.runAt === null ? now + spec.delayMs : spec.runAt - this.epoch;
     this.#seq += 1;
-    const record = new TaskRecord(this, nextId(), this.#seq, spec, this.#group(spec.tenantId, spec.type), now, Math.max(readyAt, 0));
+    const record = new TaskRecord(this, nextId(), this.#seq, spec, this.#group(spec.tenantId, spec.type), now, Math.max(readyAt, -this.epoch));
     record.counts[0]! += 1;
     this.#tasks.set(record.id, record);
     let mine = this.#byTenant.get(spec.tenantId);
@@ -487,17 +501,18 @@ function countsOf(c: readonly number[], delayed: number): TaskCounts {
   return { queued: c[0]!, delayed, assigned: c[1]!, running: c[2]!, completed: c[3]!, failed: c[4]!, cancelled: c[5]!, dead: c[6]! };
 }
 
-/** The update describing `record`'s current state. */
+/** The update describing `record`'s current state; `at` in the core's time. */
 export function updateOf(record: TaskRecord, at: number, reason?: TaskUpdateReason): TaskUpdate {
+  const epoch = record.owner.epoch;
   const update: { -readonly [K in keyof TaskUpdate]: TaskUpdate[K] } = {
     taskId: record.id,
     tenantId: record.spec.tenantId,
     type: record.spec.type,
     state: record.state,
     attempt: record.attempt,
-    at,
+    at: at + epoch,
   };
-  if (record.state === 'queued') update.readyAt = record.readyAt;
+  if (record.state === 'queued') update.readyAt = record.readyAt + epoch;
   if (reason !== undefined) update.reason = reason;
   return update;
 }
@@ -505,8 +520,9 @@ export function updateOf(record: TaskRecord, at: number, reason?: TaskUpdateReas
 /** The lease a worker holds on `record`. */
 export function leaseOf(record: TaskRecord): TaskLease {
   let lease = record.lease;
-  if (lease === null || lease.token !== record.token || lease.expiresAt !== record.leaseExpiresAt || lease.workerId !== record.workerId) {
-    lease = new IssuedLease(record.id, record.token!, record.workerId!, record.attempt, record.leaseExpiresAt, record);
+  const expiresAt = record.leaseExpiresAt + record.owner.epoch;
+  if (lease === null || lease.token !== record.token || lease.expiresAt !== expiresAt || lease.workerId !== record.workerId) {
+    lease = new IssuedLease(record.id, record.token!, record.workerId!, record.attempt, expiresAt, record);
     record.lease = lease;
   }
   return lease;
@@ -531,8 +547,8 @@ export function claimedOf(record: TaskRecord): ClaimedTask {
     maxAttempts: s.maxAttempts,
     timeoutMs: s.timeoutMs,
     backoff: s.backoff,
-    createdAt: record.createdAt,
-    readyAt: record.readyAt,
+    createdAt: record.createdAt + record.owner.epoch,
+    readyAt: record.readyAt + record.owner.epoch,
   };
 }
 
@@ -540,6 +556,7 @@ export function claimedOf(record: TaskRecord): ClaimedTask {
 export function taskOf(record: TaskRecord): Task {
   const s = record.spec;
   const active = record.state === 'assigned' || record.state === 'running';
+  const epoch = record.owner.epoch;
   return {
     id: record.id,
     type: s.type,
@@ -557,11 +574,11 @@ export function taskOf(record: TaskRecord): Task {
     timeoutMs: s.timeoutMs,
     backoff: s.backoff,
     idempotencyKey: s.idempotencyKey,
-    createdAt: record.createdAt,
-    readyAt: record.readyAt,
-    updatedAt: record.updatedAt,
+    createdAt: record.createdAt + epoch,
+    readyAt: record.readyAt + epoch,
+    updatedAt: record.updatedAt + epoch,
     workerId: active ? record.workerId : null,
-    leaseExpiresAt: active ? record.leaseExpiresAt : null,
+    leaseExpiresAt: active ? record.leaseExpiresAt + epoch : null,
     progress: record.progressJson === null ? null : (JSON.parse(record.progressJson) as JsonValue),
     result: record.resultJson === null ? null : (JSON.parse(record.resultJson) as JsonValue),
     error: record.error === null ? null : { ...record.error },
@@ -570,15 +587,16 @@ export function taskOf(record: TaskRecord): Task {
 }
 
 function historyOf(record: TaskRecord): TaskHistoryEntry[] {
-  const entries: TaskHistoryEntry[] = [{ state: 'queued', at: record.createdAt, attempt: 0 }];
+  const epoch = record.owner.epoch;
+  const entries: TaskHistoryEntry[] = [{ state: 'queued', at: record.createdAt + epoch, attempt: 0 }];
   const h = record.history ?? [];
   for (let i = 0; i + 4 < h.length; i += 5) {
-    const entry: { -readonly [K in keyof TaskHistoryEntry]: TaskHistoryEntry[K] } = { state: h[i] as TaskState, at: h[i + 1] as number, attempt: h[i + 2] as number };
+    const entry: { -readonly [K in keyof TaskHistoryEntry]: TaskHistoryEntry[K] } = { state: h[i] as TaskState, at: (h[i + 1] as number) + epoch, attempt: h[i + 2] as number };
     if (h[i + 3] !== null) entry.workerId = h[i + 3] as string;
     if (h[i + 4] !== null) entry.reason = h[i + 4] as TaskUpdateReason;
     entries.push(entry);
   }
-  if (record.implicit >= 1) entries.push({ state: 'running', at: record.startedAt, attempt: record.attempt, workerId: record.runWorker! });
-  if (record.implicit === 2) entries.push({ state: 'completed', at: record.finishedAt, attempt: record.attempt });
+  if (record.implicit >= 1) entries.push({ state: 'running', at: record.startedAt + epoch, attempt: record.attempt, workerId: record.runWorker! });
+  if (record.implicit === 2) entries.push({ state: 'completed', at: record.finishedAt + epoch, attempt: record.attempt });
   return entries;
 }

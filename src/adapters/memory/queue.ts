@@ -113,12 +113,13 @@ export function createMemoryQueue(options?: MemoryQueueOptions): QueueAdapter {
   const opts = parseInput(optionsSchema, options, 'memory queue options') ?? {};
   const state = opts.state ?? new MemoryQueueState();
   const name = opts.queue ?? 'default';
+  const clock = opts.clock ?? systemClock;
   let core = state.queues.get(name);
   if (core === undefined) {
-    core = new MemoryQueueCore();
+    core = new MemoryQueueCore(Math.floor(clock.now()));
     state.queues.set(name, core);
   }
-  return new MemoryQueue(name, core, opts.clock ?? systemClock);
+  return new MemoryQueue(name, core, clock);
 }
 
 class MemoryQueue implements QueueAdapter {
@@ -148,7 +149,7 @@ class MemoryQueue implements QueueAdapter {
   async enqueue(request: EnqueueRequest): Promise<EnqueueResult> {
     this.#assertOpen();
     const spec = parseEnqueue(request);
-    const now = this.#clock.now();
+    const now = this.#now();
     const { record, created } = this.#core.enqueue(spec, now, this.#nextId);
     if (created) this.#core.wake();
     return { task: updateOf(record, created ? now : record.updatedAt), created };
@@ -157,7 +158,7 @@ class MemoryQueue implements QueueAdapter {
   async enqueueMany(requests: readonly EnqueueRequest[]): Promise<EnqueueResult[]> {
     this.#assertOpen();
     const specs = parseEnqueueMany(requests);
-    const now = this.#clock.now();
+    const now = this.#now();
     let any = false;
     const results = specs.map((spec) => {
       const { record, created } = this.#core.enqueue(spec, now, this.#nextId);
@@ -172,7 +173,7 @@ class MemoryQueue implements QueueAdapter {
     this.#assertOpen();
     const req = parseClaim(workerId, limit, leaseMs);
     this.#wake.clear();
-    const now = this.#clock.now();
+    const now = this.#now();
     const { tasks, reaped, nextAt } = this.#core.claim(req.workerId, req.limit, req.leaseMs, now, newToken);
     return { tasks: tasks.map(claimedOf), reaped, nextInMs: nextAt === null ? null : Math.max(0, nextAt - now) };
   }
@@ -182,7 +183,7 @@ class MemoryQueue implements QueueAdapter {
     const l = parseLease(lease);
     const ms = parseLeaseMs(leaseMs);
     const progressJson = progress === undefined ? undefined : encodeTaskValue(progress, 'task progress');
-    const now = this.#clock.now();
+    const now = this.#now();
     const record = this.#core.holder(l, now);
     this.#core.extend(record, ms, progressJson, now);
     return leaseOf(record);
@@ -194,7 +195,7 @@ class MemoryQueue implements QueueAdapter {
       this.#assertOpen();
       const l = parseLease(lease);
       const resultJson = result === undefined ? null : encodeTaskValue(result, 'task result');
-      const now = this.#clock.now();
+      const now = this.#now();
       return Promise.resolve(this.#core.complete(this.#core.holder(l, now), resultJson, now));
     } catch (err) {
       return Promise.reject(err);
@@ -205,7 +206,7 @@ class MemoryQueue implements QueueAdapter {
     this.#assertOpen();
     const l = parseLease(lease);
     const o = parseFail(options);
-    const now = this.#clock.now();
+    const now = this.#now();
     return this.#core.fail(this.#core.holder(l, now), o.error, o.retryInMs, o.final, now);
   }
 
@@ -213,7 +214,7 @@ class MemoryQueue implements QueueAdapter {
     this.#assertOpen();
     const l = parseLease(lease);
     const delayMs = parseRelease(options);
-    const now = this.#clock.now();
+    const now = this.#now();
     return this.#core.release(this.#core.holder(l, now), delayMs, now);
   }
 
@@ -222,19 +223,19 @@ class MemoryQueue implements QueueAdapter {
     const id = parseTaskId(taskId);
     const worker = parseWorkerId(workerId);
     const ms = parseLeaseMs(leaseMs);
-    const result = this.#core.assign(id, worker, ms, this.#clock.now(), newToken);
+    const result = this.#core.assign(id, worker, ms, this.#now(), newToken);
     this.#core.wake();
     return result;
   }
 
   async cancel(taskId: string): Promise<TaskUpdate> {
     this.#assertOpen();
-    return this.#core.cancel(parseTaskId(taskId), this.#clock.now());
+    return this.#core.cancel(parseTaskId(taskId), this.#now());
   }
 
   async delete(taskId: string): Promise<boolean> {
     this.#assertOpen();
-    return this.#core.delete(parseTaskId(taskId), this.#clock.now());
+    return this.#core.delete(parseTaskId(taskId), this.#now());
   }
 
   async get(taskId: string): Promise<Task | null> {
@@ -254,17 +255,25 @@ class MemoryQueue implements QueueAdapter {
   async reapExpired(limit?: number): Promise<{ readonly updates: readonly TaskUpdate[]; readonly purged: number }> {
     this.#assertOpen();
     const max = parseReapLimit(limit);
-    const now = this.#clock.now();
+    const now = this.#now();
     const updates = this.#core.reap(now, max);
     return { updates, purged: this.#core.purge(now, max) };
   }
 
   async stats(): Promise<QueueStats> {
     this.#assertOpen();
-    const now = this.#clock.now();
+    const now = this.#now();
     const snapshot = this.#core.fair.snapshot(now);
     const { counts, groups } = this.#core.counts();
-    return { at: now, counts, groups, tenants: snapshot.tenants, oldestReadyAt: snapshot.oldestReadyAt, policy: this.#core.policy };
+    const epoch = this.#core.epoch;
+    return {
+      at: now + epoch,
+      counts,
+      groups,
+      tenants: snapshot.tenants,
+      oldestReadyAt: snapshot.oldestReadyAt === null ? null : snapshot.oldestReadyAt + epoch,
+      policy: this.#core.policy,
+    };
   }
 
   async configure(policy: Partial<QueuePolicy>): Promise<QueuePolicy> {
@@ -280,7 +289,7 @@ class MemoryQueue implements QueueAdapter {
     this.#assertOpen();
     const id = parseTenantId(tenantId);
     const next = Object.freeze(mergeTenantPolicy(this.#core.fair.tenantPolicy(id), parseTenantPatch(policy)));
-    this.#core.fair.setTenant(id, next, this.#clock.now());
+    this.#core.fair.setTenant(id, next, this.#now());
     this.#core.wake();
     return next;
   }
@@ -305,6 +314,11 @@ class MemoryQueue implements QueueAdapter {
 
   #assertOpen(): void {
     if (this.#closed) throw new AdapterClosedError('memory queue is closed');
+  }
+
+  /** The clock's time as the core keeps it (ms since the core's epoch, see `MemoryQueueCore.epoch`). */
+  #now(): number {
+    return this.#clock.now() - this.#core.epoch;
   }
 }
 

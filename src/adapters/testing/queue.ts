@@ -121,6 +121,37 @@ export function describeQueueContract(name: string, harness: QueueHarness, optio
         expect(await q.get(task.taskId)).toMatchObject({ payload: { text, [text]: [text] }, result: { echo: text }, ownerId: 'ada' });
       });
 
+      test('every time it reports is epoch milliseconds of its clock: updates, leases, tasks, history and stats', async () => {
+        const q = await open();
+        // Server clocks (PostgreSQL, Redis) may differ from this process's by a little.
+        const slack = manual ? 0 : 5_000;
+        const clockNow = (): number => harness.clock?.now() ?? Date.now();
+        const near = (value: number | null | undefined, from: number, to: number): void => {
+          expect(value).toBeGreaterThanOrEqual(from - slack);
+          expect(value).toBeLessThanOrEqual(to + slack);
+        };
+        const from = clockNow();
+        const runAt = from + 3_600_000;
+        const later = await q.enqueue(job('acme', { runAt }));
+        expect(later.task.readyAt).toBe(runAt);
+        const { task } = await q.enqueue(job('acme'));
+        near(task.at, from, clockNow());
+        near(task.readyAt, from, clockNow());
+        const stats = await q.stats();
+        near(stats.at, from, clockNow());
+        near(stats.oldestReadyAt, from, clockNow());
+        const [claimed] = await claimAll(q, 'w1', 1, 60_000);
+        near(claimed!.createdAt, from, clockNow());
+        near(claimed!.lease.expiresAt - 60_000, from, clockNow());
+        const done = await q.complete(claimed!.lease);
+        near(done.at, from, clockNow());
+        const stored = (await q.get(task.taskId))!;
+        near(stored.createdAt, from, clockNow());
+        near(stored.updatedAt, from, clockNow());
+        for (const entry of stored.history) near(entry.at, from, clockNow());
+        expect((await q.get(later.task.taskId))!.readyAt).toBe(runAt);
+      });
+
       test('returns copies: mutating a claimed payload never changes the stored task', async () => {
         const q = await open();
         const { task } = await q.enqueue({ type: 'job', tenantId: 'acme', payload: { list: [1] } });
