@@ -318,7 +318,11 @@ class MemoryQueue implements QueueAdapter {
 
   /** The clock's time as the core keeps it (ms since the core's epoch, see `MemoryQueueCore.epoch`). */
   #now(): number {
-    return this.#clock.now() - this.#core.epoch;
+    const t = this.#clock.now() - this.#core.epoch;
+    // The difference of two heap numbers is a heap number even when it is a small integer, and
+    // one stored into a task field turns that field into a boxed one for every task (see
+    // `MemoryQueueCore.epoch`). Math.floor returns an integral value as a small integer.
+    return Math.floor(t) === t ? Math.floor(t) : t;
   }
 }
 
