@@ -1,6 +1,6 @@
 import { QUEUE_CLAIM_FUNCTION_SQL } from './queue-claim-function.js';
 import { QUEUE_MIGRATION_SQL } from './queue-migration.js';
-import { functionText, replaceEach } from './sql-edit.js';
+import { functionText, replaceEach, span } from './sql-edit.js';
 
 /**
  * Migration 8, part two: every queue function that adds, removes or moves a task between counted
@@ -176,7 +176,8 @@ const MAINTAIN = replaceEach(functionText(QUEUE_MIGRATION_SQL, 'queue_maintain')
 
 // Stats read the maintained counts and the oldest waiting task from its index, after folding the
 // deltas (when no other session is), so a read adds up few delta rows.
-const STATS = replaceEach(functionText(QUEUE_MIGRATION_SQL, 'queue_stats'), [
+const STATS_V2 = functionText(QUEUE_MIGRATION_SQL, 'queue_stats');
+const STATS = replaceEach(STATS_V2, [
   [
     `  v_q := {{schema}}.queue_config(p_queue);
 `,
@@ -185,17 +186,8 @@ const STATS = replaceEach(functionText(QUEUE_MIGRATION_SQL, 'queue_stats'), [
 `,
   ],
   [
-    `        SELECT t.tenant, t.type,
-               count(*) FILTER (WHERE t.state = 'queued') AS queued,
-               count(*) FILTER (WHERE t.state = 'queued' AND NOT t.ready) AS delayed,
-               count(*) FILTER (WHERE t.state = 'assigned') AS assigned,
-               count(*) FILTER (WHERE t.state = 'running') AS running,
-               count(*) FILTER (WHERE t.state = 'completed') AS completed,
-               count(*) FILTER (WHERE t.state = 'failed') AS failed,
-               count(*) FILTER (WHERE t.state = 'cancelled') AS cancelled,
-               count(*) FILTER (WHERE t.state = 'dead') AS dead
-          FROM {{schema}}.queue_tasks t WHERE t.queue = p_queue GROUP BY t.tenant, t.type) g),
-    'oldest', (SELECT min(t.ready_at) FROM {{schema}}.queue_tasks t WHERE t.queue = p_queue AND t.state = 'queued' AND t.ready),`,
+    // Version 2's per-group recount and oldest-task scan, as one checked block.
+    span(STATS_V2, `        SELECT t.tenant, t.type,\n`, `    'oldest', (SELECT min(t.ready_at) FROM {{schema}}.queue_tasks t WHERE t.queue = p_queue AND t.state = 'queued' AND t.ready),`),
     `        SELECT s.tenant, s.type,
                coalesce(sum(s.n) FILTER (WHERE s.state IN ('queued', 'delayed')), 0) AS queued,
                coalesce(sum(s.n) FILTER (WHERE s.state = 'delayed'), 0) AS delayed,
