@@ -2,7 +2,8 @@ import pg from 'pg';
 import { describe, expect, inject, it } from 'vitest';
 import { createPostgresQueue, migratePostgres } from '../../src/adapters/postgres/index.js';
 import { POSTGRES_MIGRATIONS, renderMigration } from '../../src/adapters/postgres/migrations.js';
-import { CLAIM_TASK_FIELDS, FIELD_SEPARATOR, queueStatements, type ClaimRow } from '../../src/adapters/postgres/sql/queue.js';
+import { CLAIM_TASK_FIELDS, queueStatements, type ClaimRow } from '../../src/adapters/postgres/sql/queue.js';
+import { rowFields } from '../../src/adapters/internal/queue-records.js';
 import { randomUUID } from 'node:crypto';
 import type { QueueAdapter, TaskGroupCounts, TaskLease } from '../../src/adapters/queue.js';
 import { createTestPool, dropSchema, queueTaskReads, randomSchema } from '../support/postgres-harness.js';
@@ -204,7 +205,7 @@ if (url === '') {
           col(() => null), col((i) => (i % 5 === 0 ? 60_000 : 0)),
         ]);
         const claimed = await other.query<ClaimRow>(sql.claim, ['up', 'w', 10, 60_000, col(() => randomUUID()), 'ch']);
-        const done = claimed.rows.filter((r) => r.o_kind === 't').map((r) => r.o_row.split(FIELD_SEPARATOR)).slice(0, 6);
+        const done = claimed.rows.filter((r) => r.o_kind === 't').map((r) => rowFields(r.o_row)).slice(0, 6);
         await other.query(sql.complete, ['up', 'ch', done.map((f) => f[CLAIM_TASK_FIELDS.id]), done.map((f) => f[CLAIM_TASK_FIELDS.token]), done.map(() => null)]);
 
         const { applied } = await migratePostgres({ pool: other, schema: old });

@@ -69,6 +69,20 @@ export function decodeHistory(text: string): TaskHistoryEntry[] {
   });
 }
 
+/**
+ * Joins the fields of the rows the PostgreSQL and Redis backends return one per task (claims,
+ * completions, Redis enqueues): one string per task instead of up to 22 values, so the server
+ * encodes and the driver decodes one value per row. No field can hold it: ids, tenants, owners,
+ * types and workers are validated identifiers, numbers are digits, and stored JSON escapes
+ * control characters.
+ */
+export const FIELD_SEPARATOR = '\x1f';
+
+/** The fields of one such row. */
+export function rowFields(row: string): string[] {
+  return row.split(FIELD_SEPARATOR);
+}
+
 /** A bigint column (a string with pg's default parsers, a number from Redis or custom parsers). */
 export function num(value: string | number | null | undefined): number {
   return value === null || value === undefined ? 0 : Number(value);

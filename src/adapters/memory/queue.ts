@@ -322,7 +322,8 @@ class MemoryQueue implements QueueAdapter {
     // The difference of two heap numbers is a heap number even when it is a small integer, and
     // one stored into a task field turns that field into a boxed one for every task (see
     // `MemoryQueueCore.epoch`). Math.floor returns an integral value as a small integer.
-    return Math.floor(t) === t ? Math.floor(t) : t;
+    const whole = Math.floor(t);
+    return whole === t ? whole : t;
   }
 }
 

@@ -50,7 +50,7 @@ import {
 } from '../internal/queue-requests.js';
 import { WakeSignal } from '../internal/wake-signal.js';
 import { taskNotFound, taskStateConflict } from '../internal/queue-errors.js';
-import { assertLeaseStatus, encodeTaskError, encodeTaskOptions, makeClaimed, makeTask, makeUpdate, num, taskState } from '../internal/queue-records.js';
+import { assertLeaseStatus, encodeTaskError, encodeTaskOptions, makeClaimed, makeTask, makeUpdate, num, rowFields, taskState } from '../internal/queue-records.js';
 import type { PgPool } from './driver.js';
 import { mapPgError } from './errors.js';
 import { Lifecycle } from './lifecycle.js';
@@ -61,7 +61,6 @@ import {
   CLAIM_REAPED_FIELDS,
   CLAIM_TASK_FIELDS,
   COMPLETE_FIELDS,
-  FIELD_SEPARATOR,
   queueStatements,
   type ClaimRow,
   type CompleteRow,
@@ -223,7 +222,7 @@ class PostgresQueue implements QueueAdapter {
     const R = CLAIM_REAPED_FIELDS;
     for (const row of rows) {
       if (row.o_kind === 't') {
-        const f = row.o_row.split(FIELD_SEPARATOR);
+        const f = rowFields(row.o_row);
         tasks.push({
           pos: Number(f[T.pos]),
           task: makeClaimed({
@@ -247,7 +246,7 @@ class PostgresQueue implements QueueAdapter {
           }),
         });
       } else if (row.o_kind === 'r') {
-        const f = row.o_row.split(FIELD_SEPARATOR);
+        const f = rowFields(row.o_row);
         const readyAt = f[R.readyAt]!;
         reaped.push(
           makeUpdate(f[R.id]!, f[R.tenant]!, f[R.type]!, taskState(f[R.state]!), Number(f[R.attempt]), Number(f[R.at]), readyAt === '' ? null : Number(readyAt), f[R.reason] || null),
@@ -545,7 +544,7 @@ class PostgresQueue implements QueueAdapter {
     }
     const C = COMPLETE_FIELDS;
     for (const row of rows) {
-      const f = row.o_row.split(FIELD_SEPARATOR);
+      const f = rowFields(row.o_row);
       const item = batch[Number(f[C.ord]) - 1]!;
       try {
         assertLeaseStatus(f[C.status]!, item.lease.taskId, f[C.state] || null);

@@ -47,7 +47,7 @@ import {
 import { WakeSignal } from '../internal/wake-signal.js';
 import { taskNotFound, taskStateConflict } from '../internal/queue-errors.js';
 import { compareKeys } from '../internal/order.js';
-import { assertLeaseStatus, encodeTaskError, encodeTaskOptions, makeClaimed, makeTask, makeUpdate, num, taskState } from '../internal/queue-records.js';
+import { assertLeaseStatus, encodeTaskError, encodeTaskOptions, makeClaimed, makeTask, makeUpdate, num, rowFields, taskState } from '../internal/queue-records.js';
 import type { RedisArgument, RedisPubSubClient, RedisScriptClient } from './driver.js';
 import { mapRedisError } from './errors.js';
 import { redisKeyLayout } from './keys.js';
@@ -595,7 +595,7 @@ function zeroCounts(): Record<keyof TaskCounts, number> {
 // Script replies are ours, but a wrong shape must surface as INTERNAL, not a TypeError.
 /** The fields of one row of a per-task reply (claim, complete, enqueue): one string, joined by FS (see the Lua prelude). */
 function fieldsOf(row: unknown): string[] {
-  return str(row).split('\x1f');
+  return rowFields(str(row));
 }
 
 function str(value: unknown): string {
