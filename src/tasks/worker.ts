@@ -126,7 +126,11 @@ export interface WorkerOptions {
   readonly concurrency?: number;
   /** Worker id (default `worker-<random>`), the target of explicit assignments. */
   readonly id?: string;
-  /** Lease per claim, ms (default 30 000). A worker that stops heart-beating loses its tasks after this. */
+  /**
+   * Lease per claim, ms (default 30 000). A worker that stops heart-beating loses its tasks after
+   * this. A completion or failure cut off by an outage (`ADAPTER_UNAVAILABLE`) is sent again, backing
+   * off, for as long as the lease lasts, so a short outage makes no task run twice.
+   */
   readonly leaseMs?: number;
   /** Heartbeat interval, ms (default leaseMs / 3). */
   readonly heartbeatMs?: number;
@@ -177,6 +181,9 @@ export interface Worker {
    */
   close(options?: { readonly drain?: boolean; readonly timeoutMs?: number }): Promise<void>;
 }
+
+/** First pause before an outcome cut off by an outage is sent again (doubling, up to 32x, never past the lease). */
+const RESEND_PAUSE_MS = 50;
 
 const optionsSchema = z.strictObject({
   queue: z.custom<QueueAdapter>((v) => typeof (v as QueueAdapter | undefined)?.claim === 'function', 'queue must be a QueueAdapter'),
@@ -497,9 +504,10 @@ class TaskWorker implements Worker {
       void this.#fail(d, value, false).then(() => this.#release(d));
       return;
     }
+    const result = value === undefined ? undefined : (value as JsonValue);
     let completion: Promise<TaskUpdate>;
     try {
-      completion = this.#queue.complete(d.lease, value === undefined ? undefined : (value as JsonValue));
+      completion = this.#queue.complete(d.lease, result);
     } catch (err) {
       completion = Promise.reject(err);
     }
@@ -508,13 +516,18 @@ class TaskWorker implements Worker {
     this.#release(d);
     completion.then(
       (update) => {
-        this.#counts.completed += 1;
-        if (this.#events !== undefined) emitUpdate(this.#events, update);
-        if (this.#metrics !== undefined) this.#sample(d, 'completed');
+        this.#recorded(d, update);
         this.#completed();
       },
-      (err: unknown) => void this.#completeFailed(d, err).then(() => this.#completed()),
+      (err: unknown) => void this.#completeFailed(d, err, result).then(() => this.#completed()),
     );
+  }
+
+  /** The queue stored the completion. */
+  #recorded(d: Delivery, update: TaskUpdate): void {
+    this.#counts.completed += 1;
+    if (this.#events !== undefined) emitUpdate(this.#events, update);
+    if (this.#metrics !== undefined) this.#sample(d, 'completed');
   }
 
   /** A completion was acknowledged (or settled otherwise). */
@@ -538,7 +551,22 @@ class TaskWorker implements Worker {
     this.#notifyIfQuiet();
   }
 
-  async #completeFailed(r: Delivery, err: unknown): Promise<void> {
+  async #completeFailed(r: Delivery, err: unknown, result: JsonValue | undefined): Promise<void> {
+    const resent = hasErrorCode(err, 'ADAPTER_UNAVAILABLE');
+    try {
+      return this.#recorded(r, await this.#resend(r, err, () => this.#queue.complete(r.lease, result)));
+    } catch (last) {
+      err = last;
+    }
+    // A resend that finds the task completed, within the lease (nobody else can have been given
+    // the task), found the write of the call the outage cut off: it landed, its reply did not.
+    if (resent && isFabricaError(err) && err.code === 'TASK_LEASE_LOST' && err.details?.reason === 'not-active' && err.details.state === 'completed') {
+      const task = r.task;
+      // The update carries the backend's time of the change, as every other update does.
+      const stored = await this.#queue.get(task.id).catch(() => null);
+      const at = stored?.updatedAt ?? Date.now();
+      return this.#recorded(r, { taskId: task.id, tenantId: task.tenantId, type: task.type, state: 'completed', attempt: r.lease.attempt, at });
+    }
     if (hasErrorCode(err, 'TASK_LEASE_LOST')) return this.#lost(r, err);
     if (hasErrorCode(err, 'VALIDATION_FAILED') || hasErrorCode(err, 'PAYLOAD_TOO_LARGE')) {
       // The handler returned something that cannot be stored: that is the task's failure.
@@ -547,14 +575,36 @@ class TaskWorker implements Worker {
     this.#logger.error('tasks: could not record a completion', { taskId: r.task.id, code: codeOf(err) });
   }
 
+  /**
+   * After `err`: while the backend is out of reach (ADAPTER_UNAVAILABLE) and the lease still
+   * holds, sends the outcome again, backing off; resolves with the first answer, or rejects with
+   * the last error. Dropping an outcome the outage cut off would make the queue deliver the task
+   * again once the lease runs out, and run it twice (or run again a task that failed for good).
+   */
+  async #resend<T>(r: Delivery, err: unknown, send: () => Promise<T>): Promise<T> {
+    for (let retry = 0; hasErrorCode(err, 'ADAPTER_UNAVAILABLE'); retry++) {
+      const left = r.lease.expiresAt - Date.now();
+      if (left <= 0) break;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(left, RESEND_PAUSE_MS * 2 ** Math.min(retry, 5))).unref?.());
+      try {
+        return await send();
+      } catch (next) {
+        err = next;
+      }
+    }
+    throw err;
+  }
+
   async #fail(r: Delivery, error: unknown, forceFinal: boolean): Promise<void> {
     const final = forceFinal || (typeof error === 'object' && error !== null && (error as { retryable?: unknown }).retryable === false);
-    try {
-      const update: TaskUpdate = await this.#queue.fail(r.lease, {
+    const send = () =>
+      this.#queue.fail(r.lease, {
         error: toTaskError(error),
         final,
         retryInMs: retryDelay(r.task.backoff, r.task.attempt, this.#random),
       });
+    try {
+      const update: TaskUpdate = await send().catch((err: unknown) => this.#resend(r, err, send));
       this.#counts.failed += 1;
       emitUpdate(this.#events, update);
       this.#sample(r, update.state === 'queued' ? 'retried' : update.state === 'dead' ? 'dead' : 'failed');

@@ -67,8 +67,12 @@ export async function dropSchema(url: string, schema: string): Promise<void> {
  * cuts and restores connectivity for this file only) and wraps it in an adapter. No `clock`:
  * PostgreSQL expires by its own clock, so the suites wait real (short) TTLs.
  */
-export function postgresHarness<A>(url: string, make: (pool: pg.Pool, schema: string) => A): AdapterHarness<A> & { readonly schema: string } {
-  const schema = randomSchema();
+export function postgresHarness<A>(
+  url: string,
+  make: (pool: pg.Pool, schema: string) => A,
+  options: { readonly schemaBase?: string; readonly pool?: pg.PoolConfig } = {},
+): AdapterHarness<A> & { readonly schema: string } {
+  const schema = randomSchema(options.schemaBase);
   const target = new URL(url);
   const pools = new Set<pg.Pool>();
   let setup: Promise<TcpProxy> | undefined;
@@ -87,7 +91,7 @@ export function postgresHarness<A>(url: string, make: (pool: pg.Pool, schema: st
     schema,
     async open() {
       const { port } = await prepare();
-      const pool = createTestPool(proxiedUrl(port));
+      const pool = createTestPool(proxiedUrl(port), options.pool);
       pools.add(pool);
       return make(pool, schema);
     },

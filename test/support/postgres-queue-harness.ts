@@ -2,34 +2,27 @@ import { afterAll, beforeAll } from 'vitest';
 import type { QueueAdapter } from '../../src/adapters/queue.js';
 import type { QueueHarness } from '../../src/adapters/testing/queue.js';
 import { createPostgresQueue } from '../../src/adapters/postgres/index.js';
-import { createTestPool, dropSchema, randomSchema, withPool } from './postgres-harness.js';
+import { createTestPool, dropSchema, postgresHarness, randomSchema } from './postgres-harness.js';
 import { migratePostgres } from '../../src/adapters/postgres/index.js';
 import type pg from 'pg';
 
 /**
  * Queue harness on PostgreSQL: one fresh schema per file, migrated once; every handle gets its
- * own small pool, so concurrent claimers really use separate connections.
+ * own small pool, so concurrent claimers really use separate connections. The pools reach the
+ * server through the harness's TCP proxy, so `outage` cuts and restores connectivity for these
+ * handles only (their LISTEN connections included).
  */
 export function postgresQueueHarness(url: string): QueueHarness & { readonly schema: string } {
-  const schema = randomSchema('dfq');
-  const pools = new Set<pg.Pool>();
-  let migrated: Promise<unknown> | undefined;
+  const pools = postgresHarness(url, (pool) => pool, { schemaBase: 'dfq', pool: { max: 4, idleTimeoutMillis: 1_000 } });
   return {
-    schema,
+    schema: pools.schema,
     async open(queue) {
-      await (migrated ??= withPool(url, (pool) => migratePostgres({ pool, schema })));
-      const pool = createTestPool(url, { max: 4, idleTimeoutMillis: 1_000 });
-      pools.add(pool);
-      return createPostgresQueue({ pool, schema, queue });
+      return createPostgresQueue({ pool: await pools.open(), schema: pools.schema, queue });
     },
-    async teardown() {
-      await Promise.all([...pools].map((pool) => pool.end()));
-      pools.clear();
-      await dropSchema(url, schema);
-    },
+    outage: pools.outage,
+    teardown: pools.teardown,
   };
 }
-
 
 /**
  * For a describe block: one schema migrated before its tests and one pool (`beforeAll`), queue

@@ -54,8 +54,12 @@ export async function deletePrefixKeys(url: string, prefix: string): Promise<num
  * reaches the server through a TCP proxy (so `outage` can cut and restore connectivity for this
  * file only) and wraps it in an adapter with this file's random prefix.
  */
-export function redisHarness<A>(url: string, make: (client: Redis, prefix: string) => A): AdapterHarness<A> & { readonly prefix: string } {
-  const prefix = randomPrefix();
+export function redisHarness<A>(
+  url: string,
+  make: (client: Redis, prefix: string) => A,
+  options: { readonly prefixBase?: string; readonly client?: RedisOptions } = {},
+): AdapterHarness<A> & { readonly prefix: string } {
+  const prefix = randomPrefix(options.prefixBase);
   const target = new URL(url);
   const clients = new Set<Redis>();
   let proxy: Promise<TcpProxy> | undefined;
@@ -64,7 +68,7 @@ export function redisHarness<A>(url: string, make: (client: Redis, prefix: strin
     prefix,
     async open() {
       const { port } = await getProxy();
-      const client = connectRedis(`redis://127.0.0.1:${port}`);
+      const client = connectRedis(`redis://127.0.0.1:${port}`, options.client);
       clients.add(client);
       return make(client, prefix);
     },

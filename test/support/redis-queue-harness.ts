@@ -1,23 +1,20 @@
-import type { Redis } from 'ioredis';
 import type { QueueHarness } from '../../src/adapters/testing/queue.js';
 import { createRedisQueue } from '../../src/adapters/redis/index.js';
-import { closeRedis, connectRedis, deletePrefixKeys, randomPrefix } from './redis-harness.js';
+import { redisHarness } from './redis-harness.js';
 
-/** Queue harness on Redis: a random prefix per file; every handle gets its own client. */
+/**
+ * Queue harness on Redis: a random prefix per file; every handle gets its own client, and reaches
+ * the server through the harness's TCP proxy, so `outage` cuts and restores connectivity for
+ * these handles only (their wake-up subscriptions included).
+ */
 export function redisQueueHarness(url: string): QueueHarness & { readonly prefix: string } {
-  const prefix = randomPrefix('dfq');
-  const clients = new Set<Redis>();
+  const clients = redisHarness(url, (client) => client, { prefixBase: 'dfq', client: { maxRetriesPerRequest: 3 } });
   return {
-    prefix,
+    prefix: clients.prefix,
     async open(queue) {
-      const client = connectRedis(url, { maxRetriesPerRequest: 3 });
-      clients.add(client);
-      return createRedisQueue({ client, prefix, queue });
+      return createRedisQueue({ client: await clients.open(), prefix: clients.prefix, queue });
     },
-    async teardown() {
-      await Promise.all([...clients].map(closeRedis));
-      clients.clear();
-      await deletePrefixKeys(url, prefix);
-    },
+    outage: clients.outage,
+    teardown: clients.teardown,
   };
 }

@@ -3,7 +3,7 @@ import type { ManualClock } from '../../core/clock.js';
 import type { ClaimedTask, EnqueueRequest, QueueAdapter, TaskLease, TaskListPage, TaskListQuery } from '../queue.js';
 import { FairQueue, PLACE, type FairTask } from '../../tasks/policy/fair-queue.js';
 import { jainIndex, shareErrors } from '../../tasks/policy/fairness.js';
-import type { ContractOptions } from './harness.js';
+import type { ContractOptions, OutageControl } from './harness.js';
 import { caught, contractTest, runConcurrently, scaled, uniqueName, waitFor } from './support.js';
 
 /**
@@ -29,6 +29,8 @@ export interface QueueHarness {
   teardown?(): Promise<void>;
   /** The manual clock of backends that take time from the caller (memory); absent: real time, short waits. */
   readonly clock?: ManualClock;
+  /** Present when the backend has a server to lose; absent: the outage test is skipped with a reason. */
+  readonly outage?: OutageControl;
 }
 
 const job = (tenantId: string, extra: Partial<EnqueueRequest> = {}): EnqueueRequest => ({ type: 'job', tenantId, payload: null, ...extra });
@@ -831,6 +833,47 @@ export function describeQueueContract(name: string, harness: QueueHarness, optio
         for (const query of bad) expect((await caught(() => q.list(query as TaskListQuery))).code).toBe('VALIDATION_FAILED');
         expect((await q.list({ tenantId: 'acme', limit: 1000 })).items).toHaveLength(3);
       });
+    });
+
+    describe('outage', () => {
+      const outageName = 'the server going away mid-operation surfaces ADAPTER_UNAVAILABLE; once it returns the queue recovers, and an enqueue retried by idempotency key never duplicates';
+      if (!harness.outage) {
+        contractTest({ skip: [{ test: outageName, reason: 'the backend has no server to lose' }] })(outageName, async () => undefined);
+      } else {
+        const outage = harness.outage;
+        slowTest(outageName, async () => {
+          const q = await open();
+          const before = await q.enqueueMany(batch('acme', 5));
+          const [running] = await claimAll(q, 'w1', 1);
+          // Enqueues in flight when the connection drops may or may not have been applied: the
+          // caller cannot tell, which is what idempotency keys are for.
+          const keyed = (i: number): EnqueueRequest => job('acme', { idempotencyKey: `outage-${i}`, payload: { keyed: i } });
+          const inFlight = Array.from({ length: 10 }, (_, i) => q.enqueue(keyed(i)).then(() => 'ok', (err: { code?: string }) => err.code));
+          await outage.interrupt();
+          for (const outcome of await Promise.all(inFlight)) expect(['ok', 'ADAPTER_UNAVAILABLE']).toContain(outcome);
+          expect((await caught(() => q.get(before[0]!.task.taskId))).code).toBe('ADAPTER_UNAVAILABLE');
+          expect((await caught(() => q.claim('w1', 10, 60_000))).code).toBe('ADAPTER_UNAVAILABLE');
+          expect((await caught(() => q.complete(running!.lease))).code).toBe('ADAPTER_UNAVAILABLE');
+          expect((await caught(() => q.stats())).code).toBe('ADAPTER_UNAVAILABLE');
+          await outage.restore();
+
+          // The same handle recovers on its own.
+          const held = await waitFor(async () => q.get(running!.id).catch(() => null), { timeoutMs: 20_000, what: 'recovery' });
+          expect(held?.state).toBe('running');
+          // Retried with their keys, the ten requests name ten tasks, whatever the outage did to them.
+          const retried = await q.enqueueMany(Array.from({ length: 10 }, (_, i) => keyed(i)));
+          expect(new Set(retried.map((r) => r.task.taskId)).size).toBe(10);
+          // The lease taken before the outage still completes, and every other task is claimable once.
+          await q.complete(running!.lease);
+          const rest = await claimAll(q, 'w2', 100);
+          expect(rest).toHaveLength(14);
+          expect(new Set(rest.map((t) => t.id)).size).toBe(14);
+          const keyedPayloads = rest.map((t) => t.payload).filter((p): p is { keyed: number } => typeof p === 'object' && p !== null && 'keyed' in p);
+          expect(keyedPayloads.map((p) => p.keyed).sort((a, b) => a - b)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+          for (const t of rest) await q.complete(t.lease);
+          expect((await q.stats()).counts).toMatchObject({ queued: 0, running: 0, completed: 15 });
+        });
+      }
     });
 
     describe('stats', () => {

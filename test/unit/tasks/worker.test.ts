@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { FabricaEventBus, type TaskEvent } from '../../../src/core/events.js';
-import { ValidationError } from '../../../src/core/errors.js';
+import { AdapterUnavailableError, ValidationError } from '../../../src/core/errors.js';
 import { createMemoryQueue } from '../../../src/adapters/memory/index.js';
 import type { QueueAdapter } from '../../../src/adapters/queue.js';
 import { waitFor } from '../../../src/adapters/testing/support.js';
@@ -255,6 +255,88 @@ describe('createWorker', () => {
     expect(samples.map((s) => `${s.tenantId}/${s.type}/${s.outcome}`).sort()).toEqual(['acme/ok/completed', 'globex/bad/dead']);
     for (const s of samples) expect(s.waitMs).toBeGreaterThanOrEqual(0);
     await w.idle();
+  });
+
+  describe('a completion cut off by an outage', () => {
+    /** A memory queue whose next `failures` calls of `method` throw ADAPTER_UNAVAILABLE, before or after storing. */
+    function flakyQueue(failures: number, stored: boolean, method: 'complete' | 'fail' = 'complete'): { queue: QueueAdapter; calls: () => number } {
+      const inner = createMemoryQueue();
+      let calls = 0;
+      const queue = new Proxy(inner, {
+        get(target, prop) {
+          // Bound to the real queue: its methods use private fields, which a proxy receiver lacks.
+          const value = Reflect.get(target, prop, target) as unknown;
+          if (typeof value !== 'function') return value;
+          const real = (value as (...a: unknown[]) => Promise<unknown>).bind(target);
+          if (prop !== method) return real;
+          return async (...args: unknown[]) => {
+            calls += 1;
+            if (calls > failures) return real(...args);
+            if (stored) await real(...args);
+            throw new AdapterUnavailableError('connection lost');
+          };
+        },
+      });
+      return { queue, calls: () => calls };
+    }
+
+    it('is sent again within the lease: stored once, and the task does not run twice', async () => {
+      const { queue, calls } = flakyQueue(2, false);
+      const events = new FabricaEventBus();
+      const seen = recordEvents(events);
+      let runs = 0;
+      const worker = start({ queue, events, leaseMs: 10_000, handlers: { job: () => ((runs += 1), { ok: true }) } });
+      const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+      await settled(queue, task.taskId, 'completed');
+      await worker.idle();
+      expect(calls()).toBe(3);
+      expect(runs).toBe(1);
+      expect(worker.counts).toMatchObject({ completed: 1, lost: 0 });
+      expect((await queue.get(task.taskId))?.result).toEqual({ ok: true });
+      expect(seen.filter((e) => e.state === 'task:completed/completed')).toHaveLength(1);
+    });
+
+    it('counts as completed when the cut-off call had stored it (its reply was what got lost)', async () => {
+      const { queue, calls } = flakyQueue(1, true);
+      const events = new FabricaEventBus();
+      const seen = recordEvents(events);
+      const worker = start({ queue, events, leaseMs: 10_000, handlers: { job: () => ({ ok: true }) } });
+      const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+      await waitFor(() => worker.counts.completed === 1, { timeoutMs: 5_000, what: 'the completion' });
+      expect(calls()).toBe(2);
+      expect(worker.counts.lost).toBe(0);
+      expect(seen.filter((e) => e.state === 'task:completed/completed').map((e) => e.taskId)).toEqual([task.taskId]);
+    });
+
+    it('a failure for good is sent again too: the task fails once and is not run again', async () => {
+      const { queue, calls } = flakyQueue(2, false, 'fail');
+      let runs = 0;
+      const worker = start({
+        queue,
+        leaseMs: 10_000,
+        handlers: {
+          job: () => {
+            runs += 1;
+            throw Object.assign(new Error('bad input'), { retryable: false });
+          },
+        },
+      });
+      const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null, maxAttempts: 3 });
+      await settled(queue, task.taskId, 'failed');
+      await worker.idle();
+      expect(calls()).toBe(3);
+      expect(runs).toBe(1);
+      expect(worker.counts).toMatchObject({ failed: 1, lost: 0 });
+    });
+
+    it('is given up once the lease has run out: the queue delivers the task again', async () => {
+      const { queue } = flakyQueue(Infinity, false);
+      let runs = 0;
+      const worker = start({ queue, leaseMs: 300, handlers: { job: () => void (runs += 1) } });
+      await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null, maxAttempts: 2 });
+      await waitFor(() => runs === 2, { timeoutMs: 5_000, what: 'the second delivery after the lease ran out' });
+      expect(worker.counts.completed).toBe(0);
+    });
   });
 
   it('rejects bad options with VALIDATION_FAILED', () => {
