@@ -144,8 +144,10 @@ function suite(name: string, harness: QueueHarness): void {
         await worker.idle();
         await queue.enqueue({ type: 'job', tenantId: 'acme', payload: { i: 200 } });
         await waitFor(() => runs.get(200) === 1, { timeoutMs: 15_000, what: 'the wake-up after the outage' });
-        // Each of the 201 tasks was recorded as completed by this worker exactly once.
-        await waitFor(() => worker.counts.completed === 201, { timeoutMs: 10_000, what: 'the last completion recorded' });
+        // Every delivery settled: recorded as completed, or given up on once its lease ran out (its
+        // write may have landed without the worker learning it).
+        const givenUp = () => logged.filter((l) => l.message.includes('could not record a completion')).length;
+        await waitFor(() => worker.counts.completed + givenUp() >= 201, { timeoutMs: 10_000, what: 'the last completion recorded' });
         // The outage was noticed and logged by code only: no payloads, no messages of the driver.
         const trouble = logged.filter((l) => l.level === 'warn' || l.level === 'error');
         expect(trouble.length).toBeGreaterThan(0);
@@ -155,10 +157,10 @@ function suite(name: string, harness: QueueHarness): void {
       };
 
       it('rides out an outage shorter than the lease: completions cut off are sent again, so no task runs twice', async () => {
-        // A claim cut off after the server applied it strands its tasks until the lease runs out: 5 s.
+        // The lease outlasts the outage and the reconnection with room to spare.
         const { runs, trouble, worker } = await rideOut(5_000, 1_000);
         expect([...runs.values()].every((n) => n === 1)).toBe(true);
-        expect(worker.counts.lost).toBe(0);
+        expect(worker.counts).toMatchObject({ completed: 201, lost: 0 });
         expect(trouble.filter((l) => l.message.includes('could not record'))).toEqual([]);
       });
 

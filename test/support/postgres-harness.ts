@@ -99,6 +99,9 @@ export function postgresHarness<A>(
       async interrupt() {
         await (await prepare()).interrupt();
       },
+      async swallowReplies() {
+        await (await prepare()).swallowReplies();
+      },
       async restore() {
         await (await prepare()).restore();
       },

@@ -76,6 +76,9 @@ export function redisHarness<A>(
       async interrupt() {
         await (await getProxy()).interrupt();
       },
+      async swallowReplies() {
+        await (await getProxy()).swallowReplies();
+      },
       async restore() {
         await (await getProxy()).restore();
       },

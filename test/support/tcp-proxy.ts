@@ -10,6 +10,8 @@ export interface TcpProxy {
   readonly port: number;
   /** Resets every open connection and refuses new ones. */
   interrupt(): Promise<void>;
+  /** Until the next interrupt: requests still reach the server, its replies are dropped (a reply lost in the network). */
+  swallowReplies(): Promise<void>;
   /** Accepts connections again on the same port. */
   restore(): Promise<void>;
   /** Stops for good. */
@@ -32,8 +34,11 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       client.on('error', drop).on('close', drop);
       upstream.on('error', drop).on('close', drop);
       client.pipe(upstream);
-      upstream.pipe(client);
+      upstream.on('data', (chunk: Buffer) => {
+        if (!swallowing) client.write(chunk);
+      });
     });
+  let swallowing = false;
   let server = makeServer();
   const listen = (s: net.Server, port: number): Promise<number> =>
     new Promise((resolve, reject) => {
@@ -45,6 +50,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   const stop = async (): Promise<void> => {
     if (!listening) return;
     listening = false;
+    swallowing = false;
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       for (const s of sockets) s.resetAndDestroy();
@@ -54,6 +60,9 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   return {
     port,
     interrupt: stop,
+    async swallowReplies() {
+      swallowing = true;
+    },
     async restore() {
       if (listening) return;
       server = makeServer();

@@ -71,6 +71,7 @@ import {
   type TenantRow,
   type TransitionRow,
 } from './sql/queue.js';
+import { claimRecovering, LostClaims } from '../internal/lost-claims.js';
 
 /**
  * Options of {@link createPostgresQueue}: those of every PostgreSQL adapter, and the queue's name.
@@ -163,6 +164,7 @@ interface PendingCompletion {
 }
 
 class PostgresQueue implements QueueAdapter {
+  readonly #lostClaims = new LostClaims();
   readonly name: string;
   readonly #pool: PgPool;
   readonly #sql: QueueStatements;
@@ -213,50 +215,62 @@ class PostgresQueue implements QueueAdapter {
     const req = parseClaim(workerId, limit, leaseMs);
     await this.#listen();
     this.#wake.clear();
-    const tokens = Array.from({ length: req.limit }, () => globalThis.crypto.randomUUID());
-    const rows = await this.#query<ClaimRow>('queue.claim', this.#sql.claim, [this.name, req.workerId, req.limit, req.leaseMs, tokens, this.#identifier]);
-    const tasks: { pos: number; task: ClaimedTask }[] = [];
-    const reaped: TaskUpdate[] = [];
-    let nextInMs: number | null = null;
+    return claimRecovering(
+      this.#lostClaims,
+      req.workerId,
+      req.limit,
+      async (claims, limit) => {
+        const rows = await this.#query<{ o_row: string }>('queue.claim', this.#sql.recover, [this.name, req.workerId, claims.flat(), req.leaseMs, limit]);
+        return rows.map((row) => this.#claimedOf(rowFields(row.o_row), req.workerId));
+      },
+      async (limit, tokens) => {
+        const rows = await this.#query<ClaimRow>('queue.claim', this.#sql.claim, [this.name, req.workerId, limit, req.leaseMs, tokens, this.#identifier]);
+        const tasks: { pos: number; task: ClaimedTask }[] = [];
+        const reaped: TaskUpdate[] = [];
+        let nextInMs: number | null = null;
+        const R = CLAIM_REAPED_FIELDS;
+        for (const row of rows) {
+          if (row.o_kind === 't') {
+            const f = rowFields(row.o_row);
+            tasks.push({ pos: Number(f[CLAIM_TASK_FIELDS.pos]), task: this.#claimedOf(f, req.workerId) });
+          } else if (row.o_kind === 'r') {
+            const f = rowFields(row.o_row);
+            const readyAt = f[R.readyAt]!;
+            reaped.push(
+              makeUpdate(f[R.id]!, f[R.tenant]!, f[R.type]!, taskState(f[R.state]!), Number(f[R.attempt]), Number(f[R.at]), readyAt === '' ? null : Number(readyAt), f[R.reason] || null),
+            );
+          } else {
+            nextInMs = Number(row.o_row);
+          }
+        }
+        tasks.sort((a, b) => a.pos - b.pos);
+        return { tasks: tasks.map((t) => t.task), reaped, nextInMs };
+      },
+    );
+  }
+
+  /** A claimed task from the fields of a claim's 't' row (or a recovery row: the same, without `pos`). */
+  #claimedOf(f: readonly string[], workerId: string): ClaimedTask {
     const T = CLAIM_TASK_FIELDS;
-    const R = CLAIM_REAPED_FIELDS;
-    for (const row of rows) {
-      if (row.o_kind === 't') {
-        const f = rowFields(row.o_row);
-        tasks.push({
-          pos: Number(f[T.pos]),
-          task: makeClaimed({
-            id: f[T.id]!,
-            tenantId: f[T.tenant]!,
-            type: f[T.type]!,
-            ownerId: f[T.owner] || null,
-            payload: f[T.payload]!,
-            band: Number(f[T.band]),
-            curBand: Number(f[T.curBand]),
-            priority: Number(f[T.priority]),
-            cost: Number(f[T.cost]),
-            opts: f[T.opts]!,
-            attempt: Number(f[T.attempt]),
-            maxAttempts: Number(f[T.maxAttempts]),
-            createdAt: Number(f[T.createdAt]),
-            readyAt: Number(f[T.readyAt]),
-            token: f[T.token]!,
-            workerId: req.workerId,
-            expiresAt: Number(f[T.expires]),
-          }),
-        });
-      } else if (row.o_kind === 'r') {
-        const f = rowFields(row.o_row);
-        const readyAt = f[R.readyAt]!;
-        reaped.push(
-          makeUpdate(f[R.id]!, f[R.tenant]!, f[R.type]!, taskState(f[R.state]!), Number(f[R.attempt]), Number(f[R.at]), readyAt === '' ? null : Number(readyAt), f[R.reason] || null),
-        );
-      } else {
-        nextInMs = Number(row.o_row);
-      }
-    }
-    tasks.sort((a, b) => a.pos - b.pos);
-    return { tasks: tasks.map((t) => t.task), reaped, nextInMs };
+    return makeClaimed({
+      id: f[T.id]!,
+      tenantId: f[T.tenant]!,
+      type: f[T.type]!,
+      ownerId: f[T.owner] || null,
+      payload: f[T.payload]!,
+      band: Number(f[T.band]),
+      curBand: Number(f[T.curBand]),
+      priority: Number(f[T.priority]),
+      cost: Number(f[T.cost]),
+      opts: f[T.opts]!,
+      attempt: Number(f[T.attempt]),
+      maxAttempts: Number(f[T.maxAttempts]),
+      createdAt: Number(f[T.createdAt]),
+      readyAt: Number(f[T.readyAt]),
+      token: f[T.token]!,
+      workerId,
+      expiresAt: Number(f[T.expires]),
+    });
   }
 
   async extend(lease: TaskLease, leaseMs: number, progress?: JsonValue): Promise<TaskLease> {

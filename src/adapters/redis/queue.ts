@@ -5,6 +5,7 @@ import { systemClock } from '../../core/clock.js';
 import type { PubSub, Unsubscribe } from '../pubsub.js';
 import type { JsonValue } from '../storage.js';
 import type {
+  ClaimedTask,
   ClaimResult,
   EnqueueRequest,
   EnqueueResult,
@@ -57,6 +58,8 @@ import { createRedisPubSub } from './pubsub.js';
 import { queueAssignScript } from './scripts/queue-assign.js';
 import { queueCancelScript } from './scripts/queue-cancel.js';
 import { queueClaimScript } from './scripts/queue-claim.js';
+import { queueRecoverScript } from './scripts/queue-recover.js';
+import { claimRecovering, LostClaims } from '../internal/lost-claims.js';
 import { queueCompleteScript } from './scripts/queue-complete.js';
 import { queueConfigScript } from './scripts/queue-config.js';
 import { queueEnqueueScript } from './scripts/queue-enqueue.js';
@@ -158,6 +161,7 @@ interface PendingCompletion {
 type Reply = unknown[];
 
 class RedisQueue implements QueueAdapter {
+  readonly #lostClaims = new LostClaims();
   readonly name: string;
   readonly #client: RedisScriptClient;
   readonly #logger: Logger;
@@ -239,34 +243,48 @@ class RedisQueue implements QueueAdapter {
     // Awaiting here cost a worker draining no-op tasks about 10% of its throughput.
     if (!this.#listened) await this.#listen();
     this.#wake.clear();
-    const tokens = Array.from({ length: req.limit }, () => globalThis.crypto.randomUUID());
-    const reply = await this.#run(queueClaimScript, [req.workerId, req.limit, req.leaseMs, this.#redisChannel, ...tokens], 'queue.claim');
-    const [reapedRows, taskRows, next, at] = reply as [Reply[], unknown[], unknown, unknown];
-    const tasks = taskRows.map((row) => {
-      const r = fieldsOf(row);
-      return makeClaimed({
-        id: r[0]!,
-        tenantId: r[1]!,
-        type: r[2]!,
-        ownerId: r[3] === '' ? null : r[3]!,
-        payload: r[4]!,
-        band: num(r[5]!),
-        curBand: num(r[6]!),
-        priority: num(r[7]!),
-        cost: num(r[8]!),
-        opts: r[9]!,
-        attempt: num(r[10]!),
-        maxAttempts: num(r[11]!),
-        createdAt: num(r[12]!),
-        readyAt: num(r[13]!),
-        token: r[14]!,
-        workerId: req.workerId,
-        expiresAt: num(r[15]!),
-      });
+    return claimRecovering(
+      this.#lostClaims,
+      req.workerId,
+      req.limit,
+      async (claims, limit) => {
+        const args = [req.workerId, limit, req.leaseMs, claims.length, ...claims.map((tokens) => tokens[0]!), ...claims.flat()];
+        const rows = (await this.#run(queueRecoverScript, args, 'queue.claim')) as unknown[];
+        return rows.map((row) => this.#claimedOf(row, req.workerId));
+      },
+      async (limit, tokens) => {
+        const reply = await this.#run(queueClaimScript, [req.workerId, limit, req.leaseMs, this.#redisChannel, ...tokens], 'queue.claim');
+        const [reapedRows, taskRows, next, at] = reply as [Reply[], unknown[], unknown, unknown];
+        const tasks = taskRows.map((row) => this.#claimedOf(row, req.workerId));
+        const reaped = reapedRows.map((r) => this.#reapedUpdate(r, num(str(at))));
+        const nextText = str(next);
+        return { tasks, reaped, nextInMs: nextText === '' ? null : Number(nextText) };
+      },
+    );
+  }
+
+  /** A claimed task from one reply row (see the claim script's reply). */
+  #claimedOf(row: unknown, workerId: string): ClaimedTask {
+    const r = fieldsOf(row);
+    return makeClaimed({
+      id: r[0]!,
+      tenantId: r[1]!,
+      type: r[2]!,
+      ownerId: r[3] === '' ? null : r[3]!,
+      payload: r[4]!,
+      band: num(r[5]!),
+      curBand: num(r[6]!),
+      priority: num(r[7]!),
+      cost: num(r[8]!),
+      opts: r[9]!,
+      attempt: num(r[10]!),
+      maxAttempts: num(r[11]!),
+      createdAt: num(r[12]!),
+      readyAt: num(r[13]!),
+      token: r[14]!,
+      workerId,
+      expiresAt: num(r[15]!),
     });
-    const reaped = reapedRows.map((r) => this.#reapedUpdate(r, num(str(at))));
-    const nextText = str(next);
-    return { tasks, reaped, nextInMs: nextText === '' ? null : Number(nextText) };
   }
 
   async extend(lease: TaskLease, leaseMs: number, progress?: JsonValue): Promise<TaskLease> {

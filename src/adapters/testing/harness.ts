@@ -14,6 +14,12 @@ export interface OutageControl {
   interrupt(): Promise<void>;
   /** Makes the backend reachable again (handles must recover without being recreated). */
   restore(): Promise<void>;
+  /**
+   * Optional: until the next `interrupt()`, requests still reach the backend but its replies are
+   * lost, so a call can take effect while its caller only sees the outage. Absent: the tests that
+   * need it are skipped with a reason.
+   */
+  swallowReplies?(): Promise<void>;
 }
 
 /**

@@ -116,6 +116,8 @@ export interface QueueStatements {
   readonly release: string;
   /** $1 queue, $2 id, $3 token, $4 lease ms, $5 progress JSON | null → status, state, expires, attempt, worker. */
   readonly extend: string;
+  /** Takes back the tasks of claims in doubt (see `LostClaims`): rows in the claim's 't' format, without `pos`. */
+  readonly recover: string;
   /** $1 queue, $2 channel, $3 id, $4 worker, $5 lease ms, $6 token → status, state, tenant, type, attempt, at, expires. */
   readonly assign: string;
   /** $1 queue, $2 channel, $3 id, $4 delete → status, state, tenant, type, attempt, at. */
@@ -159,6 +161,19 @@ export function queueStatements(s: string): QueueStatements {
     fail: `SELECT * FROM ${s}.queue_fail($1, $2, $3::uuid, $4, $5, $6::bigint, $7)`,
     release: `SELECT * FROM ${s}.queue_release($1, $2, $3::uuid, $4, $5::bigint)`,
     extend: `SELECT * FROM ${s}.queue_extend($1, $2::uuid, $3, $4::bigint, $5)`,
+    // $1 queue, $2 worker, $3 lease tokens of the claims in doubt, $4 lease ms, $5 limit. A task
+    // comes back only while it still runs for this worker under one of those leases; its lease is
+    // renewed. Only leased tasks are read (queue_tasks_leased), and this runs after an outage only.
+    recover: `WITH n AS (SELECT ${s}.queue_now() AS now),
+  held AS (
+    SELECT t.id FROM ${s}.queue_tasks t, n
+     WHERE t.queue = $1 AND t.state = 'running' AND t.worker = $2 AND t.token = ANY($3::text[]) AND t.lease_expires_at > n.now
+     ORDER BY t.id LIMIT $5 FOR UPDATE OF t)
+UPDATE ${s}.queue_tasks t SET lease_expires_at = n.now + $4::bigint, updated_at = n.now
+  FROM n, held
+ WHERE t.id = held.id
+RETURNING concat_ws(chr(31), t.id, t.tenant, t.type, coalesce(t.owner, ''), t.payload, t.band, t.cur_band, t.priority, t.cost,
+                    t.opts, t.attempt, t.max_attempts, t.created_at, t.ready_at, t.token, t.lease_expires_at) AS o_row`,
     assign: `SELECT * FROM ${s}.queue_assign($1, $2, $3::uuid, $4, $5::bigint, $6)`,
     cancel: `SELECT * FROM ${s}.queue_cancel($1, $2, $3::uuid, $4)`,
     maintain: `SELECT * FROM ${s}.queue_maintain($1, $2, $3)`,

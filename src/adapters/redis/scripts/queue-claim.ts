@@ -11,7 +11,8 @@ import { defineQueueScript } from './queue-lib.js';
  *
  * KEYS[1]  <P>cfg
  * ARGV[1]  <P>; ARGV[2] worker; ARGV[3] limit; ARGV[4] lease ms; ARGV[5] channel;
- * ARGV[6…] limit lease tokens
+ * ARGV[6…] limit lease tokens (the first also names the claim: <P>claim:<token> keeps its task
+ *          ids for a lease time, see queue-recover)
  * Reply    { reaped: { id, tenant, type, state, attempt, reason }…,
  *            tasks: 'id FS tenant FS type FS owner FS payload FS band FS curBand FS priority FS cost FS
  *                    options FS attempt FS maxAttempts FS createdAt FS readyAt FS token FS expiresAt'…
@@ -80,7 +81,12 @@ if c.aging then
 end
 
 local tasks = {}
+-- The ids handed out, kept for a lease time under the claim's first token: if the reply is lost,
+-- the worker's next claim takes them back (queue-recover) instead of leaving them idle until the
+-- lease runs out.
+local claimedIds = {}
 local function deliver(id, tk, token, expires)
+  claimedIds[#claimedIds + 1] = id
   local f = redis.call('HMGET', tk, 'tenant', 'type', 'owner', 'payload', 'band', 'cb', 'pri', 'cost', 'opts', 'att', 'max', 'cat', 'rat')
   tasks[#tasks + 1] = id .. FS .. f[1] .. FS .. f[2] .. FS .. (f[3] or '') .. FS .. f[4] .. FS .. f[5] .. FS .. f[6] .. FS .. f[7] .. FS ..
     f[8] .. FS .. f[9] .. FS .. f[10] .. FS .. f[11] .. FS .. f[12] .. FS .. f[13] .. FS .. token .. FS .. int(expires)
@@ -232,6 +238,7 @@ while avail > 0 and band <= 3 do
         local attempt = istr(tonumber(f[3]) + 1)
         local token = ARGV[tokenIndex]
         tokenIndex = tokenIndex + 1
+        claimedIds[#claimedIds + 1] = id
         local byType = started[best.name]
         if byType == nil then
           byType = {}
@@ -269,6 +276,7 @@ while avail > 0 and band <= 3 do
   end
 end
 if #leasedArgs > 0 then redis.call('ZADD', P .. 'leased', unpack(leasedArgs)) end
+if #claimedIds > 0 then redis.call('SET', P .. 'claim:' .. ARGV[6], table.concat(claimedIds, ','), 'PX', leaseMs) end
 if #unwaited > 0 then redis.call('ZREM', P .. 'waiting', unpack(unwaited)) end
 local rateSkipped = {}
 for name, t in pairs(tenants) do
