@@ -28,6 +28,29 @@ if (url === '') {
       await deletePrefixKeys(url, prefix);
     });
 
+    it('keeps the record of a claim (for taking back its tasks should the reply be lost) only until the worker claims again', async () => {
+      // A queue of its own: the tasks below stay leased.
+      const queue = createRedisQueue({ client, prefix, queue: 'records' });
+      const claimKeys = async () => (await client.keys(`{${prefix}}:q:records:claim:*`)).length;
+      await queue.enqueueMany(Array.from({ length: 6 }, (_, i) => ({ type: 'noop', tenantId: 'acme', payload: i })));
+      const first = await queue.claim('worker-records', 2, 60_000);
+      expect(first.tasks).toHaveLength(2);
+      expect(await claimKeys()).toBe(1);
+      // Each claim deletes the record of the previous one, whose reply arrived; an empty claim leaves none.
+      expect((await queue.claim('worker-records', 2, 60_000)).tasks).toHaveLength(2);
+      expect(await claimKeys()).toBe(1);
+      expect((await queue.claim('worker-records', 2, 60_000)).tasks).toHaveLength(2);
+      expect((await queue.claim('worker-records', 2, 60_000)).tasks).toHaveLength(0);
+      expect(await claimKeys()).toBe(0);
+      // A record lives one lease time at most.
+      await queue.enqueue({ type: 'noop', tenantId: 'acme', payload: 'last' });
+      expect((await queue.claim('worker-other', 1, 60_000)).tasks).toHaveLength(1);
+      const [key] = await client.keys(`{${prefix}}:q:records:claim:*`);
+      expect(await client.pttl(key!)).toBeGreaterThan(55_000);
+      expect(await client.pttl(key!)).toBeLessThanOrEqual(60_000);
+      await queue.close();
+    });
+
     it('each transition writes its own short history field, so a task hash keeps the compact encoding', async () => {
       const { task } = await queue.enqueue({ type: 'noop', tenantId: 'acme', payload: null });
       const { tasks } = await queue.claim('worker-1234abcd', 1, 60_000);

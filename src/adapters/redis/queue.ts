@@ -162,6 +162,8 @@ type Reply = unknown[];
 
 class RedisQueue implements QueueAdapter {
   readonly #lostClaims = new LostClaims();
+  /** Per worker, the first token of its last claim whose reply arrived: the claim record to delete next. */
+  readonly #receivedClaims = new Map<string, string>();
   readonly name: string;
   readonly #client: RedisScriptClient;
   readonly #logger: Logger;
@@ -253,8 +255,12 @@ class RedisQueue implements QueueAdapter {
         return rows.map((row) => this.#claimedOf(row, req.workerId));
       },
       async (limit, tokens) => {
-        const reply = await this.#run(queueClaimScript, [req.workerId, limit, req.leaseMs, this.#redisChannel, ...tokens], 'queue.claim');
+        // The previous claim's record (kept in case its reply got lost) goes with this claim.
+        const received = this.#receivedClaims.get(req.workerId) ?? '';
+        this.#receivedClaims.delete(req.workerId);
+        const reply = await this.#run(queueClaimScript, [req.workerId, limit, req.leaseMs, this.#redisChannel, ...tokens, received], 'queue.claim');
         const [reapedRows, taskRows, next, at] = reply as [Reply[], unknown[], unknown, unknown];
+        if (taskRows.length > 0) this.#receivedClaims.set(req.workerId, tokens[0]!);
         const tasks = taskRows.map((row) => this.#claimedOf(row, req.workerId));
         const reaped = reapedRows.map((r) => this.#reapedUpdate(r, num(str(at))));
         const nextText = str(next);

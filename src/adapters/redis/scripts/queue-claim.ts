@@ -12,7 +12,8 @@ import { defineQueueScript } from './queue-lib.js';
  * KEYS[1]  <P>cfg
  * ARGV[1]  <P>; ARGV[2] worker; ARGV[3] limit; ARGV[4] lease ms; ARGV[5] channel;
  * ARGV[6…] limit lease tokens (the first also names the claim: <P>claim:<token> keeps its task
- *          ids for a lease time, see queue-recover)
+ *          ids for a lease time, see queue-recover); ARGV[6+limit] the first token of the worker's
+ *          previous claim whose reply arrived ('' = none), whose record is deleted
  * Reply    { reaped: { id, tenant, type, state, attempt, reason }…,
  *            tasks: 'id FS tenant FS type FS owner FS payload FS band FS curBand FS priority FS cost FS
  *                    options FS attempt FS maxAttempts FS createdAt FS readyAt FS token FS expiresAt'…
@@ -277,6 +278,9 @@ while avail > 0 and band <= 3 do
 end
 if #leasedArgs > 0 then redis.call('ZADD', P .. 'leased', unpack(leasedArgs)) end
 if #claimedIds > 0 then redis.call('SET', P .. 'claim:' .. ARGV[6], table.concat(claimedIds, ','), 'PX', leaseMs) end
+-- The worker received its previous claim's reply: that record is not needed any more.
+local received = ARGV[6 + limit]
+if received ~= nil and received ~= '' then redis.call('DEL', P .. 'claim:' .. received) end
 if #unwaited > 0 then redis.call('ZREM', P .. 'waiting', unpack(unwaited)) end
 local rateSkipped = {}
 for name, t in pairs(tenants) do
