@@ -683,8 +683,8 @@ async function main(): Promise<void> {
   try {
     // Latency first, while this process's heap is small: a later major GC of the million-task
     // run would show up as everybody's p99. The in-process race comes next, before the server
-    // sections leave their clients and timers behind: run after them in one full run, p-queue's
-    // one-priority rate was 278k tasks/s, against 394-442k in runs with this order.
+    // sections leave their clients and timers behind: run after them, p-queue's one-priority
+    // rate was 278k tasks/s in one full run, against 450k in this order the same day.
     if (SECTIONS.has('latency')) await latencySection(pgUrl, redisUrl);
     if (SECTIONS.has('memory')) await memorySection();
     if (SECTIONS.has('redis') && redisUrl) await redisSection(redisUrl);
