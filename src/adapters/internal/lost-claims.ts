@@ -10,18 +10,29 @@ import type { ClaimedTask, ClaimResult } from '../queue.js';
  * run out as before.
  */
 export class LostClaims {
-  readonly #byWorker = new Map<string, string[][]>();
+  readonly #byWorker = new Map<string, { readonly tokens: readonly string[]; readonly until: number }[]>();
 
-  /** The worker's claims in doubt (each the lease tokens it sent, in order), or undefined. */
-  claims(workerId: string): readonly (readonly string[])[] | undefined {
-    return this.#byWorker.get(workerId);
+  /**
+   * The worker's claims in doubt whose leases may still hold (each the lease tokens it sent, in
+   * order), or undefined. Older ones are forgotten: their leases ran out, so their tasks are
+   * delivered again anyway, and a long outage does not pile up tokens.
+   */
+  claims(workerId: string, now = Date.now()): readonly (readonly string[])[] | undefined {
+    const known = this.#byWorker.get(workerId)?.filter((c) => c.until > now);
+    if (known === undefined || known.length === 0) {
+      this.#byWorker.delete(workerId);
+      return undefined;
+    }
+    this.#byWorker.set(workerId, known);
+    return known.map((c) => c.tokens);
   }
 
-  /** Records a claim in doubt. */
-  add(workerId: string, tokens: readonly string[]): void {
+  /** Records a claim in doubt, whose leases (of `leaseMs`) cannot outlast `now + leaseMs`. */
+  add(workerId: string, tokens: readonly string[], leaseMs: number, now = Date.now()): void {
+    const entry = { tokens: [...tokens], until: now + leaseMs };
     const known = this.#byWorker.get(workerId);
-    if (known === undefined) this.#byWorker.set(workerId, [[...tokens]]);
-    else known.push([...tokens]);
+    if (known === undefined) this.#byWorker.set(workerId, [entry]);
+    else known.push(entry);
   }
 
   /** The worker's claims in doubt were settled. */
@@ -41,6 +52,7 @@ export async function claimRecovering(
   lost: LostClaims,
   workerId: string,
   limit: number,
+  leaseMs: number,
   recover: (claims: readonly (readonly string[])[], limit: number) => Promise<ClaimedTask[]>,
   claim: (limit: number, tokens: string[]) => Promise<ClaimResult>,
 ): Promise<ClaimResult> {
@@ -57,7 +69,7 @@ export async function claimRecovering(
     const result = await claim(want, tokens);
     return recovered.length === 0 ? result : { ...result, tasks: [...recovered, ...result.tasks] };
   } catch (err) {
-    if (hasErrorCode(err, 'ADAPTER_UNAVAILABLE')) lost.add(workerId, tokens);
+    if (hasErrorCode(err, 'ADAPTER_UNAVAILABLE')) lost.add(workerId, tokens, leaseMs);
     if (recovered.length > 0) return { tasks: recovered, reaped: [], nextInMs: 0 };
     throw err;
   }

@@ -45,6 +45,7 @@ import {
   queueNameSchema,
   type NewTask,
 } from '../internal/queue-requests.js';
+import { claimRecovering, LostClaims } from '../internal/lost-claims.js';
 import { WakeSignal } from '../internal/wake-signal.js';
 import { taskNotFound, taskStateConflict } from '../internal/queue-errors.js';
 import { compareKeys } from '../internal/order.js';
@@ -59,7 +60,6 @@ import { queueAssignScript } from './scripts/queue-assign.js';
 import { queueCancelScript } from './scripts/queue-cancel.js';
 import { queueClaimScript } from './scripts/queue-claim.js';
 import { queueRecoverScript } from './scripts/queue-recover.js';
-import { claimRecovering, LostClaims } from '../internal/lost-claims.js';
 import { queueCompleteScript } from './scripts/queue-complete.js';
 import { queueConfigScript } from './scripts/queue-config.js';
 import { queueEnqueueScript } from './scripts/queue-enqueue.js';
@@ -249,6 +249,7 @@ class RedisQueue implements QueueAdapter {
       this.#lostClaims,
       req.workerId,
       req.limit,
+      req.leaseMs,
       async (claims, limit) => {
         const args = [req.workerId, limit, req.leaseMs, claims.length, ...claims.map((tokens) => tokens[0]!), ...claims.flat()];
         const rows = (await this.#run(queueRecoverScript, args, 'queue.claim')) as unknown[];

@@ -46,7 +46,7 @@ describe('claimRecovering', () => {
   it('claims with `limit` fresh tokens and asks for no recovery while nothing is in doubt', async () => {
     const lost = new LostClaims();
     const b = backend();
-    const result = await claimRecovering(lost, 'w1', 3, b.recover, b.claim);
+    const result = await claimRecovering(lost, 'w1', 3, 60_000, b.recover, b.claim);
     expect(b.calls.recover).toEqual([]);
     expect(b.calls.claim).toHaveLength(1);
     expect(b.calls.claim[0]!.limit).toBe(3);
@@ -56,23 +56,23 @@ describe('claimRecovering', () => {
 
   it('remembers the tokens of a claim that failed with ADAPTER_UNAVAILABLE, per worker, and only then', async () => {
     const lost = new LostClaims();
-    await expect(claimRecovering(lost, 'w1', 2, backend().recover, backend({ claimFails: new AdapterUnavailableError('down') }).claim)).rejects.toMatchObject({
+    await expect(claimRecovering(lost, 'w1', 2, 60_000, backend().recover, backend({ claimFails: new AdapterUnavailableError('down') }).claim)).rejects.toMatchObject({
       code: 'ADAPTER_UNAVAILABLE',
     });
     expect(lost.claims('w1')).toHaveLength(1);
     expect(lost.claims('w1')![0]).toHaveLength(2);
     expect(lost.claims('w2')).toBeUndefined();
     // Any other failure means the claim did not run: nothing to take back.
-    await expect(claimRecovering(lost, 'w3', 2, backend().recover, backend({ claimFails: new ConflictError('no') }).claim)).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(claimRecovering(lost, 'w3', 2, 60_000, backend().recover, backend({ claimFails: new ConflictError('no') }).claim)).rejects.toMatchObject({ code: 'CONFLICT' });
     expect(lost.claims('w3')).toBeUndefined();
   });
 
   it('takes back the tasks in doubt first, then claims only the rest of the limit, and forgets the doubt', async () => {
     const lost = new LostClaims();
-    lost.add('w1', ['a1', 'a2']);
-    lost.add('w1', ['b1']);
+    lost.add('w1', ['a1', 'a2'], 60_000);
+    lost.add('w1', ['b1'], 60_000);
     const b = backend({ recover: [task('t1', 'a1'), task('t2', 'b1')] });
-    const result = await claimRecovering(lost, 'w1', 5, b.recover, b.claim);
+    const result = await claimRecovering(lost, 'w1', 5, 60_000, b.recover, b.claim);
     expect(b.calls.recover).toEqual([[['a1', 'a2'], ['b1']]]);
     expect(b.calls.claim[0]!.limit).toBe(3);
     expect(result.tasks.map((t) => t.id).slice(0, 2)).toEqual(['t1', 't2']);
@@ -82,9 +82,9 @@ describe('claimRecovering', () => {
 
   it('does not claim when the tasks taken back fill the limit', async () => {
     const lost = new LostClaims();
-    lost.add('w1', ['a1', 'a2']);
+    lost.add('w1', ['a1', 'a2'], 60_000);
     const b = backend({ recover: [task('t1', 'a1'), task('t2', 'a2')] });
-    const result = await claimRecovering(lost, 'w1', 2, b.recover, b.claim);
+    const result = await claimRecovering(lost, 'w1', 2, 60_000, b.recover, b.claim);
     expect(b.calls.claim).toEqual([]);
     expect(result).toEqual({ tasks: expect.any(Array), reaped: [], nextInMs: 0 });
     expect(result.tasks).toHaveLength(2);
@@ -92,22 +92,31 @@ describe('claimRecovering', () => {
 
   it('never drops tasks taken back: when the claim after them fails, they come back as a short claim', async () => {
     const lost = new LostClaims();
-    lost.add('w1', ['a1']);
+    lost.add('w1', ['a1'], 60_000);
     const b = backend({ recover: [task('t1', 'a1')], claimFails: new AdapterUnavailableError('down again') });
-    const result = await claimRecovering(lost, 'w1', 4, b.recover, b.claim);
+    const result = await claimRecovering(lost, 'w1', 4, 60_000, b.recover, b.claim);
     expect(result.tasks.map((t) => t.id)).toEqual(['t1']);
     expect(result.nextInMs).toBe(0);
     // The failed claim is in doubt now, the recovered one is not.
     expect(lost.claims('w1')).toEqual([b.calls.claim[0]!.tokens]);
   });
 
+  it('forgets claims whose leases have run out: their tasks are delivered again anyway', () => {
+    const lost = new LostClaims();
+    lost.add('w1', ['old'], 1_000, 0);
+    lost.add('w1', ['new'], 1_000, 500);
+    expect(lost.claims('w1', 999)).toEqual([['old'], ['new']]);
+    expect(lost.claims('w1', 1_200)).toEqual([['new']]);
+    expect(lost.claims('w1', 1_500)).toBeUndefined();
+  });
+
   it('keeps the doubt when the recovery itself fails', async () => {
     const lost = new LostClaims();
-    lost.add('w1', ['a1']);
+    lost.add('w1', ['a1'], 60_000);
     const failing = async (): Promise<ClaimedTask[]> => {
       throw new AdapterUnavailableError('still down');
     };
-    await expect(claimRecovering(lost, 'w1', 4, failing, backend().claim)).rejects.toMatchObject({ code: 'ADAPTER_UNAVAILABLE' });
+    await expect(claimRecovering(lost, 'w1', 4, 60_000, failing, backend().claim)).rejects.toMatchObject({ code: 'ADAPTER_UNAVAILABLE' });
     expect(lost.claims('w1')).toEqual([['a1']]);
   });
 });
