@@ -184,6 +184,8 @@ export interface Worker {
 
 /** First pause before an outcome cut off by an outage is sent again (doubling, up to 32x, never past the lease). */
 const RESEND_PAUSE_MS = 50;
+/** Reads of a task whose completion an outage left in doubt (pauses of 100 ms doubling to 5 s: about 1.5 min in all). */
+const RECONCILE_TRIES = 24;
 
 const optionsSchema = z.strictObject({
   queue: z.custom<QueueAdapter>((v) => typeof (v as QueueAdapter | undefined)?.claim === 'function', 'queue must be a QueueAdapter'),
@@ -573,6 +575,32 @@ class TaskWorker implements Worker {
       return this.#fail(r, err, true);
     }
     this.#logger.error('tasks: could not record a completion', { taskId: r.task.id, code: codeOf(err) });
+    if (hasErrorCode(err, 'ADAPTER_UNAVAILABLE')) void this.#reconcile(r);
+  }
+
+  /**
+   * The outage outlasted the lease, so the resends stopped without learning whether the first
+   * call's write landed. Once the queue answers again, asks it: a task completed at this
+   * delivery's attempt was completed by this delivery (delivering it again would have raised the
+   * attempt), so it is counted and its `task:completed` emitted after all.
+   */
+  async #reconcile(r: Delivery): Promise<void> {
+    for (let retry = 0; retry < RECONCILE_TRIES; retry++) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 2 * RESEND_PAUSE_MS * 2 ** retry)).unref?.());
+      let stored: Awaited<ReturnType<QueueAdapter['get']>>;
+      try {
+        stored = await this.#queue.get(r.task.id);
+      } catch (err) {
+        if (hasErrorCode(err, 'ADAPTER_UNAVAILABLE')) continue;
+        return;
+      }
+      if (stored?.state === 'completed' && stored.attempt === r.lease.attempt) {
+        const task = r.task;
+        this.#logger.info('tasks: a completion cut off by an outage had been stored', { taskId: task.id });
+        this.#recorded(r, { taskId: task.id, tenantId: task.tenantId, type: task.type, state: 'completed', attempt: stored.attempt, at: stored.updatedAt });
+      }
+      return;
+    }
   }
 
   /**

@@ -258,8 +258,11 @@ describe('createWorker', () => {
   });
 
   describe('a completion cut off by an outage', () => {
-    /** A memory queue whose next `failures` calls of `method` throw ADAPTER_UNAVAILABLE, before or after storing. */
-    function flakyQueue(failures: number, stored: boolean, method: 'complete' | 'fail' = 'complete'): { queue: QueueAdapter; calls: () => number } {
+    /**
+     * A memory queue whose next `failures` calls of `method` throw ADAPTER_UNAVAILABLE; with
+     * `stored`, the first `storedCalls` of them take effect before throwing (their replies are lost).
+     */
+    function flakyQueue(failures: number, stored: boolean, method: 'complete' | 'fail' = 'complete', storedCalls = Infinity): { queue: QueueAdapter; calls: () => number } {
       const inner = createMemoryQueue();
       let calls = 0;
       const queue = new Proxy(inner, {
@@ -272,7 +275,7 @@ describe('createWorker', () => {
           return async (...args: unknown[]) => {
             calls += 1;
             if (calls > failures) return real(...args);
-            if (stored) await real(...args);
+            if (stored && calls <= storedCalls) await real(...args);
             throw new AdapterUnavailableError('connection lost');
           };
         },
@@ -305,6 +308,20 @@ describe('createWorker', () => {
       await waitFor(() => worker.counts.completed === 1, { timeoutMs: 5_000, what: 'the completion' });
       expect(calls()).toBe(2);
       expect(worker.counts.lost).toBe(0);
+      expect(seen.filter((e) => e.state === 'task:completed/completed').map((e) => e.taskId)).toEqual([task.taskId]);
+    });
+
+    it('once the queue answers again after the lease ran out, a completion found stored at its attempt is counted after all', async () => {
+      // The first call lands but its reply is lost; the outage then outlasts the 300 ms lease.
+      const { queue } = flakyQueue(Infinity, true, 'complete', 1);
+      const events = new FabricaEventBus();
+      const seen = recordEvents(events);
+      let runs = 0;
+      const worker = start({ queue, events, leaseMs: 300, handlers: { job: () => ((runs += 1), { ok: true }) } });
+      const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+      await waitFor(() => worker.counts.completed === 1, { timeoutMs: 5_000, what: 'the completion counted after all' });
+      expect(runs).toBe(1);
+      expect((await queue.get(task.taskId))?.state).toBe('completed');
       expect(seen.filter((e) => e.state === 'task:completed/completed').map((e) => e.taskId)).toEqual([task.taskId]);
     });
 
