@@ -184,7 +184,7 @@ export interface Worker {
 
 /** First pause before an outcome cut off by an outage is sent again (doubling, up to 32x, never past the lease). */
 const RESEND_PAUSE_MS = 50;
-/** Reads of a task whose completion an outage left in doubt (pauses of 100 ms doubling to 5 s: about 1.5 min in all). */
+/** Reads of a task whose completion an outage left in doubt (see `#reconcile`). */
 const RECONCILE_TRIES = 24;
 
 const optionsSchema = z.strictObject({
@@ -560,14 +560,10 @@ class TaskWorker implements Worker {
     } catch (last) {
       err = last;
     }
-    // A resend that finds the task completed, within the lease (nobody else can have been given
-    // the task), found the write of the call the outage cut off: it landed, its reply did not.
+    // A resend that finds the task completed found the write of the call the outage cut off: it
+    // landed, its reply did not. The stored task confirms it (and gives the backend's time).
     if (resent && isFabricaError(err) && err.code === 'TASK_LEASE_LOST' && err.details?.reason === 'not-active' && err.details.state === 'completed') {
-      const task = r.task;
-      // The update carries the backend's time of the change, as every other update does.
-      const stored = await this.#queue.get(task.id).catch(() => null);
-      const at = stored?.updatedAt ?? Date.now();
-      return this.#recorded(r, { taskId: task.id, tenantId: task.tenantId, type: task.type, state: 'completed', attempt: r.lease.attempt, at });
+      return this.#reconcile(r);
     }
     if (hasErrorCode(err, 'TASK_LEASE_LOST')) return this.#lost(r, err);
     if (hasErrorCode(err, 'VALIDATION_FAILED') || hasErrorCode(err, 'PAYLOAD_TOO_LARGE')) {
@@ -579,20 +575,20 @@ class TaskWorker implements Worker {
   }
 
   /**
-   * The outage outlasted the lease, so the resends stopped without learning whether the first
-   * call's write landed. Once the queue answers again, asks it: a task completed at this
-   * delivery's attempt was completed by this delivery (delivering it again would have raised the
-   * attempt), so it is counted and its `task:completed` emitted after all.
+   * Whether the write of a completion the outage cut off landed, asked of the queue once it
+   * answers (reading with pauses of 100 ms doubling to 5 s, about 1.5 min in all): a task
+   * completed at this delivery's attempt was completed by this delivery (delivering it again
+   * would have raised the attempt), so it is counted and its `task:completed` emitted after all.
    */
   async #reconcile(r: Delivery): Promise<void> {
     for (let retry = 0; retry < RECONCILE_TRIES; retry++) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 2 * RESEND_PAUSE_MS * 2 ** retry)).unref?.());
       let stored: Awaited<ReturnType<QueueAdapter['get']>>;
       try {
         stored = await this.#queue.get(r.task.id);
       } catch (err) {
-        if (hasErrorCode(err, 'ADAPTER_UNAVAILABLE')) continue;
-        return;
+        if (!hasErrorCode(err, 'ADAPTER_UNAVAILABLE')) return;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 2 * RESEND_PAUSE_MS * 2 ** retry)).unref?.());
+        continue;
       }
       if (stored?.state === 'completed' && stored.attempt === r.lease.attempt) {
         const task = r.task;

@@ -50,9 +50,7 @@ export class LostClaims {
  */
 export async function claimRecovering(
   lost: LostClaims,
-  workerId: string,
-  limit: number,
-  leaseMs: number,
+  { workerId, limit, leaseMs }: { readonly workerId: string; readonly limit: number; readonly leaseMs: number },
   recover: (claims: readonly (readonly string[])[], limit: number) => Promise<ClaimedTask[]>,
   claim: (limit: number, tokens: string[]) => Promise<ClaimResult>,
 ): Promise<ClaimResult> {

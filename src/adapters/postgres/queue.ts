@@ -217,9 +217,7 @@ class PostgresQueue implements QueueAdapter {
     this.#wake.clear();
     return claimRecovering(
       this.#lostClaims,
-      req.workerId,
-      req.limit,
-      req.leaseMs,
+      req,
       async (claims, limit) => {
         const rows = await this.#query<{ o_row: string }>('queue.claim', this.#sql.recover, [this.name, req.workerId, claims.flat(), req.leaseMs, limit]);
         return rows.map((row) => this.#claimedOf(rowFields(row.o_row), req.workerId));

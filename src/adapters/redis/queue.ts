@@ -247,9 +247,7 @@ class RedisQueue implements QueueAdapter {
     this.#wake.clear();
     return claimRecovering(
       this.#lostClaims,
-      req.workerId,
-      req.limit,
-      req.leaseMs,
+      req,
       async (claims, limit) => {
         const args = [req.workerId, limit, req.leaseMs, claims.length, ...claims.map((tokens) => tokens[0]!), ...claims.flat()];
         const rows = (await this.#run(queueRecoverScript, args, 'queue.claim')) as unknown[];

@@ -46,7 +46,7 @@ describe('claimRecovering', () => {
   it('claims with `limit` fresh tokens and asks for no recovery while nothing is in doubt', async () => {
     const lost = new LostClaims();
     const b = backend();
-    const result = await claimRecovering(lost, 'w1', 3, 60_000, b.recover, b.claim);
+    const result = await claimRecovering(lost, { workerId: 'w1', limit: 3, leaseMs: 60_000 }, b.recover, b.claim);
     expect(b.calls.recover).toEqual([]);
     expect(b.calls.claim).toHaveLength(1);
     expect(b.calls.claim[0]!.limit).toBe(3);
@@ -56,14 +56,14 @@ describe('claimRecovering', () => {
 
   it('remembers the tokens of a claim that failed with ADAPTER_UNAVAILABLE, per worker, and only then', async () => {
     const lost = new LostClaims();
-    await expect(claimRecovering(lost, 'w1', 2, 60_000, backend().recover, backend({ claimFails: new AdapterUnavailableError('down') }).claim)).rejects.toMatchObject({
+    await expect(claimRecovering(lost, { workerId: 'w1', limit: 2, leaseMs: 60_000 }, backend().recover, backend({ claimFails: new AdapterUnavailableError('down') }).claim)).rejects.toMatchObject({
       code: 'ADAPTER_UNAVAILABLE',
     });
     expect(lost.claims('w1')).toHaveLength(1);
     expect(lost.claims('w1')![0]).toHaveLength(2);
     expect(lost.claims('w2')).toBeUndefined();
     // Any other failure means the claim did not run: nothing to take back.
-    await expect(claimRecovering(lost, 'w3', 2, 60_000, backend().recover, backend({ claimFails: new ConflictError('no') }).claim)).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(claimRecovering(lost, { workerId: 'w3', limit: 2, leaseMs: 60_000 }, backend().recover, backend({ claimFails: new ConflictError('no') }).claim)).rejects.toMatchObject({ code: 'CONFLICT' });
     expect(lost.claims('w3')).toBeUndefined();
   });
 
@@ -72,7 +72,7 @@ describe('claimRecovering', () => {
     lost.add('w1', ['a1', 'a2'], 60_000);
     lost.add('w1', ['b1'], 60_000);
     const b = backend({ recover: [task('t1', 'a1'), task('t2', 'b1')] });
-    const result = await claimRecovering(lost, 'w1', 5, 60_000, b.recover, b.claim);
+    const result = await claimRecovering(lost, { workerId: 'w1', limit: 5, leaseMs: 60_000 }, b.recover, b.claim);
     expect(b.calls.recover).toEqual([[['a1', 'a2'], ['b1']]]);
     expect(b.calls.claim[0]!.limit).toBe(3);
     expect(result.tasks.map((t) => t.id).slice(0, 2)).toEqual(['t1', 't2']);
@@ -84,7 +84,7 @@ describe('claimRecovering', () => {
     const lost = new LostClaims();
     lost.add('w1', ['a1', 'a2'], 60_000);
     const b = backend({ recover: [task('t1', 'a1'), task('t2', 'a2')] });
-    const result = await claimRecovering(lost, 'w1', 2, 60_000, b.recover, b.claim);
+    const result = await claimRecovering(lost, { workerId: 'w1', limit: 2, leaseMs: 60_000 }, b.recover, b.claim);
     expect(b.calls.claim).toEqual([]);
     expect(result).toEqual({ tasks: expect.any(Array), reaped: [], nextInMs: 0 });
     expect(result.tasks).toHaveLength(2);
@@ -94,7 +94,7 @@ describe('claimRecovering', () => {
     const lost = new LostClaims();
     lost.add('w1', ['a1'], 60_000);
     const b = backend({ recover: [task('t1', 'a1')], claimFails: new AdapterUnavailableError('down again') });
-    const result = await claimRecovering(lost, 'w1', 4, 60_000, b.recover, b.claim);
+    const result = await claimRecovering(lost, { workerId: 'w1', limit: 4, leaseMs: 60_000 }, b.recover, b.claim);
     expect(result.tasks.map((t) => t.id)).toEqual(['t1']);
     expect(result.nextInMs).toBe(0);
     // The failed claim is in doubt now, the recovered one is not.
@@ -116,7 +116,7 @@ describe('claimRecovering', () => {
     const failing = async (): Promise<ClaimedTask[]> => {
       throw new AdapterUnavailableError('still down');
     };
-    await expect(claimRecovering(lost, 'w1', 4, 60_000, failing, backend().claim)).rejects.toMatchObject({ code: 'ADAPTER_UNAVAILABLE' });
+    await expect(claimRecovering(lost, { workerId: 'w1', limit: 4, leaseMs: 60_000 }, failing, backend().claim)).rejects.toMatchObject({ code: 'ADAPTER_UNAVAILABLE' });
     expect(lost.claims('w1')).toEqual([['a1']]);
   });
 });

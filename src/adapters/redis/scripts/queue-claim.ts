@@ -88,9 +88,7 @@ local tasks = {}
 local claimedIds = {}
 local function deliver(id, tk, token, expires)
   claimedIds[#claimedIds + 1] = id
-  local f = redis.call('HMGET', tk, 'tenant', 'type', 'owner', 'payload', 'band', 'cb', 'pri', 'cost', 'opts', 'att', 'max', 'cat', 'rat')
-  tasks[#tasks + 1] = id .. FS .. f[1] .. FS .. f[2] .. FS .. (f[3] or '') .. FS .. f[4] .. FS .. f[5] .. FS .. f[6] .. FS .. f[7] .. FS ..
-    f[8] .. FS .. f[9] .. FS .. f[10] .. FS .. f[11] .. FS .. f[12] .. FS .. f[13] .. FS .. token .. FS .. int(expires)
+  tasks[#tasks + 1] = claimedRow(id, tk, token, int(expires))
 end
 
 -- Tasks an operator assigned to this worker.

@@ -339,6 +339,14 @@ local function remember(rid, window, reply)
 end
 
 -- The lease check every settling script makes: 'ok' or why the lease no longer holds.
+-- A delivered task as the claim replies it: one string, fields joined by FS (the adapter's
+-- claimedOf reads this order).
+local function claimedRow(id, tk, token, expS)
+  local f = redis.call('HMGET', tk, 'tenant', 'type', 'owner', 'payload', 'band', 'cb', 'pri', 'cost', 'opts', 'att', 'max', 'cat', 'rat')
+  return id .. FS .. f[1] .. FS .. f[2] .. FS .. (f[3] or '') .. FS .. f[4] .. FS .. f[5] .. FS .. f[6] .. FS .. f[7] .. FS ..
+    f[8] .. FS .. f[9] .. FS .. f[10] .. FS .. f[11] .. FS .. f[12] .. FS .. f[13] .. FS .. token .. FS .. expS
+end
+
 local function leaseStatus(state, tok, exp, given)
   if not state then return 'not-found' end
   if state ~= 'assigned' and state ~= 'running' then return 'not-active' end

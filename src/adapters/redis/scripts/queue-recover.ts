@@ -30,12 +30,11 @@ for i = 6, 5 + m do
     for id in string.gmatch(recorded, '[^,]+') do
       if #tasks < limit then
         local tk = taskKey(id)
-        local f = redis.call('HMGET', tk, 'state', 'w', 'tok', 'exp', 'tenant', 'type', 'owner', 'payload', 'band', 'cb', 'pri', 'cost', 'opts', 'att', 'max', 'cat', 'rat')
+        local f = redis.call('HMGET', tk, 'state', 'w', 'tok', 'exp')
         if f[1] == 'running' and f[2] == worker and f[3] and sent[f[3]] and tonumber(f[4]) > NOW then
           redis.call('HSET', tk, 'exp', expS, 'uat', nowS)
           redis.call('ZADD', P .. 'leased', expires, id)
-          tasks[#tasks + 1] = id .. FS .. f[5] .. FS .. f[6] .. FS .. (f[7] or '') .. FS .. f[8] .. FS .. f[9] .. FS .. f[10] .. FS .. f[11] .. FS ..
-            f[12] .. FS .. f[13] .. FS .. f[14] .. FS .. f[15] .. FS .. f[16] .. FS .. f[17] .. FS .. f[3] .. FS .. expS
+          tasks[#tasks + 1] = claimedRow(id, tk, f[3], expS)
         end
       end
     end
