@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { createRedisQueue } from '../../src/adapters/redis/index.js';
 import { queueClaimScript } from '../../src/adapters/redis/scripts/queue-claim.js';
 import { queueCompleteScript } from '../../src/adapters/redis/scripts/queue-complete.js';
-import type { QueueAdapter } from '../../src/adapters/queue.js';
+import type { EnqueueResult, QueueAdapter } from '../../src/adapters/queue.js';
 import { closeRedis, connectRedis, deletePrefixKeys, randomPrefix } from '../support/redis-harness.js';
 import { skipWithoutServer } from '../support/missing-server.js';
 
@@ -51,6 +51,22 @@ if (url === '') {
       await queue.close();
     });
 
+    it('stores the fields claims and completions touch first, so a listpack lookup finds them without scanning the rest', async () => {
+      const { task } = await queue.enqueue({ type: 'noop', tenantId: 'acme', payload: { big: 'x'.repeat(40) } });
+      const hot = ['state', 'att', 'hn', 'tok', 'exp', 'w', 'tenant', 'type', 'uat', 'res', 'h1', 'h2'];
+      expect(Object.keys(await client.hgetall(taskKey(task.taskId))).slice(0, hot.length)).toEqual(hot);
+      const { tasks } = await queue.claim('worker-order', 1, 60_000);
+      await queue.complete(tasks[0]!.lease, { ok: true });
+      // Writes replace the fields in place: the order holds, and nothing is added at the end.
+      const fields = await client.hgetall(taskKey(task.taskId));
+      expect(Object.keys(fields).slice(0, hot.length)).toEqual(hot);
+      expect(Object.keys(fields).at(-1)).toBe('h');
+      expect(fields.res).toBe('{"ok":true}');
+      const stored = await queue.get(task.taskId);
+      expect(stored!.history.map((h) => h.state)).toEqual(['queued', 'running', 'completed']);
+      expect(stored!.result).toEqual({ ok: true });
+    });
+
     it('each transition writes its own short history field, so a task hash keeps the compact encoding', async () => {
       const { task } = await queue.enqueue({ type: 'noop', tenantId: 'acme', payload: null });
       const { tasks } = await queue.claim('worker-1234abcd', 1, 60_000);
@@ -72,13 +88,16 @@ if (url === '') {
     });
 
     it('reads a history longer than one Lua unpack() can take (hand-backs use up no attempts, so it is unbounded)', async () => {
-      const { task } = await queue.enqueue({ type: 'noop', tenantId: 'acme', payload: null });
+      // Delayed, so not in the ready index while its hash is edited (a ready member carries the
+      // history count: see readyMember in the Lua prelude); it becomes ready at the claim.
+      const { task } = await queue.enqueue({ type: 'noop', tenantId: 'acme', payload: null, delayMs: 20 });
       // 9,000 hand-backs' worth of entries, written directly (9,000 claim/release round trips
       // would only be slower); Lua 5.1's unpack() refuses more than ~8,000 values.
       const key = taskKey(task.taskId);
       const entries: string[] = [];
       for (let i = 1; i <= 9_000; i++) entries.push(`h${i}`, `{"s":"${i % 2 === 1 ? 'running' : 'queued'}","at":${i},"a":${(i + 1) >> 1}}`);
       await client.hset(key, 'hn', '9000', ...entries);
+      await new Promise((resolve) => setTimeout(resolve, 30));
       const { tasks } = await queue.claim('w-long', 1, 60_000);
       expect(tasks.map((t) => t.id)).toEqual([task.taskId]);
       const history = (await queue.get(task.taskId))!.history;
@@ -137,6 +156,48 @@ if (url === '') {
       ]);
     });
 
+    it('a claim reads each ready task from its ready-index member; a payload too long for the member is read from the task', async () => {
+      const own = createRedisQueue({ client, prefix, queue: 'members' });
+      const long = { text: 'y'.repeat(300) };
+      const short = { n: 1, s: 'a\u001fb' };
+      const [{ task: a }, { task: b }] = (await own.enqueueMany([
+        { type: 'noop', tenantId: 'acme', payload: short, priority: 7, ownerId: 'owner-1', maxAttempts: 4 },
+        { type: 'noop', tenantId: 'acme', payload: long },
+      ])) as [EnqueueResult, EnqueueResult];
+      const members = await client.zrange(`{${prefix}}:q:members:rq:2:acme`, '0', '-1');
+      expect(members).toHaveLength(2);
+      expect(members[0]!.startsWith(`${a.taskId}\x1f`)).toBe(true);
+      expect(members[0]!.endsWith(JSON.stringify(short))).toBe(true);
+      expect(members[1]!.endsWith('\x1f')).toBe(true);
+      const { tasks } = await own.claim('w-members', 2, 60_000);
+      const byId = new Map(tasks.map((t) => [t.id, t]));
+      expect(byId.get(a.taskId)).toMatchObject({ payload: short, priority: 7, ownerId: 'owner-1', maxAttempts: 4, attempt: 1, tenantId: 'acme' });
+      expect(byId.get(b.taskId)).toMatchObject({ payload: long, priority: 0, ownerId: null, attempt: 1 });
+      for (const t of tasks) await own.complete(t.lease);
+      await own.close();
+    });
+
+    it('claims, cancels and assigns tasks whose ready member an earlier version wrote (the bare id)', async () => {
+      const own = createRedisQueue({ client, prefix, queue: 'bare' });
+      const made = (await own.enqueueMany(Array.from({ length: 3 }, (_, i) => ({ type: 'noop', tenantId: 'acme', payload: { i } })))).map((r) => r.task);
+      const rq = `{${prefix}}:q:bare:rq:2:acme`;
+      for (const [member, score] of chunk(await client.zrange(rq, '0', '-1', 'WITHSCORES'))) {
+        await client.zrem(rq, member);
+        await client.zadd(rq, score, member.slice(0, member.indexOf('\x1f')));
+      }
+      await own.cancel(made[0]!.taskId);
+      await own.assign(made[1]!.taskId, 'w-bare', 60_000);
+      expect(await client.zrange(rq, '0', '-1')).toEqual([made[2]!.taskId]);
+      const { tasks } = await own.claim('w-bare', 5, 60_000);
+      expect(tasks.map((t) => [t.id, t.payload])).toEqual([
+        [made[1]!.taskId, { i: 1 }],
+        [made[2]!.taskId, { i: 2 }],
+      ]);
+      for (const t of tasks) await own.complete(t.lease);
+      expect((await own.stats()).counts).toMatchObject({ queued: 0, running: 0, completed: 2, cancelled: 1 });
+      await own.close();
+    });
+
     it('a background sweep removes expired tasks of a queue nobody works on, and stops at close()', async () => {
       const swept = createRedisQueue({ client, prefix, queue: 'swept', sweepIntervalMs: 50 });
       try {
@@ -173,4 +234,11 @@ if (url === '') {
       expect(() => createRedisQueue({ client, prefix, sweepIntervalMs: 1.5 })).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
     });
   });
+}
+
+/** [member, score] pairs of a ZRANGE … WITHSCORES reply. */
+function chunk(flat: string[]): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i]!, flat[i + 1]!]);
+  return pairs;
 }

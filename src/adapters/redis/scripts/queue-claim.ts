@@ -15,9 +15,9 @@ import { defineQueueScript } from './queue-lib.js';
  *          ids for a lease time, see queue-recover); ARGV[6+limit] the first token of the worker's
  *          previous claim whose reply arrived ('' = none), whose record is deleted
  * Reply    { reaped: { id, tenant, type, state, attempt, reason }…,
- *            tasks: 'id FS tenant FS type FS owner FS payload FS band FS curBand FS priority FS cost FS
- *                    options FS attempt FS maxAttempts FS createdAt FS readyAt FS token FS expiresAt'…
- *                    (one string per task, see FS in the prelude),
+ *            tasks: 'id FS tenant FS type FS attempt FS cost FS token FS expiresAt FS owner FS band FS
+ *                    curBand FS priority FS options FS maxAttempts FS createdAt FS readyAt FS payload'…
+ *                    (one string per task, see FS and claimedRow in the prelude),
  *            next: ms until something may become claimable ('' = nothing scheduled or full claim),
  *            at: the server time (when the reaped tasks were re-queued) }
  */
@@ -109,7 +109,8 @@ end
 -- Fair picks. The band's candidate tenants are read once, in virtual-time order (the bt sorted
 -- set), and the start-time choice runs over them in Lua: only the first 'avail' eligible tenants
 -- by virtual time can hold any of the 'avail' smallest start tags, so the window is exact. Per
--- task that leaves its pop (ZPOPMIN) and its fields and new state (HMGET, HSET); leases (ZADD),
+-- task that leaves its pop (ZPOPMIN, whose member carries the task's fields: see readyMember) and
+-- its new state (HSET); leases (ZADD),
 -- the waiting index (ZREM), tenants, counters and tenant-band hashes are written once.
 local avail = limit - #tasks
 if c.mc then avail = math.min(avail, c.mc - redis.call('ZCARD', P .. 'leased')) end
@@ -211,19 +212,19 @@ while avail > 0 and band <= 3 do
         best.rq = rq
         best.left = redis.call('ZCARD', rq)
       end
-      local id = redis.call('ZPOPMIN', rq)[1]
-      if id == nil then
+      local member = redis.call('ZPOPMIN', rq)[1]
+      if member == nil then
         -- Defensive: an index saying 'ready' over an empty set would otherwise fail the script.
         best.left = 0
         redis.call('ZREM', btKey, best.name)
       else
         best.left = best.left - 1
+        local id, att, hn, cost, ttype, rest = readyFields(member)
         local tk = taskKey(id)
-        local f = redis.call('HMGET', tk, 'cost', 'type', 'att', 'hn', 'owner', 'payload', 'band', 'cb', 'pri', 'opts', 'max', 'cat', 'rat')
         local start = math.max(best.v, c.vt[band + 1])
         c.vt[band + 1] = start
         vtChanged = true
-        best.v = start + tonumber(f[1]) / t.w
+        best.v = start + tonumber(cost) / t.w
         best.served = true
         unwaited[#unwaited + 1] = id
         t.leased = t.leased + 1
@@ -234,7 +235,7 @@ while avail > 0 and band <= 3 do
           if t.rate and t.tok < 1 then t.rateSkipped = true end
           best.ok = false
         end
-        local attempt = istr(tonumber(f[3]) + 1)
+        local attempt = istr(tonumber(att) + 1)
         local token = ARGV[tokenIndex]
         tokenIndex = tokenIndex + 1
         claimedIds[#claimedIds + 1] = id
@@ -243,15 +244,14 @@ while avail > 0 and band <= 3 do
           byType = {}
           started[best.name] = byType
         end
-        byType[f[2]] = (byType[f[2]] or 0) + 1
-        local hn = (tonumber(f[4]) or 0) + 1
+        byType[ttype] = (byType[ttype] or 0) + 1
+        local n = tonumber(hn) + 1
         redis.call('HSET', tk, 'state', 'running', 'att', attempt, 'w', worker, 'tok', token, 'exp', expS, 'uat', nowS,
-          'hn', istr(hn), histName(hn), runningHead .. attempt .. runningTail)
+          'hn', istr(n), histName(n), runningHead .. attempt .. runningTail)
         leasedArgs[#leasedArgs + 1] = expS
         leasedArgs[#leasedArgs + 1] = id
-        -- One concatenation (a single Lua CONCAT), no row table: see FS in the prelude.
-        tasks[#tasks + 1] = id .. FS .. best.name .. FS .. f[2] .. FS .. (f[5] or '') .. FS .. f[6] .. FS .. f[7] .. FS .. f[8] .. FS ..
-          f[9] .. FS .. f[1] .. FS .. f[10] .. FS .. attempt .. FS .. f[11] .. FS .. f[12] .. FS .. f[13] .. FS .. token .. FS .. expS
+        -- One concatenation (a single Lua CONCAT), no row table: see FS and claimedRow in the prelude.
+        tasks[#tasks + 1] = id .. FS .. best.name .. FS .. ttype .. FS .. attempt .. FS .. cost .. FS .. token .. FS .. expS .. FS .. rest
         avail = avail - 1
       end
       -- The served candidate's virtual time grew (sift it down), or it has nothing left to give.

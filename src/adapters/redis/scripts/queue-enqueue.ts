@@ -38,13 +38,20 @@ for i = 0, n - 1 do
   else
     local readyAt = NOW + tonumber(ARGV[a + 12])
     if ARGV[a + 11] ~= '' then readyAt = tonumber(ARGV[a + 11]) end
-    local band, pri = tonumber(ARGV[a + 5]), tonumber(ARGV[a + 6])
+    -- Band and priority are stored as sent, the strings the ready member carries (readyMember).
+    local bandS, priS = ARGV[a + 5], ARGV[a + 6]
+    local band, pri = tonumber(bandS), tonumber(priS)
     local seq = redis.call('INCR', P .. 'seq')
     local ready = readyAt <= NOW
-    redis.call('HSET', taskKey(id), 'tenant', tenant, 'type', ttype, 'owner', ARGV[a + 3], 'payload', ARGV[a + 4],
-      'band', band, 'cb', band, 'pri', pri, 'cost', ARGV[a + 7], 'opts', ARGV[a + 8], 'max', ARGV[a + 9], 'idem', idem,
-      'state', 'queued', 'ready', ready and '1' or '0', 'att', 0, 'cat', int(NOW), 'rat', int(readyAt), 'uat', int(NOW), 'seq', seq,
-      'h', '{"s":"queued","at":' .. int(NOW) .. ',"a":0}')
+    local nowS, readyS = int(NOW), int(readyAt)
+    -- Field order is lookup cost: a listpack hash finds a field by scanning from its start, and a
+    -- write to a missing field scans it all before appending. So the fields that claims and
+    -- completions read and write come first, those they fill in (lease, result, the first two
+    -- history entries) already there, empty (hn says how many entries hold something).
+    redis.call('HSET', taskKey(id), 'state', 'queued', 'att', '0', 'hn', '0', 'tok', '', 'exp', '', 'w', '', 'tenant', tenant,
+      'type', ttype, 'uat', nowS, 'res', '', 'h1', '', 'h2', '', 'owner', ARGV[a + 3], 'payload', ARGV[a + 4], 'band', bandS, 'cb', bandS, 'pri', priS,
+      'cost', ARGV[a + 7], 'opts', ARGV[a + 8], 'max', ARGV[a + 9], 'idem', idem, 'ready', ready and '1' or '0', 'cat', nowS,
+      'rat', readyS, 'seq', seq, 'h', '{"s":"queued","at":' .. nowS .. ',"a":0}')
     if idem ~= '' then redis.call('HSET', P .. 'idem', tenant .. '|' .. idem, id) end
     redis.call('ZADD', P .. 'ix:' .. tenant, 0, id)
     countLater('queued|' .. tenant .. '|' .. ttype, 1)
@@ -55,7 +62,8 @@ for i = 0, n - 1 do
         seen[rq] = true
         first = redis.call('EXISTS', rq) == 0
       end
-      redis.call('ZADD', rq, (1000 - pri) * 4398046511104 + seq, id)
+      redis.call('ZADD', rq, (1000 - pri) * 4398046511104 + seq,
+        readyMember(id, '0', '0', ARGV[a + 7], ttype, ARGV[a + 3], bandS, bandS, priS, ARGV[a + 8], ARGV[a + 9], nowS, readyS, ARGV[a + 4]))
       if first then
         local tb = P .. 'tb:' .. band .. ':' .. tenant
         redis.call('HSET', tb, 's', int(NOW))
