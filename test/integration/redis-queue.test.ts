@@ -198,6 +198,31 @@ if (url === '') {
       await own.close();
     });
 
+    it('retains completions in a time-ordered log, an entry per settling call; a purge skips tasks deleted meanwhile and empties the sorted set of earlier versions', async () => {
+      const own = createRedisQueue({ client, prefix, queue: 'retain' });
+      const key = (name: string) => `{${prefix}}:q:retain:${name}`;
+      await own.configure({ retentionMs: 300 });
+      const made = (await own.enqueueMany(Array.from({ length: 5 }, (_, i) => ({ type: 'noop', tenantId: 'acme', payload: i })))).map((r) => r.task.taskId);
+      const { tasks } = await own.claim('w-retain', 5, 60_000);
+      const [late, ...first] = tasks;
+      await Promise.all(first.map((t) => own.complete(t.lease)));
+      const log = await client.lrange(key('donelog'), '0', '-1');
+      expect(log).toHaveLength(1);
+      expect(log[0]!.split('\x1f')[1]!.split(',').sort()).toEqual(first.map((t) => t.id).sort());
+      // One of them deleted before its retention ends; the last one retained the earlier versions' way.
+      expect(await own.delete(first[0]!.id)).toBe(true);
+      await own.complete(late!.lease);
+      const [entry] = await client.rpop(key('donelog'), 1) as string[];
+      await client.zadd(key('done'), entry!.split('\x1f')[0]!, late!.id);
+      expect((await own.stats()).counts.completed).toBe(4);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect((await own.reapExpired()).purged).toBe(4);
+      for (const id of made) expect(await own.get(id)).toBeNull();
+      expect((await own.stats()).counts.completed).toBe(0);
+      expect(await client.exists(key('donelog'), key('done'))).toBe(0);
+      await own.close();
+    });
+
     it('a background sweep removes expired tasks of a queue nobody works on, and stops at close()', async () => {
       const swept = createRedisQueue({ client, prefix, queue: 'swept', sweepIntervalMs: 50 });
       try {

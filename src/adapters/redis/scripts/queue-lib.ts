@@ -24,7 +24,10 @@ import { defineScript, type LuaScript } from '../lua.js';
  * <P>delayed             zset: delayed tasks by readyAt
  * <P>leased              zset: assigned and running tasks by lease expiry
  * <P>assigned:<worker>   zset: tasks assigned to a worker, by seq
- * <P>done / <P>failed    zsets: retained terminal tasks by finish time
+ * <P>donelog            list: retained completed and cancelled tasks, 'finishedAt FS id,id,…' per
+ *                        settling call, oldest first (see retainDone)
+ * <P>failed              zset: retained failed and dead tasks by finish time (<P>done: the
+ *                        completed ones of earlier versions, likewise)
  * <P>idem                hash: '<tenant>|<key>' → task id
  * <P>ix:<tenant>         zset: every stored task of the tenant, score 0, member = id (lexicographic: the listing order)
  * <P>ten:<tenant>        hash: w mc rate burst tok tokat ready leased
@@ -256,6 +259,14 @@ local function forgetIdempotency(id, tk, tenant)
   end
 end
 
+-- Completed and cancelled tasks wait out their retention in 'donelog', a list of
+-- 'finishedAt FS id,id,…' entries, one per settling call, in time order. It replaced a sorted set
+-- scored by finish time: a ZADD into a set of every retained task cost ~1.3 µs per completion
+-- (of ~7), one RPUSH per call costs next to nothing, and purging only ever takes the oldest.
+local function retainDone(ids)
+  redis.call('RPUSH', P .. 'donelog', int(NOW) .. FS .. table.concat(ids, ','))
+end
+
 -- Ends a task in a terminal state (counts moved from 'from'), or removes it when retention is 0.
 local function finish(id, tk, tenant, ttype, from, state, attempt, reason, c)
   count(from, tenant, ttype, -1)
@@ -271,7 +282,7 @@ local function finish(id, tk, tenant, ttype, from, state, attempt, reason, c)
   count(state, tenant, ttype, 1)
   redis.call('HSET', tk, 'state', state, 'uat', int(NOW), 'w', '', 'tok', '', 'exp', '')
   appendHist(tk, state, attempt, nil, reason)
-  if failedKind then redis.call('ZADD', P .. 'failed', NOW, id) else redis.call('ZADD', P .. 'done', NOW, id) end
+  if failedKind then redis.call('ZADD', P .. 'failed', NOW, id) else retainDone({ id }) end
 end
 
 -- Puts a leased task back in the queue (retry, hand-back, expired lease).
@@ -323,38 +334,56 @@ local function zremAll(key, members)
   end
 end
 
--- Terminal tasks past their retention, oldest first: up to 'limit' completed and cancelled ones
--- (after c.ret), then up to 'limit' failed and dead ones (after c.fret, when set). Counters and
--- listing entries are written once per group. Returns how many were removed.
+-- Terminal tasks past their retention, oldest first: completed and cancelled ones (after c.ret;
+-- the 'donelog' entries, whole, until at least 'limit' tasks are out), then up to 'limit' failed
+-- and dead ones (after c.fret, when set). Counters and listing entries are written once per call.
+-- A task deleted meanwhile is skipped. Returns how many were removed.
 local function purgeExpired(c, limit)
   local purged = 0
   local counts, unlisted = {}, {}
-  local function purge(zkey, retention)
+  local function drop(id, terminal)
+    local tk = taskKey(id)
+    local f = redis.call('HMGET', tk, 'state', 'tenant', 'type')
+    if f[1] and terminal[f[1]] then
+      local group = f[1] .. '|' .. f[2] .. '|' .. f[3]
+      counts[group] = (counts[group] or 0) - 1
+      forgetIdempotency(id, tk, f[2])
+      redis.call('DEL', tk)
+      local ix = P .. 'ix:' .. f[2]
+      local list = unlisted[ix]
+      if list == nil then
+        list = {}
+        unlisted[ix] = list
+      end
+      list[#list + 1] = id
+      purged = purged + 1
+    end
+  end
+  local function purge(zkey, retention, terminal)
     if retention == nil then return end
     local ids = redis.call('ZRANGEBYSCORE', zkey, '-inf', NOW - retention, 'LIMIT', 0, limit)
     if #ids == 0 then return end
-    for _, id in ipairs(ids) do
-      local tk = taskKey(id)
-      local f = redis.call('HMGET', tk, 'state', 'tenant', 'type')
-      if f[1] then
-        local group = f[1] .. '|' .. f[2] .. '|' .. f[3]
-        counts[group] = (counts[group] or 0) - 1
-        forgetIdempotency(id, tk, f[2])
-        redis.call('DEL', tk)
-        local ix = P .. 'ix:' .. f[2]
-        local list = unlisted[ix]
-        if list == nil then
-          list = {}
-          unlisted[ix] = list
-        end
-        list[#list + 1] = id
+    for _, id in ipairs(ids) do drop(id, terminal) end
+    zremAll(zkey, ids)
+  end
+  local done = { completed = true, cancelled = true }
+  if c.ret ~= nil then
+    local logKey, cutoff, taken = P .. 'donelog', NOW - c.ret, 0
+    while taken < limit do
+      local head = redis.call('LINDEX', logKey, 0)
+      if not head then break end
+      local sep = string.find(head, FS, 1, true)
+      if tonumber(string.sub(head, 1, sep - 1)) > cutoff then break end
+      redis.call('LPOP', logKey)
+      for id in string.gmatch(string.sub(head, sep + 1), '[^,]+') do
+        drop(id, done)
+        taken = taken + 1
       end
     end
-    zremAll(zkey, ids)
-    purged = purged + #ids
   end
-  purge(P .. 'done', c.ret)
-  purge(P .. 'failed', c.fret)
+  -- Tasks retained by earlier versions, in a sorted set by finish time.
+  purge(P .. 'done', c.ret, done)
+  purge(P .. 'failed', c.fret, { failed = true, dead = true })
   for ix, ids in pairs(unlisted) do zremAll(ix, ids) end
   for group, d in pairs(counts) do
     if redis.call('HINCRBY', P .. 'cnt', group, istr(d)) <= 0 then redis.call('HDEL', P .. 'cnt', group) end
