@@ -19,11 +19,25 @@ local n = tonumber(ARGV[3])
 local out = {}
 local created = false
 -- Counters and tenant totals are summed over the batch and written once; a tenant-band's
--- emptiness is checked once per batch.
+-- emptiness is checked once per batch. Sorted-set entries are gathered per key and added with one
+-- ZADD each, and the enqueue order is drawn once for the batch: each redis.call has a fixed cost
+-- (its arguments become Redis objects, its reply a Lua value) next to which one entry is cheap.
 local counts = {}
 local readyOf = {}
 local seen = {}
+local adds = {}
 local function countLater(f, d) counts[f] = (counts[f] or 0) + d end
+local function addLater(key, score, member)
+  local list = adds[key]
+  if list == nil then
+    list = {}
+    adds[key] = list
+  end
+  list[#list + 1] = score
+  list[#list + 1] = member
+end
+-- Gaps (duplicates take none) are harmless: seq only orders tasks.
+local seqBase = redis.call('INCRBY', P .. 'seq', n) - n
 for i = 0, n - 1 do
   local a = 4 + i * 13
   local id, tenant, ttype, idem = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 10]
@@ -41,7 +55,7 @@ for i = 0, n - 1 do
     -- Band and priority are stored as sent, the strings the ready member carries (readyMember).
     local bandS, priS = ARGV[a + 5], ARGV[a + 6]
     local band, pri = tonumber(bandS), tonumber(priS)
-    local seq = redis.call('INCR', P .. 'seq')
+    local seq = seqBase + i + 1
     local ready = readyAt <= NOW
     local nowS, readyS = int(NOW), int(readyAt)
     -- Field order is lookup cost: a listpack hash finds a field by scanning from its start, and a
@@ -53,7 +67,7 @@ for i = 0, n - 1 do
       'cost', ARGV[a + 7], 'opts', ARGV[a + 8], 'max', ARGV[a + 9], 'idem', idem, 'ready', ready and '1' or '0', 'cat', nowS,
       'rat', readyS, 'seq', seq, 'h', '{"s":"queued","at":' .. nowS .. ',"a":0}')
     if idem ~= '' then redis.call('HSET', P .. 'idem', tenant .. '|' .. idem, id) end
-    redis.call('ZADD', P .. 'ix:' .. tenant, 0, id)
+    addLater(P .. 'ix:' .. tenant, 0, id)
     countLater('queued|' .. tenant .. '|' .. ttype, 1)
     if ready then
       local rq = P .. 'rq:' .. band .. ':' .. tenant
@@ -62,22 +76,26 @@ for i = 0, n - 1 do
         seen[rq] = true
         first = redis.call('EXISTS', rq) == 0
       end
-      redis.call('ZADD', rq, (1000 - pri) * 4398046511104 + seq,
+      addLater(rq, (1000 - pri) * 4398046511104 + seq,
         readyMember(id, '0', '0', ARGV[a + 7], ttype, ARGV[a + 3], bandS, bandS, priS, ARGV[a + 8], ARGV[a + 9], nowS, readyS, ARGV[a + 4]))
       if first then
         local tb = P .. 'tb:' .. band .. ':' .. tenant
         redis.call('HSET', tb, 's', int(NOW))
         redis.call('ZADD', P .. 'bt:' .. band, redis.call('HGET', tb, 'v') or '0', tenant)
       end
-      redis.call('ZADD', P .. 'waiting', readyAt, id)
+      addLater(P .. 'waiting', readyAt, id)
       readyOf[tenant] = (readyOf[tenant] or 0) + 1
     else
-      redis.call('ZADD', P .. 'delayed', readyAt, id)
+      addLater(P .. 'delayed', readyAt, id)
       countLater('delayed|' .. tenant .. '|' .. ttype, 1)
     end
     created = true
     out[#out + 1] = id .. FS .. '1' .. FS .. 'queued' .. FS .. '0' .. FS .. int(NOW) .. FS .. int(readyAt)
   end
+end
+-- In slices of 1,000 entries: unpack() has a bound.
+for key, list in pairs(adds) do
+  for from = 1, #list, 2000 do redis.call('ZADD', key, unpack(list, from, math.min(#list, from + 1999))) end
 end
 for f, d in pairs(counts) do redis.call('HINCRBY', P .. 'cnt', f, d) end
 for tenant, d in pairs(readyOf) do
