@@ -43,9 +43,7 @@ for i = 0, n - 1 do
     if c.ret == 0 then
       forgetIdempotency(id, tk, tenant)
       redis.call('DEL', tk)
-      local ix = P .. 'ix:' .. tenant
-      unlisted[ix] = unlisted[ix] or {}
-      table.insert(unlisted[ix], id)
+      appendTo(unlisted, P .. 'ix:' .. tenant, id)
     else
       local to = 'completed|' .. tenant .. '|' .. ttype
       counts[to] = (counts[to] or 0) + 1

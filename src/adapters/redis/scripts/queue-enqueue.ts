@@ -27,15 +27,7 @@ local readyOf = {}
 local seen = {}
 local adds = {}
 local function countLater(f, d) counts[f] = (counts[f] or 0) + d end
-local function addLater(key, score, member)
-  local list = adds[key]
-  if list == nil then
-    list = {}
-    adds[key] = list
-  end
-  list[#list + 1] = score
-  list[#list + 1] = member
-end
+local function addLater(key, score, member) appendTo(adds, key, score, member) end
 -- Gaps (duplicates take none) are harmless: seq only orders tasks.
 local seqBase = redis.call('INCRBY', P .. 'seq', n) - n
 for i = 0, n - 1 do

@@ -68,6 +68,17 @@ local function istr(n)
   return s
 end
 local function opt(v) if v == false or v == nil or v == '' then return nil end return tonumber(v) end
+-- Appends 'a' (and 'b', when given) to the list kept under 'key' in 'lists': the per-key batches
+-- that scripts gather and then write with one call per key.
+local function appendTo(lists, key, a, b)
+  local list = lists[key]
+  if list == nil then
+    list = {}
+    lists[key] = list
+  end
+  list[#list + 1] = a
+  if b ~= nil then list[#list + 1] = b end
+end
 local function taskKey(id) return P .. 't:' .. id end
 
 local function config()
@@ -349,13 +360,7 @@ local function purgeExpired(c, limit)
       counts[group] = (counts[group] or 0) - 1
       forgetIdempotency(id, tk, f[2])
       redis.call('DEL', tk)
-      local ix = P .. 'ix:' .. f[2]
-      local list = unlisted[ix]
-      if list == nil then
-        list = {}
-        unlisted[ix] = list
-      end
-      list[#list + 1] = id
+      appendTo(unlisted, P .. 'ix:' .. f[2], id)
       purged = purged + 1
     end
   end
