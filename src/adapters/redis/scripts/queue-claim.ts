@@ -17,7 +17,7 @@ import { defineQueueScript } from './queue-lib.js';
  * Reply    { reaped: { id, tenant, type, state, attempt, reason }…,
  *            tasks: 'id FS tenant FS type FS attempt FS cost FS token FS expiresAt FS owner FS band FS
  *                    curBand FS priority FS options FS maxAttempts FS createdAt FS readyAt FS payload'…
- *                    (one string per task, see FS and claimedRow in the prelude),
+ *                    (one string per task, see deliveredRow in the prelude),
  *            next: ms until something may become claimable ('' = nothing scheduled or full claim),
  *            at: the server time (when the reaped tasks were re-queued) }
  */
@@ -250,8 +250,7 @@ while avail > 0 and band <= 3 do
           'hn', istr(n), histName(n), runningHead .. attempt .. runningTail)
         leasedArgs[#leasedArgs + 1] = expS
         leasedArgs[#leasedArgs + 1] = id
-        -- One concatenation (a single Lua CONCAT), no row table: see FS and claimedRow in the prelude.
-        tasks[#tasks + 1] = id .. FS .. best.name .. FS .. ttype .. FS .. attempt .. FS .. cost .. FS .. token .. FS .. expS .. FS .. rest
+        tasks[#tasks + 1] = deliveredRow(id, best.name, ttype, attempt, cost, token, expS, rest)
         avail = avail - 1
       end
       -- The served candidate's virtual time grew (sift it down), or it has nothing left to give.

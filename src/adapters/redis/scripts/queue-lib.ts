@@ -411,13 +411,17 @@ local function remember(rid, window, reply)
 end
 
 -- A delivered task as the claim replies it: one string, fields joined by FS, 'id FS tenant FS
--- type FS attempt FS cost FS token FS expiresAt FS owner FS band FS cb FS pri FS opts FS max FS
--- cat FS rat FS payload' (the adapter's claimedOf reads this order; the claim's fair picks build
--- the same row from the ready member).
+-- type FS attempt FS cost FS token FS expiresAt FS' then the ready member's tail ('owner FS band FS
+-- cb FS pri FS opts FS max FS cat FS rat FS payload', see readyFields). The adapter's claimedOf
+-- reads this order. One concatenation, no row table.
+local function deliveredRow(id, tenant, ttype, attempt, cost, token, expS, rest)
+  return id .. FS .. tenant .. FS .. ttype .. FS .. attempt .. FS .. cost .. FS .. token .. FS .. expS .. FS .. rest
+end
+-- The same row for a task already leased (assigned, or taken back by queue-recover), read from
+-- its hash: its stored attempt is the delivery's.
 local function claimedRow(id, tk, token, expS)
-  local f = redis.call('HMGET', tk, 'tenant', 'type', 'att', 'cost', 'owner', 'band', 'cb', 'pri', 'opts', 'max', 'cat', 'rat', 'payload')
-  return id .. FS .. f[1] .. FS .. f[2] .. FS .. f[3] .. FS .. f[4] .. FS .. token .. FS .. expS .. FS .. (f[5] or '') .. FS ..
-    f[6] .. FS .. f[7] .. FS .. f[8] .. FS .. f[9] .. FS .. f[10] .. FS .. f[11] .. FS .. f[12] .. FS .. f[13]
+  local _, att, _, cost, ttype, rest = readyFields(storedReadyMember(id, tk))
+  return deliveredRow(id, redis.call('HGET', tk, 'tenant'), ttype, att, cost, token, expS, rest)
 end
 
 -- The lease check every settling script makes: 'ok' or why the lease no longer holds.
