@@ -1,20 +1,13 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { JsonValue, PubSub } from '../../src/adapters/index.js';
-import type { LogFields, Logger } from '../../src/core/logger.js';
 import { createPostgresPubSub, migratePostgres } from '../../src/adapters/postgres/index.js';
 import { caught, waitFor } from '../../src/adapters/testing/support.js';
 import { createTestPool, dropSchema, randomSchema } from '../support/postgres-harness.js';
 import { skipWithoutServer } from '../support/missing-server.js';
+import { recordingLogger } from '../support/recording-logger.js';
 
 const url = inject('databaseUrl');
-
-/** A logger that keeps every line, to assert on what was (and was not) logged. */
-function recordingLogger(): Logger & { readonly lines: { level: string; message: string; fields?: LogFields }[] } {
-  const lines: { level: string; message: string; fields?: LogFields }[] = [];
-  const log = (level: string) => (message: string, fields?: LogFields) => void lines.push({ level, message, ...(fields ? { fields } : {}) });
-  return { lines, debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
-}
 
 if (url === '') {
   skipWithoutServer('postgres pub/sub', 'PostgreSQL server');

@@ -1,21 +1,15 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import type { LogFields, Logger } from '../../src/core/logger.js';
 import type { JsonValue } from '../../src/adapters/storage.js';
 import { createRedisPubSub, createRedisStorage } from '../../src/adapters/redis/index.js';
 import { waitFor } from '../../src/adapters/testing/index.js';
 import { closeRedis, connectRedis, randomPrefix } from '../support/redis-harness.js';
 import { startRedisServer, type RedisServerProcess } from '../support/redis-server.js';
 import { skipWithoutServer } from '../support/missing-server.js';
+import { recordingLogger } from '../support/recording-logger.js';
 
 // The shared server is empty when the binary is missing (the global setup already fails under CI).
 const haveServer = inject('redisUrl') !== '';
-
-function recordingLogger(): Logger & { lines: { level: string; message: string; fields?: LogFields }[] } {
-  const lines: { level: string; message: string; fields?: LogFields }[] = [];
-  const log = (level: string) => (message: string, fields?: LogFields) => void lines.push({ level, message, ...(fields ? { fields } : {}) });
-  return { lines, debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
-}
 
 if (!haveServer) {
   skipWithoutServer('redis pub/sub across a server restart', 'redis-server');

@@ -31,7 +31,7 @@ export interface PgNotification {
 }
 
 /**
- * A connection checked out of the pool. The pub/sub backend holds one for `LISTEN`; it listens to
+ * A connection checked out of the pool. The pub/sub backend holds one per pool for `LISTEN`; it listens to
  * `notification` and `error` events and gives the connection back with `release()` — passing the
  * error when the connection broke, so the pool discards it instead of reusing it.
  */
@@ -50,7 +50,8 @@ export interface PgPoolClient extends PgQueryable {
 
 /**
  * The host's connection pool, e.g. `new pg.Pool(...)`. The adapters run single statements on it
- * and check out at most one connection each (the pub/sub `LISTEN` connection). They never call
+ * and, together, keep one connection checked out for `LISTEN` while any of them listens (so a
+ * pool that serves listeners needs `max` >= 2). They never call
  * `end()`: the pool belongs to the host.
  *
  * @example

@@ -8,12 +8,13 @@ import type { MessageHandler, PubSub, Unsubscribe } from '../pubsub.js';
 import type { JsonValue } from '../storage.js';
 import { decodeJson, encodeJson } from '../internal/json.js';
 import { checkChannel } from '../internal/names.js';
-import type { PgNotification, PgPool, PgPoolClient } from './driver.js';
+import type { PgNotification, PgPool } from './driver.js';
+import { poolListener, type ListenerEvent, type ListenerMember, type PoolListener } from './pool-listener.js';
 import { mapPgError } from './errors.js';
 import { Lifecycle, sweepInBatches } from './lifecycle.js';
 import { quoteIdentifier } from './migrations.js';
 import { adapterOptionsShape, resolveAdapterOptions, type PostgresAdapterOptions } from './options.js';
-import { MAX_NOTIFY_PAYLOAD_BYTES, listen, pubsubStatements, unlisten, type PubSubStatements } from './sql/pubsub.js';
+import { MAX_NOTIFY_PAYLOAD_BYTES, pubsubStatements, type PubSubStatements } from './sql/pubsub.js';
 
 /** Options of {@link createPostgresPubSub}. */
 export interface PostgresPubSubOptions extends PostgresAdapterOptions {
@@ -30,24 +31,18 @@ const optionsSchema = z.strictObject({
   payloadRetentionMs: z.number().int().min(1_000).max(7 * 24 * 3600 * 1000).optional(),
 });
 
-// Reconnect backoff of the LISTEN connection: quick first retry, capped so a recovered database
-// is noticed within seconds.
-const RECONNECT_MIN_MS = 100;
-const RECONNECT_MAX_MS = 5_000;
-// A LISTEN connection can die silently (half-open TCP, NAT timeout): ping it, and treat a ping
-// that does not answer in time as a lost connection.
-const HEARTBEAT_MS = 30_000;
-const HEARTBEAT_TIMEOUT_MS = 10_000;
-
 /**
  * Publish/subscribe over PostgreSQL `LISTEN/NOTIFY`.
  *
  * - Publishing runs `pg_notify` on the pool. Messages larger than a NOTIFY payload allows are
  *   stored in `<schema>.pubsub_payloads` in the same transaction and the notification carries
  *   their id; subscribers fetch them. Nothing is ever truncated.
- * - Subscribing checks ONE connection out of the pool per adapter (on the first `subscribe`) and
- *   keeps it for `LISTEN`. If it breaks, the adapter reconnects with backoff and listens to every
- *   active channel again; messages published meanwhile are lost (delivery is at-most-once).
+ * - Subscribing listens on ONE connection per pool, checked out on the first `subscribe` of any
+ *   adapter on that pool and shared by all of them: every pub/sub adapter and queue handle of a
+ *   process. The pool therefore needs `max` >= 2; with `max: 1`, `subscribe` fails with
+ *   `VALIDATION_FAILED` instead of waiting forever for a second connection. If the shared
+ *   connection breaks, it is re-established with backoff and listens to every active channel
+ *   again; messages published meanwhile are lost (delivery is at-most-once).
  * - Channel names are hashed with the schema into `df_<hex>` identifiers: any valid channel name
  *   is a legal identifier, and two schemas never hear each other.
  * - Messages of one publisher on one channel arrive in publish order: publishes on one channel
@@ -67,7 +62,7 @@ const HEARTBEAT_TIMEOUT_MS = 10_000;
  * const unsubscribe = await pubsub.subscribe('policy', (msg) => console.log('policy changed', msg));
  * await pubsub.publish('policy', { changed: 'roles' });
  * await unsubscribe();
- * await pubsub.close(); // gives the LISTEN connection back; the pool stays open
+ * await pubsub.close(); // the LISTEN connection goes back once no adapter on the pool listens; the pool stays open
  * ```
  */
 export function createPostgresPubSub(options: PostgresPubSubOptions): PubSub {
@@ -88,12 +83,6 @@ interface ChannelState {
   tail: Promise<void>;
 }
 
-interface Listener {
-  readonly client: PgPoolClient;
-  readonly onError: (err: Error) => void;
-  readonly onNotification: (message: PgNotification) => void;
-}
-
 class PostgresPubSub implements PubSub {
   readonly #pool: PgPool;
   readonly #schema: string;
@@ -104,17 +93,17 @@ class PostgresPubSub implements PubSub {
   readonly #channels = new Map<string, ChannelState>();
   /** Last publish per channel identifier, to send the next one after it. */
   readonly #publishTails = new Map<string, Promise<void>>();
-  #listener: Listener | undefined;
-  /** Identifiers LISTENed on the current connection. */
-  #listening = new Set<string>();
-  /** Connection changes (connect, LISTEN, UNLISTEN, release) run one at a time, in call order. */
-  #ops: Promise<unknown> = Promise.resolve();
-  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  #reconnectDelay = RECONNECT_MIN_MS;
-  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  /** The pool's shared LISTEN connection. */
+  readonly #listener: PoolListener;
+  /** This adapter as the shared connection sees it. */
+  readonly #member: ListenerMember = {
+    receive: (notification) => this.#receive(notification),
+    connectionEvent: (event) => this.#connectionEvent(event),
+  };
 
   constructor(options: ReturnType<typeof resolveAdapterOptions>, retentionMs: number) {
     this.#pool = options.pool;
+    this.#listener = poolListener(options.pool);
     this.#schema = options.schema;
     this.#sql = pubsubStatements(quoteIdentifier(options.schema));
     this.#life = new Lifecycle('pubsub', options, () =>
@@ -174,30 +163,47 @@ class PostgresPubSub implements PubSub {
       return true;
     };
     try {
-      await this.#exclusive(() => this.#ensureListening(identifier));
+      await this.#listener.listen(identifier, this.#member);
     } catch (err) {
-      remove();
+      if (remove()) await this.#listener.unlisten(identifier, this.#member).catch(() => undefined);
       throw mapPgError(err, 'pubsub.subscribe');
     }
     if (this.#life.closed) throw new AdapterClosedError('postgres pubsub is closed');
     return async () => {
       if (!remove()) return;
       // Best effort: a failed UNLISTEN only means notifications we ignore anyway.
-      await this.#exclusive(() => this.#unlistenIfIdle(identifier)).catch(() => undefined);
+      await this.#listener.unlisten(identifier, this.#member).catch(() => undefined);
     };
   }
 
   async close(): Promise<void> {
-    if (this.#life.closed) {
-      await this.#ops;
-      return;
+    if (!this.#life.closed) {
+      this.#life.close();
+      for (const state of this.#channels.values()) for (const s of state.subscriptions) s.active = false;
+      this.#channels.clear();
     }
-    this.#life.close();
-    if (this.#reconnectTimer !== undefined) clearTimeout(this.#reconnectTimer);
-    this.#reconnectTimer = undefined;
-    for (const state of this.#channels.values()) for (const s of state.subscriptions) s.active = false;
-    this.#channels.clear();
-    await this.#exclusive(() => this.#release(undefined)).catch(() => undefined);
+    await this.#listener.leave(this.#member).catch(() => undefined);
+  }
+
+  /** A notification on one of this adapter's channels. */
+  #receive(notification: PgNotification): void {
+    const state = this.#channels.get(notification.channel);
+    if (state === undefined || state.subscriptions.size === 0) return;
+    // The subscribers at arrival time receive it, as with the other backends.
+    const recipients = [...state.subscriptions];
+    const payload = notification.payload ?? '';
+    state.tail = state.tail.then(() => this.#deliver(state, recipients, payload));
+  }
+
+  /** The shared LISTEN connection's state changed: logged by each adapter on it, with its own logger. */
+  #connectionEvent(event: ListenerEvent): void {
+    if (event.kind === 'lost') {
+      this.#logger.warn('postgres pubsub lost its LISTEN connection; reconnecting', { schema: this.#schema, code: mapPgError(event.error, 'pubsub.listen').code });
+    } else if (event.kind === 'reconnected') {
+      this.#logger.info('postgres pubsub reconnected', { schema: this.#schema, channels: this.#channels.size });
+    } else {
+      this.#logger.warn('postgres pubsub reconnect failed', { schema: this.#schema, code: mapPgError(event.error, 'pubsub.listen').code });
+    }
   }
 
   #identifier(channel: string): string {
@@ -213,161 +219,6 @@ class PostgresPubSub implements PubSub {
     } catch (err) {
       throw mapPgError(err, 'pubsub.publish');
     }
-  }
-
-  /** Runs `fn` after every earlier connection change has finished. */
-  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.#ops.then(fn, fn);
-    this.#ops = run.catch(() => undefined);
-    return run;
-  }
-
-  async #ensureListening(identifier: string): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      const listener = await this.#connect();
-      if (this.#listening.has(identifier)) return;
-      try {
-        await listener.client.query(listen(identifier));
-        this.#listening.add(identifier);
-        return;
-      } catch (err) {
-        // The connection died under us (it was idle and nobody noticed yet): one fresh try.
-        if (attempt === 0 && this.#listener !== listener) continue;
-        throw err;
-      }
-    }
-  }
-
-  async #unlistenIfIdle(identifier: string): Promise<void> {
-    if (this.#channels.has(identifier) || !this.#listening.has(identifier) || this.#listener === undefined) return;
-    this.#listening.delete(identifier);
-    await this.#listener.client.query(unlisten(identifier));
-  }
-
-  /** The current LISTEN connection, or a new one listening to every active channel. */
-  async #connect(): Promise<Listener> {
-    if (this.#listener !== undefined) return this.#listener;
-    if (this.#life.closed) throw new AdapterClosedError('postgres pubsub is closed');
-    const client = await this.#pool.connect();
-    const listener: Listener = {
-      client,
-      onError: (err) => this.#lost(listener, err),
-      onNotification: (message) => this.#receive(message),
-    };
-    // Attached at once: an 'error' event without a listener would crash the host process.
-    client.on('error', listener.onError);
-    client.on('notification', listener.onNotification);
-    const identifiers = [...this.#channels.keys()];
-    try {
-      // One round trip for all channels (simple protocol allows several statements).
-      if (identifiers.length > 0) await client.query(identifiers.map(listen).join(';\n'));
-    } catch (err) {
-      this.#detach(listener);
-      client.release(err instanceof Error ? err : true);
-      throw err;
-    }
-    this.#listener = listener;
-    this.#listening = new Set(identifiers);
-    this.#reconnectDelay = RECONNECT_MIN_MS;
-    this.#startHeartbeat();
-    return listener;
-  }
-
-  /** The LISTEN connection broke: drop it and reconnect in the background. */
-  #lost(listener: Listener, err: Error): void {
-    if (this.#listener !== listener) return;
-    this.#listener = undefined;
-    this.#listening = new Set();
-    this.#stopHeartbeat();
-    this.#detach(listener);
-    // Passing the error makes the pool destroy the connection instead of reusing it.
-    listener.client.release(err);
-    this.#logger.warn('postgres pubsub lost its LISTEN connection; reconnecting', { schema: this.#schema, code: mapPgError(err, 'pubsub.listen').code });
-    this.#scheduleReconnect();
-  }
-
-  #scheduleReconnect(): void {
-    if (this.#life.closed || this.#reconnectTimer !== undefined || this.#channels.size === 0) return;
-    const delay = this.#reconnectDelay;
-    this.#reconnectDelay = Math.min(delay * 2, RECONNECT_MAX_MS);
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = undefined;
-      void this.#exclusive(async () => {
-        if (this.#life.closed || this.#listener !== undefined || this.#channels.size === 0) return;
-        try {
-          await this.#connect();
-          this.#logger.info('postgres pubsub reconnected', { schema: this.#schema, channels: this.#listening.size });
-        } catch (err) {
-          this.#logger.warn('postgres pubsub reconnect failed', { schema: this.#schema, code: mapPgError(err, 'pubsub.listen').code });
-          this.#scheduleReconnect();
-        }
-      });
-    }, delay);
-  }
-
-  #startHeartbeat(): void {
-    this.#stopHeartbeat();
-    this.#heartbeat = setInterval(() => {
-      void this.#exclusive(async () => {
-        const listener = this.#listener;
-        if (listener === undefined) return;
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error('Connection timeout: LISTEN heartbeat unanswered')), HEARTBEAT_TIMEOUT_MS);
-        });
-        try {
-          await Promise.race([listener.client.query('SELECT 1'), timeout]);
-        } catch (err) {
-          this.#lost(listener, err instanceof Error ? err : new Error('heartbeat failed'));
-        } finally {
-          clearTimeout(timer);
-        }
-      });
-    }, HEARTBEAT_MS);
-    (this.#heartbeat as { unref?: () => void }).unref?.();
-  }
-
-  #stopHeartbeat(): void {
-    if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
-    this.#heartbeat = undefined;
-  }
-
-  #detach(listener: Listener): void {
-    listener.client.removeListener('notification', listener.onNotification);
-    listener.client.removeListener('error', listener.onError);
-    // The broken connection may still report errors while the pool tears it down; swallow them.
-    listener.client.on('error', ignoreError);
-  }
-
-  /** Gives the LISTEN connection back to the pool, clean (UNLISTEN *) when possible. */
-  async #release(reason: Error | undefined): Promise<void> {
-    this.#stopHeartbeat();
-    const listener = this.#listener;
-    this.#listener = undefined;
-    this.#listening = new Set();
-    if (listener === undefined) return;
-    listener.client.removeListener('notification', listener.onNotification);
-    let broken: Error | undefined = reason;
-    if (broken === undefined) {
-      try {
-        // A pooled connection must not keep listening for its next user.
-        await listener.client.query('UNLISTEN *');
-      } catch (err) {
-        broken = err instanceof Error ? err : new Error('UNLISTEN failed');
-      }
-    }
-    if (broken !== undefined) listener.client.on('error', ignoreError);
-    listener.client.release(broken);
-    listener.client.removeListener('error', listener.onError);
-  }
-
-  #receive(notification: PgNotification): void {
-    const state = this.#channels.get(notification.channel);
-    if (state === undefined || state.subscriptions.size === 0) return;
-    // The subscribers at arrival time receive it, as with the other backends.
-    const recipients = [...state.subscriptions];
-    const payload = notification.payload ?? '';
-    state.tail = state.tail.then(() => this.#deliver(state, recipients, payload));
   }
 
   async #deliver(state: ChannelState, recipients: readonly Subscription[], payload: string): Promise<void> {
@@ -408,8 +259,4 @@ class PostgresPubSub implements PubSub {
       error: isFabricaError(err) ? err.code : err instanceof Error ? err.name : typeof err,
     });
   }
-}
-
-function ignoreError(): void {
-  // Intentionally empty: see #detach.
 }

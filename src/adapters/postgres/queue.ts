@@ -188,7 +188,7 @@ class PostgresQueue implements QueueAdapter {
     this.#channel = `queue.${name}`;
     this.#identifier = pubsubIdentifier(options.schema, this.#channel);
     this.#life = new Lifecycle('queue', options, async () => (await this.#maintain(1000)).count, true);
-    // The pub/sub adapter owns the LISTEN connection and its reconnects; it sweeps nothing of ours.
+    // The pub/sub adapter listens (on the pool's one shared LISTEN connection, with its reconnects); it sweeps nothing of ours.
     this.#pubsub = createPostgresPubSub({ pool: options.pool, schema: options.schema, sweepIntervalMs: 0, ...(options.logger ? { logger: options.logger } : {}) });
   }
 
