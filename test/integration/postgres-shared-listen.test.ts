@@ -6,18 +6,10 @@ import { createPostgresPubSub, createPostgresQueue, migratePostgres } from '../.
 import { caught, waitFor } from '../../src/adapters/testing/support.js';
 import { createTestPool, dropSchema, randomSchema } from '../support/postgres-harness.js';
 import { skipWithoutServer } from '../support/missing-server.js';
+import { wakeAndDeliverThroughEach, wokenWithin } from '../support/shared-listening.js';
 import { recordingLogger } from '../support/recording-logger.js';
 
 const url = inject('databaseUrl');
-
-/** Resolves when `queue`'s waitForWork returns, with whether it was woken before `timeoutMs`. */
-async function wokenWithin(queue: QueueAdapter, timeoutMs: number, trigger: () => Promise<unknown>): Promise<boolean> {
-  const started = Date.now();
-  const waiting = queue.waitForWork(timeoutMs);
-  await trigger();
-  await waiting;
-  return Date.now() - started < timeoutMs - 500;
-}
 
 // Every pub/sub adapter and queue handle on one pool listens on the pool's one shared LISTEN
 // connection. Before, each checked out a connection of its own and kept it: `max` handles left no
@@ -69,20 +61,7 @@ if (url === '') {
       const pool = newPool({ max: 2, application_name: 'df-shared-six' });
       const queues = Array.from({ length: 6 }, (_, i) => queueOn(pool, `shared-${i}`));
       const pubsubs = [pubsubOn(pool), pubsubOn(pool)];
-      const received: JsonValue[][] = [[], []];
-      for (const [i, pubsub] of pubsubs.entries()) await pubsub.subscribe('news', (message) => void received[i]!.push(message));
-      for (const [i, queue] of queues.entries()) {
-        // A first claim subscribes the handle to its wake-ups.
-        expect((await queue.claim('w', 1, 10_000)).tasks).toEqual([]);
-        // An enqueue on this queue wakes a worker waiting on it long before the wait would end.
-        expect(await wokenWithin(queue, 20_000, () => queue.enqueue({ type: 'job', tenantId: 'acme', payload: { i } }))).toBe(true);
-        const { tasks } = await queue.claim('w', 1, 10_000);
-        expect(tasks.map((t) => t.payload)).toEqual([{ i }]);
-        await queue.complete(tasks[0]!.lease);
-      }
-      await pubsubs[0]!.publish('news', 'one message');
-      await waitFor(() => received.every((r) => r.length === 1), { what: 'both subscribers' });
-      expect(received).toEqual([['one message'], ['one message']]);
+      await wakeAndDeliverThroughEach(queues, pubsubs);
       // One connection is held for listening; the other serves the queries and is idle now.
       expect(checkedOut(pool)).toBe(1);
       expect(pool.totalCount).toBeLessThanOrEqual(2);

@@ -38,8 +38,8 @@ export interface RedisCacheClient extends RedisScriptClient {
 }
 
 /**
- * The dedicated subscriber connection the pub/sub adapter owns: made by
- * {@link RedisPubSubClient.duplicate}, closed by the adapter's `close()`.
+ * The subscriber connection the pub/sub adapters and queue handles of one client share: made by
+ * {@link RedisPubSubClient.duplicate} on the first subscribe, closed when the last of them closes.
  */
 export interface RedisSubscriberConnection {
   /** Connection state, e.g. `'ready'`, `'reconnecting'`, `'end'`. */

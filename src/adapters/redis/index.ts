@@ -19,8 +19,9 @@
  *   skewed clocks agree and Redis frees expired memory itself.
  * - Listing reads a per-namespace sorted set in byte order (= Unicode code point order) and
  *   lazily drops entries of documents that expired.
- * - Pub/sub publishes on the host's client and subscribes on one dedicated connection made with
- *   `client.duplicate()`, which `close()` closes.
+ * - Pub/sub publishes on the host's client and subscribes on one connection per client, made with
+ *   `client.duplicate()`, shared by every pub/sub adapter and queue handle made from that client,
+ *   and closed when the last of them closes.
  * - The task queue (`createRedisQueue`) is a set of Lua scripts over sorted sets (per band and
  *   tenant, tenants by virtual time, delayed, leased): the claim script applies the fair policy
  *   atomically; idle workers wake on a pub/sub message published once per idle period.

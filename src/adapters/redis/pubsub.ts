@@ -4,17 +4,19 @@ import type { JsonValue } from '../storage.js';
 import type { MessageHandler, PubSub, Unsubscribe } from '../pubsub.js';
 import { checkChannel } from '../internal/names.js';
 import { decodeJson, encodeJson } from '../internal/json.js';
-import type { RedisPubSubClient, RedisSubscriberConnection } from './driver.js';
+import type { RedisPubSubClient } from './driver.js';
 import { mapRedisError } from './errors.js';
 import { redisKeyLayout, type RedisKeyLayout } from './keys.js';
 import { parseRedisOptions, type RedisCommonOptions } from './options.js';
+import { sharedSubscriber, type SharedSubscriber, type SubscriberMember } from './shared-subscriber.js';
 
 /** Options of {@link createRedisPubSub}. */
 export interface RedisPubSubOptions extends RedisCommonOptions {
   /**
-   * The host's client: messages are published on it, and `duplicate()` makes the dedicated
-   * subscriber connection (a connection in subscriber mode can run no other command). The adapter
-   * never closes the host's client; it closes the duplicate in `close()`.
+   * The host's client: messages are published on it, and `duplicate()` makes the subscriber
+   * connection (a connection in subscriber mode can run no other command), one per client, shared
+   * by every pub/sub adapter and queue handle made from it. The adapter never closes the host's
+   * client; the shared connection is closed when the last adapter using it closes.
    */
   readonly client: RedisPubSubClient;
 }
@@ -24,17 +26,10 @@ interface Subscription {
   active: boolean;
 }
 
-interface ChannelState {
-  readonly subscriptions: Set<Subscription>;
-  /** Whether SUBSCRIBE was acknowledged (and no UNSUBSCRIBE sent since). */
-  subscribed: boolean;
-  /** SUBSCRIBE/UNSUBSCRIBE of this channel run one after another, never interleaved. */
-  queue: Promise<void>;
-}
-
 /**
  * Publish/subscribe over Redis: `PUBLISH` on the host's client to `<prefix>:ps:<channel>`,
- * `SUBSCRIBE` on one dedicated connection made with `client.duplicate()` on first subscribe.
+ * `SUBSCRIBE` on one connection per host client, made with `client.duplicate()` on the first
+ * subscribe of any adapter or queue handle on that client and shared by all of them.
  * Messages published while the subscriber is disconnected are lost; after a reconnect the client
  * re-subscribes by itself (ioredis `autoResubscribe`, on by default). One caveat to at-most-once:
  * a PUBLISH in flight when the publisher's connection drops may be resent by ioredis on reconnect
@@ -50,7 +45,7 @@ interface ChannelState {
  * const unsubscribe = await pubsub.subscribe('policy', (msg) => console.log(msg));
  * await pubsub.publish('policy', { changed: 'roles' });
  * await unsubscribe();
- * await pubsub.close(); // closes the subscriber connection, not `client`
+ * await pubsub.close(); // leaves the shared subscriber connection (closed with its last user), never `client`
  * ```
  */
 export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
@@ -59,8 +54,16 @@ export function createRedisPubSub(options: RedisPubSubOptions): PubSub {
 }
 
 class RedisPubSub implements PubSub {
-  readonly #channels = new Map<string, ChannelState>();
-  #subscriber: RedisSubscriberConnection | undefined;
+  /** This adapter's handlers per channel (as named by the caller, without the key prefix). */
+  readonly #channels = new Map<string, Set<Subscription>>();
+  /** The client's shared subscriber connection. */
+  readonly #subscriber: SharedSubscriber;
+  /** This adapter as the shared connection sees it. */
+  readonly #member: SubscriberMember = {
+    deliver: (redisChannel, text) => this.#deliver(redisChannel, text),
+    // The error's name and code only: messages can carry host names or credentials from a URL.
+    connectionError: (err) => this.logger.warn('redis pubsub connection error', { error: err.name, code: (err as { code?: unknown }).code }),
+  };
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -68,7 +71,9 @@ class RedisPubSub implements PubSub {
     private readonly client: RedisPubSubClient,
     private readonly keys: RedisKeyLayout,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.#subscriber = sharedSubscriber(client);
+  }
 
   async init(): Promise<void> {
     // The subscriber connection is opened on first subscribe: a publish-only process needs none.
@@ -90,32 +95,24 @@ class RedisPubSub implements PubSub {
     this.#assertOpen();
     const ch = checkChannel(channel);
     if (typeof handler !== 'function') throw new TypeError('handler must be a function');
-    const subscriber = this.#connection();
-    let state = this.#channels.get(ch);
-    if (!state) {
-      state = { subscriptions: new Set(), subscribed: false, queue: Promise.resolve() };
-      this.#channels.set(ch, state);
+    let subscriptions = this.#channels.get(ch);
+    if (subscriptions === undefined) {
+      subscriptions = new Set();
+      this.#channels.set(ch, subscriptions);
     }
     const subscription: Subscription = { handler, active: true };
-    state.subscriptions.add(subscription);
-    const current = state;
+    subscriptions.add(subscription);
     try {
       // Every subscribe waits for the acknowledgement, also when another handler's SUBSCRIBE of
       // the same channel is still in flight: resolving means "live", as the contract says.
-      await this.#enqueue(current, async () => {
-        if (current.subscribed || !subscription.active || this.#closed) return;
-        await subscriber.subscribe(this.keys.channel(ch));
-        current.subscribed = true;
-      });
+      await this.#subscriber.subscribe(this.keys.channel(ch), this.#member);
     } catch (err) {
-      subscription.active = false;
-      current.subscriptions.delete(subscription);
-      if (current.subscriptions.size === 0 && this.#channels.get(ch) === current) this.#channels.delete(ch);
+      if (this.#remove(ch, subscription)) await this.#subscriber.unsubscribe(this.keys.channel(ch), this.#member).catch(() => undefined);
       if (this.#closed) throw new AdapterClosedError('redis pubsub was closed while subscribing', { cause: err });
       throw mapRedisError(err, 'pubsub.subscribe');
     }
     if (this.#closed) throw new AdapterClosedError('redis pubsub is closed');
-    return async () => this.#unsubscribe(ch, current, subscription);
+    return async () => this.#unsubscribe(ch, subscription);
   }
 
   async close(): Promise<void> {
@@ -125,64 +122,31 @@ class RedisPubSub implements PubSub {
 
   async #close(): Promise<void> {
     this.#closed = true;
-    for (const state of this.#channels.values()) {
-      for (const s of state.subscriptions) s.active = false;
+    for (const subscriptions of this.#channels.values()) {
+      for (const s of subscriptions) s.active = false;
     }
     this.#channels.clear();
-    const subscriber = this.#subscriber;
-    this.#subscriber = undefined;
-    if (!subscriber) return;
-    // QUIT when connected (clean goodbye); otherwise drop the socket and stop reconnecting, so a
-    // closed adapter never keeps retrying a server that is gone.
-    if (subscriber.status === 'ready') {
-      try {
-        await subscriber.quit();
-        return;
-      } catch {
-        // Fall through: the connection is going away anyway.
-      }
-    }
-    subscriber.disconnect();
+    await this.#subscriber.leave(this.#member);
   }
 
   #assertOpen(): void {
     if (this.#closed) throw new AdapterClosedError('redis pubsub is closed');
   }
 
-  #connection(): RedisSubscriberConnection {
-    if (this.#subscriber) return this.#subscriber;
-    const subscriber = this.client.duplicate();
-    subscriber.on('message', (redisChannel, text) => this.#deliver(redisChannel, text));
-    // Without a listener ioredis prints connection errors to stderr; log name and code only,
-    // since messages can carry host names or credentials from a URL.
-    subscriber.on('error', (err) => {
-      this.logger.warn('redis pubsub connection error', { error: err.name, code: (err as { code?: unknown }).code });
-    });
-    this.#subscriber = subscriber;
-    return subscriber;
-  }
-
-  #enqueue(state: ChannelState, op: () => Promise<void>): Promise<void> {
-    const run = state.queue.then(op);
-    // The queue continues after a failed op; the failure goes to that op's caller only.
-    state.queue = run.catch(() => undefined);
-    return run;
-  }
-
-  async #unsubscribe(ch: string, state: ChannelState, subscription: Subscription): Promise<void> {
-    if (!subscription.active) return;
+  /** Deactivates `subscription`; true when it was the channel's last one here. */
+  #remove(ch: string, subscription: Subscription): boolean {
+    if (!subscription.active) return false;
     subscription.active = false;
-    state.subscriptions.delete(subscription);
-    const subscriber = this.#subscriber;
-    if (this.#closed || !subscriber) return;
+    const subscriptions = this.#channels.get(ch);
+    if (subscriptions === undefined || !subscriptions.delete(subscription) || subscriptions.size > 0) return false;
+    this.#channels.delete(ch);
+    return true;
+  }
+
+  async #unsubscribe(ch: string, subscription: Subscription): Promise<void> {
+    if (!this.#remove(ch, subscription) || this.#closed) return;
     try {
-      await this.#enqueue(state, async () => {
-        // Another subscribe may have arrived while this waited: keep the channel then.
-        if (state.subscriptions.size > 0 || !state.subscribed) return;
-        state.subscribed = false;
-        if (this.#channels.get(ch) === state) this.#channels.delete(ch);
-        await subscriber.unsubscribe(this.keys.channel(ch));
-      });
+      await this.#subscriber.unsubscribe(this.keys.channel(ch), this.#member);
     } catch (err) {
       // Delivery to this handler already stopped (it is inactive); the server-side subscription
       // would only cost bandwidth, and a reconnect without it in the state would drop it anyway.
@@ -193,9 +157,9 @@ class RedisPubSub implements PubSub {
   #deliver(redisChannel: string, text: string): void {
     if (!redisChannel.startsWith(this.keys.channelPrefix)) return;
     const ch = redisChannel.slice(this.keys.channelPrefix.length);
-    const state = this.#channels.get(ch);
-    if (!state) return;
-    for (const subscription of [...state.subscriptions]) {
+    const subscriptions = this.#channels.get(ch);
+    if (!subscriptions) return;
+    for (const subscription of [...subscriptions]) {
       if (!subscription.active) continue;
       try {
         // Parsed per handler: each gets its own copy, so one handler's mutation cannot leak to another.

@@ -84,8 +84,9 @@ import { queueTenantScript } from './scripts/queue-tenant.js';
  */
 export interface RedisQueueOptions extends RedisCommonOptions {
   /**
-   * The host's client: scripts run on it, and `duplicate()` makes the one subscriber connection
-   * that carries wake-ups (closed by `close()`). The adapter never closes the host's client.
+   * The host's client: scripts run on it, and `duplicate()` makes the subscriber connection that
+   * carries wake-ups, one per client, shared with every other queue handle and pub/sub adapter
+   * made from it (closed when the last of them closes). The adapter never closes the host's client.
    */
   readonly client: RedisScriptClient & RedisPubSubClient;
   /** The queue's name (default `default`); adapters with one name and prefix share tasks. */

@@ -1,0 +1,166 @@
+import type { RedisPubSubClient, RedisSubscriberConnection } from './driver.js';
+
+/**
+ * One subscriber connection per host client, shared by every pub/sub adapter and queue handle
+ * made from that client.
+ *
+ * A Redis connection in subscriber mode can run no other command, so subscribing needs a
+ * connection of its own. Each adapter and each queue handle (whose wake-ups ride on pub/sub) used
+ * to open one with `client.duplicate()`: a process with twenty queues held twenty-one connections.
+ * Connection counts are a standing complaint of Bull and BullMQ users ("ERR max number of
+ * clients reached", managed plans that cap connections: bull#246, bull#1453, bullmq#336,
+ * bullmq#2243). Shared, a process subscribes over one connection per client.
+ */
+
+/** An adapter subscribing through a {@link SharedSubscriber}. */
+export interface SubscriberMember {
+  /** A message on a Redis channel the member subscribed to. */
+  deliver(redisChannel: string, text: string): void;
+  /** A connection error of the shared subscriber (each member logs it with its own logger). */
+  connectionError(err: Error): void;
+}
+
+interface ChannelState {
+  readonly members: Set<SubscriberMember>;
+  /** Whether SUBSCRIBE was acknowledged (and no UNSUBSCRIBE sent since). */
+  subscribed: boolean;
+  /** SUBSCRIBE/UNSUBSCRIBE of this channel run one after another, never interleaved. */
+  queue: Promise<void>;
+}
+
+/** A subscriber connection, the channels subscribed on it and the members using it. */
+interface Connection {
+  readonly subscriber: RedisSubscriberConnection;
+  readonly channels: Map<string, ChannelState>;
+  /** Every member that subscribed since the connection opened and has not left. */
+  readonly members: Set<SubscriberMember>;
+}
+
+const byClient = new WeakMap<RedisPubSubClient, SharedSubscriber>();
+
+/** The shared subscriber of `client`, made on first use. */
+export function sharedSubscriber(client: RedisPubSubClient): SharedSubscriber {
+  let shared = byClient.get(client);
+  if (shared === undefined) {
+    shared = new SharedSubscriber(client);
+    byClient.set(client, shared);
+  }
+  return shared;
+}
+
+/**
+ * The connection is opened (`duplicate()`) when a first member subscribes and closed (`QUIT`)
+ * when the last member leaves (its adapter closed); a member that only unsubscribed keeps it, so
+ * subscribing again costs no new connection. ioredis re-subscribes every channel after a
+ * reconnect by itself (`autoResubscribe`).
+ */
+export class SharedSubscriber {
+  readonly #client: RedisPubSubClient;
+  #connection: Connection | undefined;
+
+  constructor(client: RedisPubSubClient) {
+    this.#client = client;
+  }
+
+  /**
+   * Adds `member` to `redisChannel`; resolves once the server acknowledged the SUBSCRIBE, also
+   * when another member's SUBSCRIBE of the channel is still in flight. On failure the member is
+   * not subscribed.
+   */
+  async subscribe(redisChannel: string, member: SubscriberMember): Promise<void> {
+    const connection = this.#open();
+    connection.members.add(member);
+    let state = connection.channels.get(redisChannel);
+    if (state === undefined) {
+      state = { members: new Set(), subscribed: false, queue: Promise.resolve() };
+      connection.channels.set(redisChannel, state);
+    }
+    state.members.add(member);
+    const current = state;
+    try {
+      await enqueue(current, async () => {
+        if (current.subscribed || !current.members.has(member)) return;
+        await connection.subscriber.subscribe(redisChannel);
+        current.subscribed = true;
+      });
+    } catch (err) {
+      await this.unsubscribe(redisChannel, member).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Removes `member` from `redisChannel`; the last member out UNSUBSCRIBEs it. */
+  async unsubscribe(redisChannel: string, member: SubscriberMember): Promise<void> {
+    const connection = this.#connection;
+    const state = connection?.channels.get(redisChannel);
+    if (connection === undefined || state === undefined || !state.members.delete(member)) return;
+    await this.#dropIfEmpty(connection, redisChannel);
+  }
+
+  /** Removes `member` from every channel (its adapter closed); the last member out closes the connection. */
+  async leave(member: SubscriberMember): Promise<void> {
+    const connection = this.#connection;
+    if (connection === undefined || !connection.members.delete(member)) return;
+    const emptied: string[] = [];
+    for (const [redisChannel, state] of connection.channels) {
+      if (state.members.delete(member) && state.members.size === 0) emptied.push(redisChannel);
+    }
+    if (connection.members.size === 0) return this.#close(connection);
+    // Best effort: a channel left subscribed only costs messages nobody receives.
+    await Promise.all(emptied.map((redisChannel) => this.#dropIfEmpty(connection, redisChannel).catch(() => undefined)));
+  }
+
+  /** UNSUBSCRIBEs `redisChannel` if it has no member left once its earlier operations are done. */
+  async #dropIfEmpty(connection: Connection, redisChannel: string): Promise<void> {
+    const state = connection.channels.get(redisChannel);
+    if (state === undefined) return;
+    await enqueue(state, async () => {
+      if (state.members.size > 0 || !state.subscribed) return;
+      state.subscribed = false;
+      if (connection.channels.get(redisChannel) === state) connection.channels.delete(redisChannel);
+      await connection.subscriber.unsubscribe(redisChannel);
+    });
+  }
+
+  #open(): Connection {
+    if (this.#connection !== undefined) return this.#connection;
+    const subscriber = this.#client.duplicate();
+    const connection: Connection = { subscriber, channels: new Map(), members: new Set() };
+    subscriber.on('message', (redisChannel, text) => {
+      const state = connection.channels.get(redisChannel);
+      if (state === undefined) return;
+      for (const member of [...state.members]) member.deliver(redisChannel, text);
+    });
+    // Without a listener ioredis prints connection errors to stderr.
+    subscriber.on('error', (err) => {
+      for (const member of [...connection.members]) member.connectionError(err);
+    });
+    this.#connection = connection;
+    return connection;
+  }
+
+  /** Closes a connection no member uses: the next subscribe opens a new one. */
+  async #close(connection: Connection): Promise<void> {
+    if (this.#connection === connection) this.#connection = undefined;
+    connection.channels.clear();
+    const { subscriber } = connection;
+    // QUIT when connected (clean goodbye); otherwise drop the socket and stop reconnecting, so an
+    // unused connection never keeps retrying a server that is gone.
+    if (subscriber.status === 'ready') {
+      try {
+        await subscriber.quit();
+        return;
+      } catch {
+        // Fall through: the connection is going away anyway.
+      }
+    }
+    subscriber.disconnect();
+  }
+}
+
+function enqueue(state: ChannelState, op: () => Promise<void>): Promise<void> {
+  const run = state.queue.then(op);
+  // The queue continues after a failed op; the failure goes to that op's caller only.
+  state.queue = run.catch(() => undefined);
+  return run;
+}

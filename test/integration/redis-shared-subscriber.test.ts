@@ -1,0 +1,123 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { JsonValue, PubSub } from '../../src/adapters/index.js';
+import { createRedisPubSub, createRedisQueue } from '../../src/adapters/redis/index.js';
+import { waitFor } from '../../src/adapters/testing/support.js';
+import { closeRedis, connectRedis, deletePrefixKeys, randomPrefix } from '../support/redis-harness.js';
+import { skipWithoutServer } from '../support/missing-server.js';
+import { wakeAndDeliverThroughEach, wokenWithin } from '../support/shared-listening.js';
+
+const url = inject('redisUrl');
+
+// Every pub/sub adapter and queue handle made from one client subscribes over one shared
+// connection. Before, each opened its own with client.duplicate(): six queues held six.
+if (url === '') {
+  skipWithoutServer('redis shared subscriber connection', 'redis-server');
+} else {
+  describe('redis shared subscriber connection', () => {
+    const prefix = randomPrefix('dfss');
+    const clients: Redis[] = [];
+    let admin: Redis;
+    /** A client whose connections (the duplicates too) carry `name` in CLIENT LIST. */
+    const clientNamed = (name: string): Redis => {
+      const client = connectRedis(url, { connectionName: name });
+      clients.push(client);
+      return client;
+    };
+    /** Connections named `name`: all of them, and those in subscriber mode. */
+    const connections = async (name: string): Promise<{ all: number; subscribers: number }> => {
+      const list = (await admin.call('CLIENT', 'LIST')) as string;
+      const mine = list.split('\n').filter((line) => new RegExp(`(^| )name=${name}( |$)`).test(line));
+      return { all: mine.length, subscribers: mine.filter((line) => / flags=\w*P/.test(line)).length };
+    };
+
+    beforeAll(() => {
+      admin = connectRedis(url);
+    });
+    afterAll(async () => {
+      await Promise.all(clients.map((c) => closeRedis(c)));
+      await deletePrefixKeys(url, prefix);
+      await closeRedis(admin);
+    });
+
+    it('six queue handles and two pub/sub adapters on one client all wake and deliver over one subscriber connection', async () => {
+      const name = `dfss-six-${process.pid}`;
+      const client = clientNamed(name);
+      const queues = Array.from({ length: 6 }, (_, i) => createRedisQueue({ client, prefix, queue: `six-${i}` }));
+      const pubsubs: PubSub[] = [createRedisPubSub({ client, prefix }), createRedisPubSub({ client, prefix })];
+      try {
+        await wakeAndDeliverThroughEach(queues, pubsubs);
+        // The host's client and one subscriber connection.
+        expect(await connections(name)).toEqual({ all: 2, subscribers: 1 });
+      } finally {
+        for (const adapter of [...queues, ...pubsubs]) await adapter.close();
+      }
+      await waitFor(async () => (await connections(name)).all === 1, { what: 'the subscriber connection to close with the last adapter' });
+      expect(client.status).toBe('ready');
+    });
+
+    it('closing adapters one by one keeps the others subscribed; the last close closes the connection; a new adapter opens one again', async () => {
+      const name = `dfss-close-${process.pid}`;
+      const client = clientNamed(name);
+      const first = createRedisPubSub({ client, prefix });
+      const second = createRedisPubSub({ client, prefix });
+      const queue = createRedisQueue({ client, prefix, queue: 'closing' });
+      const a: JsonValue[] = [];
+      const b: JsonValue[] = [];
+      await first.subscribe('same', (m) => void a.push(m));
+      await second.subscribe('same', (m) => void b.push(m));
+      const own = await second.subscribe('own', (m) => void b.push(m));
+      await queue.claim('w', 1, 10_000);
+      expect((await connections(name)).subscribers).toBe(1);
+
+      await first.close();
+      await first.close(); // idempotent
+      await second.publish('same', 'after first closed');
+      await second.publish('own', 'own channel');
+      await waitFor(() => b.length === 2, { what: 'the second adapter still receiving' });
+      expect(a).toEqual([]);
+      expect(await wokenWithin(queue, 20_000, () => queue.enqueue({ type: 'job', tenantId: 'acme', payload: null }))).toBe(true);
+
+      // Unsubscribing keeps the connection (the adapter is still open); only UNSUBSCRIBE is sent.
+      await own();
+      const ownChannel = `${prefix}:ps:own`;
+      await waitFor(async () => Number(((await admin.call('PUBSUB', 'NUMSUB', ownChannel)) as [string, number])[1]) === 0, { what: 'UNSUBSCRIBE' });
+      expect((await connections(name)).subscribers).toBe(1);
+
+      await second.close();
+      expect(await wokenWithin(queue, 20_000, () => queue.enqueue({ type: 'job', tenantId: 'acme', payload: null }))).toBe(true);
+      await queue.close();
+      await waitFor(async () => (await connections(name)).all === 1, { what: 'the subscriber connection to close' });
+
+      const third = createRedisPubSub({ client, prefix });
+      const c: JsonValue[] = [];
+      await third.subscribe('same', (m) => void c.push(m));
+      await third.publish('same', 'again');
+      await waitFor(() => c.length === 1, { what: 'delivery on a new connection' });
+      expect(await connections(name)).toEqual({ all: 2, subscribers: 1 });
+      await third.close();
+    });
+
+    it('two prefixes on one client share the connection and never hear each other', async () => {
+      const name = `dfss-prefix-${process.pid}`;
+      const client = clientNamed(name);
+      const here = createRedisPubSub({ client, prefix });
+      const there = createRedisPubSub({ client, prefix: `${prefix}x` });
+      const gotHere: JsonValue[] = [];
+      const gotThere: JsonValue[] = [];
+      try {
+        await here.subscribe('same', (m) => void gotHere.push(m));
+        await there.subscribe('same', (m) => void gotThere.push(m));
+        await there.publish('same', 'for there');
+        await here.publish('same', 'for here');
+        await waitFor(() => gotHere.length === 1 && gotThere.length === 1, { what: 'both prefixes' });
+        expect(gotHere).toEqual(['for here']);
+        expect(gotThere).toEqual(['for there']);
+        expect((await connections(name)).subscribers).toBe(1);
+      } finally {
+        await here.close();
+        await there.close();
+      }
+    });
+  });
+}
