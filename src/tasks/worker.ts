@@ -433,7 +433,7 @@ class TaskWorker implements Worker {
         if (this.#stopping) break;
         errors += 1;
         this.#logger.warn('tasks: claim failed; retrying', { worker: this.id, code: codeOf(err), attempt: errors });
-        await this.#queue.waitForWork(Math.min(5_000, 50 * 2 ** Math.min(errors, 7)), this.#stop.signal).catch(() => undefined);
+        await this.#pause(Math.min(5_000, 50 * 2 ** Math.min(errors, 7)));
         continue;
       }
       saturated = tasks.length === requested;
@@ -443,9 +443,28 @@ class TaskWorker implements Worker {
         if (this.#quiet()) for (const resolve of this.#idleWaiters.splice(0)) resolve();
         await this.#maintain();
         const wait = Math.min(nextInMs ?? this.#idlePollMs, this.#idlePollMs);
-        if (!this.#stopping && wait > 0) await this.#queue.waitForWork(wait, this.#stop.signal).catch(() => undefined);
+        if (!this.#stopping && wait > 0) await this.#pause(wait);
       }
     }
+  }
+
+  /**
+   * Waits up to `ms` for work, or until shutdown. A queue that cannot even wait (its database is
+   * unreachable, its schema missing, its pool too small to listen) fails `waitForWork` at once:
+   * the rest of `ms` is then slept out anyway. Skipping it turned each worker into a busy loop
+   * during a PostgreSQL outage (a refused connection fails in microseconds): ~19,000 failed claims
+   * and log lines in 3 s, one core at 100%.
+   */
+  async #pause(ms: number): Promise<void> {
+    const started = Date.now();
+    try {
+      await this.#queue.waitForWork(ms, this.#stop.signal);
+      return;
+    } catch {
+      // The claim that follows reports the queue's state; this wait only has to last.
+    }
+    const left = ms - (Date.now() - started);
+    if (left > 0) await sleep(left, this.#stop.signal);
   }
 
   async #maintain(): Promise<void> {
@@ -694,6 +713,20 @@ class TaskWorker implements Worker {
       runMs: Date.now() - r.startedAt,
     });
   }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 function codeOf(err: unknown): string {

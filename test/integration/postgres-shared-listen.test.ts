@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { JsonValue, PubSub, QueueAdapter } from '../../src/adapters/index.js';
 import type { Logger } from '../../src/core/logger.js';
 import { createPostgresPubSub, createPostgresQueue, migratePostgres } from '../../src/adapters/postgres/index.js';
+import { createWorker } from '../../src/tasks/index.js';
 import { caught, waitFor } from '../../src/adapters/testing/support.js';
 import { createTestPool, dropSchema, randomSchema } from '../support/postgres-harness.js';
 import { skipWithoutServer } from '../support/missing-server.js';
@@ -82,6 +83,20 @@ if (url === '') {
       // Nothing was left checked out, and the queue still answers.
       expect(checkedOut(pool)).toBe(0);
       expect((await queue.stats()).counts.queued).toBe(1);
+    });
+
+    it('a worker on a pool of one connection reports the misconfiguration with backoff, not in a busy loop', async () => {
+      const pool = newPool({ max: 1, connectionTimeoutMillis: 0 });
+      const logger = recordingLogger();
+      const queue = queueOn(pool, 'single-worker');
+      const worker = createWorker({ queue, logger, handlers: { job: () => undefined } });
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      await worker.close();
+      const failed = logger.lines.filter((l) => l.message.includes('claim failed'));
+      // Pauses of 100, 200 and 400 ms between claims (before: thousands of claims a second).
+      expect(failed.length).toBeGreaterThanOrEqual(2);
+      expect(failed.length).toBeLessThanOrEqual(6);
+      expect(failed.every((l) => l.fields?.code === 'VALIDATION_FAILED')).toBe(true);
     });
 
     it('closing adapters one by one keeps the others listening; the last close gives the connection back clean', async () => {

@@ -362,4 +362,60 @@ describe('createWorker', () => {
     expect(() => createWorker({ queue, handlers: { job: 'nope' as never } })).toThrowError(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
     expect(() => createWorker({ queue, handlers: {}, id: 'bad id' })).toThrowError(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
   });
+
+  describe('a queue that fails at once', () => {
+    /**
+     * A memory queue whose `waitForWork` always rejects at once (as a PostgreSQL queue does while
+     * its server refuses connections, its schema is missing or its pool is too small to LISTEN),
+     * and whose `claim` does too while `claimFails` is set; counts claims.
+     */
+    function failingQueue(claimFails: boolean): { queue: QueueAdapter; claims: () => number } {
+      const inner = createMemoryQueue();
+      let claims = 0;
+      const queue = new Proxy(inner, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target) as unknown;
+          if (typeof value !== 'function') return value;
+          const real = (value as (...a: unknown[]) => Promise<unknown>).bind(target);
+          if (prop === 'waitForWork') return async () => Promise.reject(new AdapterUnavailableError('connect ECONNREFUSED'));
+          if (prop !== 'claim') return real;
+          return async (...args: unknown[]) => {
+            claims += 1;
+            if (claimFails) throw new AdapterUnavailableError('connect ECONNREFUSED');
+            return real(...args);
+          };
+        },
+      });
+      return { queue, claims: () => claims };
+    }
+
+    it('backs off between failed claims instead of spinning (it used to retry thousands of times a second)', async () => {
+      const { queue, claims } = failingQueue(true);
+      const warnings: string[] = [];
+      const logger = { debug: () => undefined, info: () => undefined, warn: (message: string) => void warnings.push(message), error: () => undefined };
+      const started = Date.now();
+      const worker = start({ queue, logger, handlers: { job: () => undefined } });
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      await worker.close();
+      // Pauses of 100, 200 and 400 ms: four or five claims in 800 ms, not thousands.
+      expect(claims()).toBeGreaterThanOrEqual(2);
+      expect(claims()).toBeLessThanOrEqual(6);
+      expect(warnings.filter((m) => m.includes('claim failed'))).toHaveLength(claims());
+      // close() cuts the pause short.
+      expect(Date.now() - started).toBeLessThan(1_500);
+    });
+
+    it('idles at idlePollMs between empty claims when it cannot wait for work, and still runs what arrives', async () => {
+      const { queue, claims } = failingQueue(false);
+      let ran = 0;
+      const worker = start({ queue, idlePollMs: 100, handlers: { job: () => void (ran += 1) } });
+      await new Promise((resolve) => setTimeout(resolve, 550));
+      // About one claim per 100 ms (it used to claim in a busy loop).
+      expect(claims()).toBeGreaterThanOrEqual(3);
+      expect(claims()).toBeLessThanOrEqual(8);
+      await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+      await waitFor(() => ran === 1, { timeoutMs: 2_000, what: 'the task found by the next poll' });
+      await worker.close();
+    });
+  });
 });
