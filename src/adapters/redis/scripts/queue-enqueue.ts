@@ -53,11 +53,13 @@ for i = 0, n - 1 do
     -- Field order is lookup cost: a listpack hash finds a field by scanning from its start, and a
     -- write to a missing field scans it all before appending. So the fields that claims and
     -- completions read and write come first, those they fill in (lease, result, the first two
-    -- history entries) already there, empty (hn says how many entries hold something).
+    -- history entries) already there, empty (hn says how many entries hold something). The
+    -- enqueue entry of the history is not stored: it is 'queued' at 'cat', attempt 0, and the
+    -- readers rebuild it (withHistory), ~46 bytes less per task.
     redis.call('HSET', taskKey(id), 'state', 'queued', 'att', '0', 'hn', '0', 'tok', '', 'exp', '', 'w', '', 'tenant', tenant,
       'type', ttype, 'uat', nowS, 'res', '', 'h1', '', 'h2', '', 'owner', ARGV[a + 3], 'payload', ARGV[a + 4], 'band', bandS, 'cb', bandS, 'pri', priS,
       'cost', ARGV[a + 7], 'opts', ARGV[a + 8], 'max', ARGV[a + 9], 'idem', idem, 'ready', ready and '1' or '0', 'cat', nowS,
-      'rat', readyS, 'seq', seq, 'h', '{"s":"queued","at":' .. nowS .. ',"a":0}')
+      'rat', readyS, 'seq', seq)
     if idem ~= '' then redis.call('HSET', P .. 'idem', tenant .. '|' .. idem, id) end
     addLater(P .. 'ix:' .. tenant, 0, id)
     countLater('queued|' .. tenant .. '|' .. ttype, 1)

@@ -12,9 +12,10 @@ import { defineScript, type LuaScript } from '../lua.js';
  * <P>seq                 INCR: enqueue order
  * <P>t:<id>              hash: one task (state att hn tok exp w tenant type uat res h1 h2, hot fields
  *                        first, see the enqueue script; then owner payload band cb pri cost opts max
- *                        idem ready cat rat seq h, and prog err h3…h<hn> when written); the history
- *                        is 'h' (the enqueue entry; in tasks written by earlier versions, the whole
- *                        history so far, comma-joined) then h1…h<hn>, one per later transition;
+ *                        idem ready cat rat seq, and prog err h3…h<hn> when written); the history
+ *                        is the enqueue entry (not stored: 'queued' at 'cat'; tasks written by
+ *                        earlier versions hold it, or their whole history so far comma-joined, in
+ *                        'h') then h1…h<hn>, one per later transition;
  *                        'w', 'tok' and 'exp' describe the lease and mean something only while the
  *                        task is assigned or running; 'ready' (ready or delayed) only while queued
  * <P>rq:<band>:<tenant>  zset: the tenant's ready tasks in the band, score (1000 - priority) * 2^42 + seq
@@ -97,7 +98,9 @@ local function count(state, tenant, ttype, d)
   if redis.call('HINCRBY', P .. 'cnt', f, istr(d)) <= 0 then redis.call('HDEL', P .. 'cnt', f) end
 end
 
--- History: 'h' holds the enqueue entry, each later transition gets its own field h1…h<hn>. A
+-- History: the enqueue entry (rebuilt from 'cat' when 'h' is absent, see withHistory; tasks of
+-- earlier versions hold it, or their whole history comma-joined, in 'h'), then each later
+-- transition in a field of its own, h1…h<hn>. A
 -- transition writes one short field instead of reading and rewriting the whole history, and a
 -- hash whose fields stay short keeps Redis's compact encoding (a long 'h' converted every task
 -- to a hashtable at its first claim). Worker ids and reasons are validated identifiers, so the
@@ -146,7 +149,8 @@ local function taskFields(tk)
   return f
 end
 local function withHistory(tk, f)
-  f[22] = history(tk, f[22], f[23])
+  -- f[14] is 'cat', stored as the enqueue wrote its entry's time.
+  f[22] = history(tk, f[22] or ('{"s":"queued","at":' .. f[14] .. ',"a":0}'), f[23])
   f[23] = nil
   return f
 end
