@@ -68,7 +68,7 @@ if (url === '') {
         expect((await caught(() => pubsub.publish('life', 1))).code).toBe('ADAPTER_CLOSED');
       });
 
-      it('pub/sub subscribes on its own duplicate connection and closes it in close()', async () => {
+      it('pub/sub subscribes on a duplicate connection, not the host\'s, and unsubscribes in close()', async () => {
         const pubsub = createRedisPubSub({ client, prefix });
         const channel = `${prefix}:ps:dedicated`;
         const subscribers = async (): Promise<number> => {
