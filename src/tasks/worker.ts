@@ -45,8 +45,11 @@ export interface TaskContext {
    * outcome of an aborted handler is ignored.
    */
   readonly signal: AbortSignal;
-  /** Reports progress; stored on the task with the next heartbeat. */
-  progress(value: JsonValue): void;
+  /**
+   * Reports progress; stored on the task with the next heartbeat (sent again after an outage
+   * cuts it off). A bound function: `{ signal, progress }` may be destructured.
+   */
+  readonly progress: (value: JsonValue) => void;
 }
 
 /**
@@ -271,9 +274,18 @@ class Delivery implements TaskContext {
     return this.controller.signal;
   }
 
-  progress(value: JsonValue): void {
-    this.pendingProgress = value;
+  /**
+   * Bound, so handlers may destructure it (`async (payload, { signal, progress }) => …`, as the
+   * guide does); made on first use, like the signal. A prototype method lost its `this` when
+   * destructured and threw, failing the task at its first progress report.
+   */
+  get progress(): (value: JsonValue) => void {
+    return (this.#progress ??= (value: JsonValue): void => {
+      this.pendingProgress = value;
+    });
   }
+
+  #progress: ((value: JsonValue) => void) | undefined = undefined;
 
   abort(reason: AbortReason): void {
     if (this.abortReason !== undefined) return;
@@ -674,13 +686,17 @@ class TaskWorker implements Worker {
 
   #beat(): void {
     const now = Date.now();
+    // Failures of this beat are logged once, with their count: during an outage every running
+    // task's extend fails on every beat, a warning per task was a line per task every few seconds.
+    const failed: string[] = [];
+    const extending: Promise<void>[] = [];
     for (const r of this.#active) {
       if (r.settled || r.extending) continue;
       if (now - r.extendedAt < this.#heartbeatMs && r.pendingProgress === undefined) continue;
       r.extending = true;
       const progress = r.pendingProgress;
       r.pendingProgress = undefined;
-      this.#queue.extend(r.lease, this.#leaseMs, progress).then(
+      const extended = this.#queue.extend(r.lease, this.#leaseMs, progress).then(
         (lease) => {
           r.lease = lease;
           r.extendedAt = now;
@@ -689,7 +705,11 @@ class TaskWorker implements Worker {
         (err: unknown) => {
           r.extending = false;
           if (!hasErrorCode(err, 'TASK_LEASE_LOST')) {
-            this.#logger.warn('tasks: heartbeat failed; retrying', { taskId: r.task.id, code: codeOf(err) });
+            // Cut off by an outage: the next beat sends the progress again, unless the handler
+            // reported newer progress. (Progress the queue refused is dropped, or every later
+            // heartbeat would fail on it and the lease run out.)
+            if (hasErrorCode(err, 'ADAPTER_UNAVAILABLE') && r.pendingProgress === undefined) r.pendingProgress = progress;
+            failed.push(codeOf(err));
             return;
           }
           if (r.settled) return;
@@ -699,7 +719,12 @@ class TaskWorker implements Worker {
           this.#lost(r, err);
         },
       );
+      extending.push(extended);
     }
+    if (extending.length === 0) return;
+    void Promise.all(extending).then(() => {
+      if (failed.length > 0) this.#logger.warn('tasks: heartbeat failed; retrying', { worker: this.id, tasks: failed.length, code: failed[0]! });
+    });
   }
 
   #sample(r: Delivery, outcome: TaskSample['outcome']): void {

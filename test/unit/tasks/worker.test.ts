@@ -85,6 +85,55 @@ describe('createWorker', () => {
     await settled(queue, task.taskId, 'completed');
   });
 
+  it('lets handlers destructure { signal, progress }, as the guide does (progress used to lose its this and fail the task)', async () => {
+    const queue = createMemoryQueue();
+    const release = gate();
+    const worker = start({
+      queue,
+      leaseMs: 300,
+      handlers: {
+        job: async (_payload, { signal, progress }) => {
+          progress({ step: 'resizing' });
+          signal.throwIfAborted();
+          await release.promise;
+          return { ok: true };
+        },
+      },
+    });
+    const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+    await waitFor(async () => (await queue.get(task.taskId))?.progress !== null, { what: 'the progress' });
+    expect((await queue.get(task.taskId))?.progress).toEqual({ step: 'resizing' });
+    release.open();
+    await settled(queue, task.taskId, 'completed');
+    expect(worker.counts).toMatchObject({ completed: 1, failed: 0 });
+  });
+
+  it('drops progress the queue refuses and keeps heart-beating, so the lease holds', async () => {
+    const queue = createMemoryQueue();
+    const release = gate();
+    const warnings: string[] = [];
+    const logger = { debug: () => undefined, info: () => undefined, warn: (message: string) => void warnings.push(message), error: () => undefined };
+    const worker = start({
+      queue,
+      logger,
+      leaseMs: 150,
+      handlers: {
+        job: async (_payload, { progress }) => {
+          progress({ big: 10n } as never); // not JSON: the queue refuses it
+          await release.promise;
+        },
+      },
+    });
+    const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+    await waitFor(() => warnings.some((m) => m.includes('heartbeat failed')), { what: 'the refused progress' });
+    // Several lease times later the task is still this worker's: the heartbeats went on without it.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect((await queue.get(task.taskId))).toMatchObject({ state: 'running', attempt: 1, progress: null });
+    release.open();
+    await settled(queue, task.taskId, 'completed');
+    expect(worker.counts).toMatchObject({ completed: 1, lost: 0 });
+  });
+
   it('keeps a long task leased with heartbeats: no other worker receives it', async () => {
     const queue = createMemoryQueue();
     const release = gate();
@@ -417,5 +466,58 @@ describe('createWorker', () => {
       await waitFor(() => ran === 1, { timeoutMs: 2_000, what: 'the task found by the next poll' });
       await worker.close();
     });
+  });
+
+  it('during an outage logs one heartbeat warning per beat for all tasks, and sends progress cut off by it again afterwards', async () => {
+    const inner = createMemoryQueue();
+    let extendFails = false;
+    const queue = new Proxy(inner, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop, target) as unknown;
+        if (typeof value !== 'function') return value;
+        const real = (value as (...a: unknown[]) => Promise<unknown>).bind(target);
+        if (prop !== 'extend') return real;
+        return async (...args: unknown[]) => {
+          if (extendFails) throw new AdapterUnavailableError('connection lost');
+          return real(...args);
+        };
+      },
+    });
+    const warnings: { message: string; fields?: Record<string, unknown> }[] = [];
+    const logger = { debug: () => undefined, info: () => undefined, warn: (message: string, fields?: Record<string, unknown>) => void warnings.push({ message, ...(fields ? { fields } : {}) }), error: () => undefined };
+    const release = gate();
+    const reported = gate();
+    const worker = start({
+      queue,
+      logger,
+      concurrency: 5,
+      leaseMs: 5_000,
+      heartbeatMs: 40,
+      handlers: {
+        job: async (payload, { progress }) => {
+          await reported.promise;
+          if ((payload as { i: number }).i === 0) progress({ step: 'cut off' });
+          await release.promise;
+        },
+      },
+    });
+    await queue.enqueueMany(Array.from({ length: 5 }, (_, i) => ({ type: 'job', tenantId: 'acme', payload: { i } })));
+    await waitFor(() => worker.counts.claimed === 5, { what: 'five running tasks' });
+    extendFails = true;
+    reported.open();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const beats = warnings.filter((w) => w.message.includes('heartbeat failed'));
+    // One line per failed beat, counting its tasks (before: a line per task and beat).
+    expect(beats.length).toBeGreaterThanOrEqual(2);
+    expect(beats.every((w) => w.fields?.code === 'ADAPTER_UNAVAILABLE' && typeof w.fields.tasks === 'number')).toBe(true);
+    expect(beats.some((w) => w.fields?.tasks === 5)).toBe(true);
+    const first = (await queue.list({ tenantId: 'acme' })).items.find((t) => (t.payload as { i: number }).i === 0)!;
+    expect(first.progress).toBeNull();
+    extendFails = false;
+    await waitFor(async () => (await queue.get(first.id))?.progress !== null, { what: 'the progress sent again after the outage' });
+    expect((await queue.get(first.id))?.progress).toEqual({ step: 'cut off' });
+    release.open();
+    await worker.idle();
+    expect(worker.counts).toMatchObject({ completed: 5, lost: 0 });
   });
 });
