@@ -135,6 +135,30 @@ if (url === '') {
       }
     });
 
+    it('two schemas on one pool share the connection and never hear each other', async () => {
+      const otherSchema = randomSchema('dfsl2');
+      await migratePostgres({ pool: admin, schema: otherSchema });
+      try {
+        const pool = newPool({ max: 2, application_name: 'df-shared-schemas' });
+        const here = pubsubOn(pool);
+        const there = createPostgresPubSub({ pool, schema: otherSchema });
+        closers.push(there);
+        const gotHere: JsonValue[] = [];
+        const gotThere: JsonValue[] = [];
+        await here.subscribe('same', (m) => void gotHere.push(m));
+        await there.subscribe('same', (m) => void gotThere.push(m));
+        await there.publish('same', 'for there');
+        await here.publish('same', 'for here');
+        await waitFor(() => gotHere.length === 1 && gotThere.length === 1, { what: 'both schemas' });
+        expect(gotHere).toEqual(['for here']);
+        expect(gotThere).toEqual(['for there']);
+        expect(await listeningBackends('df-shared-schemas')).toBe(1);
+        await there.close();
+      } finally {
+        await dropSchema(url, otherSchema);
+      }
+    });
+
     it('after the shared connection is killed, every adapter on it is told, and queue wake-ups and messages come through again', async () => {
       const pubsubLog = recordingLogger();
       const queueLog = recordingLogger();
