@@ -135,7 +135,11 @@ export interface WorkerOptions {
    * off, for as long as the lease lasts, so a short outage makes no task run twice.
    */
   readonly leaseMs?: number;
-  /** Heartbeat interval, ms (default leaseMs / 3). */
+  /**
+   * Heartbeat interval, ms (default leaseMs / 3; at most leaseMs / 2, else `VALIDATION_FAILED`:
+   * a lease is extended up to 1.5 heartbeats after the last extension, so a longer interval lets
+   * leases run out under running tasks, which are then delivered again and again).
+   */
   readonly heartbeatMs?: number;
   /** Most tasks per claim (default min(concurrency, 100)). */
   readonly claimBatch?: number;
@@ -185,6 +189,8 @@ export interface Worker {
   close(options?: { readonly drain?: boolean; readonly timeoutMs?: number }): Promise<void>;
 }
 
+/** Lease per claim unless the options say otherwise, ms. */
+const DEFAULT_LEASE_MS = 30_000;
 /** First pause before an outcome cut off by an outage is sent again (doubling, up to 32x, never past the lease). */
 const RESEND_PAUSE_MS = 50;
 /** Reads of a task whose completion an outage left in doubt (see `#reconcile`). */
@@ -205,6 +211,11 @@ const optionsSchema = z.strictObject({
   random: z.custom<() => number>((v) => typeof v === 'function').optional(),
   logger: z.custom<Logger>((v) => typeof (v as Logger | undefined)?.warn === 'function').optional(),
   autostart: z.boolean().optional(),
+}).superRefine((o, ctx) => {
+  const leaseMs = o.leaseMs ?? DEFAULT_LEASE_MS;
+  if (o.heartbeatMs !== undefined && o.heartbeatMs > leaseMs / 2) {
+    ctx.addIssue({ code: 'custom', path: ['heartbeatMs'], message: `must be at most half of leaseMs (${leaseMs}), or leases run out between heartbeats` });
+  }
 });
 
 /**
@@ -332,8 +343,8 @@ class TaskWorker implements Worker {
     this.#handlers = o.handlers;
     this.#concurrency = o.concurrency ?? 1;
     this.id = o.id ?? `worker-${globalThis.crypto.randomUUID().slice(0, 8)}`;
-    this.#leaseMs = o.leaseMs ?? 30_000;
-    this.#heartbeatMs = Math.min(o.heartbeatMs ?? Math.floor(this.#leaseMs / 3), this.#leaseMs);
+    this.#leaseMs = o.leaseMs ?? DEFAULT_LEASE_MS;
+    this.#heartbeatMs = o.heartbeatMs ?? Math.floor(this.#leaseMs / 3);
     this.#claimBatch = Math.min(o.claimBatch ?? 100, this.#concurrency);
     // Once saturated, claim again when half the slots are free: one round trip per many tasks,
     // while the other half keeps running.

@@ -134,6 +134,16 @@ describe('createWorker', () => {
     expect(worker.counts).toMatchObject({ completed: 1, lost: 0 });
   });
 
+  it('keeps a task three leases long leased with a heartbeat of half the lease, the longest it accepts', async () => {
+    const queue = createMemoryQueue();
+    const worker = start({ queue, leaseMs: 200, heartbeatMs: 100, handlers: { job: () => new Promise((resolve) => setTimeout(resolve, 600)) } });
+    const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+    await settled(queue, task.taskId, 'completed');
+    // (With heartbeatMs 150 or more, which is now refused, it lost its lease three times in 900 ms.)
+    expect(worker.counts).toMatchObject({ claimed: 1, completed: 1, lost: 0 });
+    expect((await queue.get(task.taskId))?.attempt).toBe(1);
+  });
+
   it('keeps a long task leased with heartbeats: no other worker receives it', async () => {
     const queue = createMemoryQueue();
     const release = gate();
@@ -410,6 +420,11 @@ describe('createWorker', () => {
     expect(() => createWorker({ queue, handlers: {}, concurrency: 0 })).toThrowError(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
     expect(() => createWorker({ queue, handlers: { job: 'nope' as never } })).toThrowError(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
     expect(() => createWorker({ queue, handlers: {}, id: 'bad id' })).toThrowError(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
+    // A heartbeat longer than half the lease lets leases run out under running tasks.
+    expect(() => createWorker({ queue, handlers: {}, leaseMs: 200, heartbeatMs: 150 })).toThrowError(
+      expect.objectContaining({ code: 'VALIDATION_FAILED', issues: [expect.objectContaining({ path: ['heartbeatMs'] })] }),
+    );
+    expect(() => createWorker({ queue, handlers: {}, heartbeatMs: 20_000 })).toThrowError(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
   });
 
   describe('a queue that fails at once', () => {
