@@ -323,6 +323,8 @@ class TaskWorker implements Worker {
   /** Active deliveries; each knows its slot, so removal swaps with the last (no map, no allocation). */
   readonly #active: Delivery[] = [];
   readonly #stop = new AbortController();
+  /** Aborted when close() resolves: resends and reconciliation stop, so the host may close the queue. */
+  readonly #closed = new AbortController();
   #started = false;
   #stopping = false;
   #loop: Promise<void> | undefined;
@@ -418,6 +420,10 @@ class TaskWorker implements Worker {
       });
     }
     if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
+    // Outcomes still being resent past the timeout are given up: the queue delivers those tasks
+    // again once their leases run out. After this the worker calls the queue no more (calls in
+    // flight excepted), and logs no errors from a queue the host closes next.
+    this.#closed.abort();
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
   }
 
@@ -612,6 +618,10 @@ class TaskWorker implements Worker {
       // The handler returned something that cannot be stored: that is the task's failure.
       return this.#fail(r, err, true);
     }
+    if (this.#closed.signal.aborted && hasErrorCode(err, 'ADAPTER_UNAVAILABLE')) {
+      this.#logger.warn('tasks: closed while a completion was still being resent; the task runs again after its lease', { taskId: r.task.id, code: codeOf(err) });
+      return;
+    }
     this.#logger.error('tasks: could not record a completion', { taskId: r.task.id, code: codeOf(err) });
     if (hasErrorCode(err, 'ADAPTER_UNAVAILABLE')) void this.#reconcile(r);
   }
@@ -623,13 +633,13 @@ class TaskWorker implements Worker {
    * would have raised the attempt), so it is counted and its `task:completed` emitted after all.
    */
   async #reconcile(r: Delivery): Promise<void> {
-    for (let retry = 0; retry < RECONCILE_TRIES; retry++) {
+    for (let retry = 0; retry < RECONCILE_TRIES && !this.#closed.signal.aborted; retry++) {
       let stored: Awaited<ReturnType<QueueAdapter['get']>>;
       try {
         stored = await this.#queue.get(r.task.id);
       } catch (err) {
         if (!hasErrorCode(err, 'ADAPTER_UNAVAILABLE')) return;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 2 * RESEND_PAUSE_MS * 2 ** retry)).unref?.());
+        await sleep(Math.min(5_000, 2 * RESEND_PAUSE_MS * 2 ** retry), this.#closed.signal, true);
         continue;
       }
       if (stored?.state === 'completed' && stored.attempt === r.lease.attempt) {
@@ -651,7 +661,8 @@ class TaskWorker implements Worker {
     for (let retry = 0; hasErrorCode(err, 'ADAPTER_UNAVAILABLE'); retry++) {
       const left = r.lease.expiresAt - Date.now();
       if (left <= 0) break;
-      await new Promise((resolve) => setTimeout(resolve, Math.min(left, RESEND_PAUSE_MS * 2 ** Math.min(retry, 5))).unref?.());
+      await sleep(Math.min(left, RESEND_PAUSE_MS * 2 ** Math.min(retry, 5)), this.#closed.signal, true);
+      if (this.#closed.signal.aborted) break;
       try {
         return await send();
       } catch (next) {
@@ -676,6 +687,10 @@ class TaskWorker implements Worker {
       this.#sample(r, update.state === 'queued' ? 'retried' : update.state === 'dead' ? 'dead' : 'failed');
     } catch (err) {
       if (hasErrorCode(err, 'TASK_LEASE_LOST')) return this.#lost(r, err);
+      if (this.#closed.signal.aborted && hasErrorCode(err, 'ADAPTER_UNAVAILABLE')) {
+        this.#logger.warn('tasks: closed while a failure was still being resent; the task runs again after its lease', { taskId: r.task.id, code: codeOf(err) });
+        return;
+      }
       this.#logger.error('tasks: could not record a failure', { taskId: r.task.id, code: codeOf(err) });
     }
   }
@@ -751,8 +766,8 @@ class TaskWorker implements Worker {
   }
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Resolves after `ms`, or at once when `signal` aborts; an `unref`'d timer does not keep the process alive. */
+function sleep(ms: number, signal: AbortSignal, unref = false): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
     const done = (): void => {
@@ -761,6 +776,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       resolve();
     };
     const timer = setTimeout(done, ms);
+    if (unref) (timer as { unref?: () => void }).unref?.();
     signal.addEventListener('abort', done, { once: true });
   });
 }

@@ -342,6 +342,23 @@ describe('createWorker', () => {
       return { queue, calls: () => calls };
     }
 
+    it('stops resending once close() has given up on it: no queue call after close() resolves', async () => {
+      const { queue, calls } = flakyQueue(Infinity, false);
+      const warnings: string[] = [];
+      const errors: string[] = [];
+      const logger = { debug: () => undefined, info: () => undefined, warn: (m: string) => void warnings.push(m), error: (m: string) => void errors.push(m) };
+      const worker = start({ queue, logger, leaseMs: 30_000, handlers: { job: () => ({ ok: true }) } });
+      await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+      await waitFor(() => calls() >= 2, { what: 'a resent completion' });
+      await worker.close({ timeoutMs: 200 });
+      const atClose = calls();
+      // The resends backed off 50, 100, 200, 400 ms ... for the whole 30 s lease; now they stop.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(calls()).toBe(atClose);
+      expect(warnings.some((m) => m.includes('closed while a completion was still being resent'))).toBe(true);
+      expect(errors).toEqual([]);
+    });
+
     it('is sent again within the lease: stored once, and the task does not run twice', async () => {
       const { queue, calls } = flakyQueue(2, false);
       const events = new FabricaEventBus();
