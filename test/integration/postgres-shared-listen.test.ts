@@ -7,10 +7,12 @@ import { createWorker } from '../../src/tasks/index.js';
 import { caught, waitFor } from '../../src/adapters/testing/support.js';
 import { createTestPool, dropSchema, randomSchema } from '../support/postgres-harness.js';
 import { skipWithoutServer } from '../support/missing-server.js';
-import { wakeAndDeliverThroughEach, wokenWithin } from '../support/shared-listening.js';
+import { churnSubscriptions, wakeAndDeliverThroughEach, wokenWithin } from '../support/shared-listening.js';
 import { recordingLogger } from '../support/recording-logger.js';
 
 const url = inject('databaseUrl');
+/** How long the churn test runs (ms): short by default, longer for a soak. */
+const CHURN_MS = Number(process.env.SHARED_CHURN_MS ?? 1_500);
 
 // Every pub/sub adapter and queue handle on one pool listens on the pool's one shared LISTEN
 // connection. Before, each checked out a connection of its own and kept it: `max` handles left no
@@ -157,6 +159,22 @@ if (url === '') {
       } finally {
         await dropSchema(url, otherSchema);
       }
+    });
+
+    it('survives churn: random subscribes, unsubscribes and closes of ten adapters while its connection is killed; all deliver after, none leaks', async () => {
+      const pool = newPool({ max: 3, application_name: 'df-shared-churn' });
+      const open = (): PubSub => createPostgresPubSub({ pool, schema });
+      const kill = () => admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'df-shared-churn' AND query ILIKE 'LISTEN%'`);
+      const churned = await churnSubscriptions(Array.from({ length: 10 }, open), CHURN_MS, kill, open);
+      try {
+        expect(churned.failures).toBe(0);
+        await churned.adapters[0]!.publish('final', 'after the churn');
+        await waitFor(() => churned.received.every((n) => n === 1), { what: 'every adapter to receive' });
+        expect(await listeningBackends('df-shared-churn')).toBe(1);
+      } finally {
+        for (const adapter of churned.adapters) await adapter.close();
+      }
+      expect(checkedOut(pool)).toBe(0);
     });
 
     it('after the shared connection is killed, every adapter on it is told, and queue wake-ups and messages come through again', async () => {

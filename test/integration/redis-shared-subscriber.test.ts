@@ -5,9 +5,11 @@ import { createRedisPubSub, createRedisQueue } from '../../src/adapters/redis/in
 import { waitFor } from '../../src/adapters/testing/support.js';
 import { closeRedis, connectRedis, deletePrefixKeys, randomPrefix } from '../support/redis-harness.js';
 import { skipWithoutServer } from '../support/missing-server.js';
-import { wakeAndDeliverThroughEach, wokenWithin } from '../support/shared-listening.js';
+import { churnSubscriptions, wakeAndDeliverThroughEach, wokenWithin } from '../support/shared-listening.js';
 
 const url = inject('redisUrl');
+/** How long the churn test runs (ms): short by default, longer for a soak. */
+const CHURN_MS = Number(process.env.SHARED_CHURN_MS ?? 1_500);
 
 // Every pub/sub adapter and queue handle made from one client subscribes over one shared
 // connection. Before, each opened its own with client.duplicate(): six queues held six.
@@ -96,6 +98,27 @@ if (url === '') {
       await waitFor(() => c.length === 1, { what: 'delivery on a new connection' });
       expect(await connections(name)).toEqual({ all: 2, subscribers: 1 });
       await third.close();
+    });
+
+    it('survives churn: random subscribes, unsubscribes and closes of ten adapters while its connection is killed; all deliver after, none leaks', async () => {
+      const name = `dfss-churn-${process.pid}`;
+      const client = clientNamed(name);
+      const open = (): PubSub => createRedisPubSub({ client, prefix });
+      const kill = async () => {
+        const list = (await admin.call('CLIENT', 'LIST')) as string;
+        const ids = list.split('\n').filter((line) => line.includes(` name=${name} `) && / flags=\w*P/.test(line)).map((line) => /^id=(\d+)/.exec(line)![1]!);
+        for (const id of ids) await admin.call('CLIENT', 'KILL', 'ID', id);
+      };
+      const churned = await churnSubscriptions(Array.from({ length: 10 }, open), CHURN_MS, kill, open);
+      try {
+        expect(churned.failures).toBe(0);
+        await churned.adapters[0]!.publish('final', 'after the churn');
+        await waitFor(() => churned.received.every((n) => n === 1), { what: 'every adapter to receive' });
+        expect(await connections(name)).toEqual({ all: 2, subscribers: 1 });
+      } finally {
+        for (const adapter of churned.adapters) await adapter.close();
+      }
+      await waitFor(async () => (await connections(name)).all === 1, { what: 'the subscriber connection to close' });
     });
 
     it('two prefixes on one client share the connection and never hear each other', async () => {

@@ -35,3 +35,64 @@ export async function wakeAndDeliverThroughEach(queues: readonly QueueAdapter[],
   await waitFor(() => received.every((r) => r.length === 1), { what: 'every subscriber' });
   expect(received).toEqual(pubsubs.map(() => ['one message']));
 }
+
+/**
+ * Chaos for a shared LISTEN / SUBSCRIBE connection: for `ms`, rounds of 20 random subscribes,
+ * unsubscribes and (when `reopen` is given) adapter closes and replacements over 5 channels,
+ * with `kill` (cutting the shared connection) called in about one round in ten. Returns the
+ * adapters left open, each subscribed to `final` and counting what it receives there, and the
+ * number of subscribes that failed with anything but ADAPTER_CLOSED.
+ */
+export async function churnSubscriptions(
+  adapters: PubSub[],
+  ms: number,
+  kill: () => Promise<unknown>,
+  reopen?: () => PubSub,
+): Promise<{ readonly adapters: readonly PubSub[]; readonly received: number[]; readonly failures: number }> {
+  const random = (n: number): number => Math.floor(Math.random() * n);
+  const subscriptions: (() => Promise<void>)[][] = adapters.map(() => []);
+  let failures = 0;
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const ops: Promise<unknown>[] = [];
+    for (let k = 0; k < 20; k++) {
+      const i = random(adapters.length);
+      const roll = Math.random();
+      if (reopen !== undefined && roll < 0.02) {
+        const old = adapters[i]!;
+        adapters[i] = reopen();
+        subscriptions[i] = [];
+        ops.push(old.close());
+      } else if (subscriptions[i]!.length > 0 && roll < 0.5) {
+        ops.push(subscriptions[i]!.splice(random(subscriptions[i]!.length), 1)[0]!());
+      } else {
+        const adapter = adapters[i]!;
+        ops.push(
+          adapter.subscribe(`churn.${random(5)}`, () => undefined).then(
+            (unsubscribe) => {
+              if (adapters[i] === adapter) subscriptions[i]!.push(unsubscribe);
+            },
+            (err: unknown) => {
+              if ((err as { code?: unknown }).code !== 'ADAPTER_CLOSED') failures += 1;
+            },
+          ),
+        );
+      }
+    }
+    if (Math.random() < 0.1) ops.push(kill().catch(() => undefined));
+    await Promise.all(ops);
+  }
+  const received = adapters.map(() => 0);
+  // A subscribe racing a reconnect may fail once; the contract lets the caller retry.
+  for (const [i, adapter] of adapters.entries()) {
+    await waitFor(
+      () =>
+        adapter.subscribe('final', () => void (received[i]! += 1)).then(
+          () => true,
+          () => false,
+        ),
+      { timeoutMs: 10_000, what: 'a subscription after the churn' },
+    );
+  }
+  return { adapters, received, failures };
+}

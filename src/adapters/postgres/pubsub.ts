@@ -146,6 +146,9 @@ class PostgresPubSub implements PubSub {
       throw new ValidationError('invalid handler: must be a function', [{ path: ['handler'], message: 'must be a function', code: 'invalid_type' }]);
     }
     await this.#life.ready();
+    // close() may have run while ready() resolved; from here to listen() nothing awaits, so a
+    // close() after this check finds this adapter registered and takes it out again.
+    if (this.#life.closed) throw new AdapterClosedError('postgres pubsub is closed');
     const identifier = this.#identifier(ch);
     let state = this.#channels.get(identifier);
     if (state === undefined) {
