@@ -263,6 +263,10 @@ class Delivery implements TaskContext {
   extending = false;
   controller: AbortController | undefined = undefined;
   abortReason: AbortReason | undefined = undefined;
+  /** When the handler was told to stop (its signal aborted); 0 while it was not. */
+  abortedAt = 0;
+  /** A handler still running long after its abort was reported once. */
+  overrunReported = false;
   /** The delivery was settled with the queue (or its lease is gone): the handler's outcome is ignored. */
   settled = false;
   pendingProgress: JsonValue | undefined = undefined;
@@ -301,6 +305,7 @@ class Delivery implements TaskContext {
   abort(reason: AbortReason): void {
     if (this.abortReason !== undefined) return;
     this.abortReason = reason;
+    this.abortedAt = Date.now();
     this.controller?.abort(reason);
   }
 }
@@ -717,6 +722,8 @@ class TaskWorker implements Worker {
     const failed: string[] = [];
     const extending: Promise<void>[] = [];
     for (const r of this.#active) {
+      // Two heartbeats to react to the abort, then a warning.
+      if (r.abortedAt !== 0 && !r.overrunReported && now - r.abortedAt >= 2 * this.#heartbeatMs) this.#reportOverrun(r, now);
       if (r.settled || r.extending) continue;
       if (now - r.extendedAt < this.#heartbeatMs && r.pendingProgress === undefined) continue;
       r.extending = true;
@@ -750,6 +757,22 @@ class TaskWorker implements Worker {
     if (extending.length === 0) return;
     void Promise.all(extending).then(() => {
       if (failed.length > 0) this.#logger.warn('tasks: heartbeat failed; retrying', { worker: this.id, tasks: failed.length, code: failed[0]! });
+    });
+  }
+
+  /**
+   * A handler ignores its abort signal: it still holds its slot, and will until it returns (a
+   * promise cannot be stopped from outside). Said once per delivery, since a worker whose slots
+   * fill with such handlers otherwise just slows down, then stops, without a word.
+   */
+  #reportOverrun(r: Delivery, now: number): void {
+    r.overrunReported = true;
+    this.#logger.warn('tasks: a handler is still running after its abort; its slot stays taken until it returns', {
+      worker: this.id,
+      taskId: r.task.id,
+      type: r.task.type,
+      reason: r.abortReason ?? 'unknown',
+      abortedForMs: now - r.abortedAt,
     });
   }
 

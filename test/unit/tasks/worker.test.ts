@@ -144,6 +144,25 @@ describe('createWorker', () => {
     expect((await queue.get(task.taskId))?.attempt).toBe(1);
   });
 
+  it('warns once when a handler ignores its abort: its slot stays taken until it returns', async () => {
+    const queue = createMemoryQueue();
+    const release = gate();
+    const warnings: { message: string; fields?: Record<string, unknown> }[] = [];
+    const logger = { debug: () => undefined, info: () => undefined, warn: (message: string, fields?: Record<string, unknown>) => void warnings.push({ message, ...(fields ? { fields } : {}) }), error: () => undefined };
+    const worker = start({ queue, logger, concurrency: 2, leaseMs: 200, heartbeatMs: 40, handlers: { stubborn: () => release.promise, polite: (_p, { signal }) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve())) } });
+    const { task } = await queue.enqueue({ type: 'stubborn', tenantId: 'acme', payload: null, timeoutMs: 50 });
+    await queue.enqueue({ type: 'polite', tenantId: 'acme', payload: null, timeoutMs: 50 });
+    await waitFor(() => warnings.some((w) => w.message.includes('still running after its abort')), { what: 'the overrun warning' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const overruns = warnings.filter((w) => w.message.includes('still running after its abort'));
+    // Once, for the handler that ignored its signal; the one that stopped is not named.
+    expect(overruns).toHaveLength(1);
+    expect(overruns[0]!.fields).toMatchObject({ taskId: task.taskId, type: 'stubborn', reason: 'timeout' });
+    expect(worker.active).toBe(1);
+    release.open();
+    await waitFor(() => worker.active === 0, { what: 'the slot back' });
+  });
+
   it('keeps a long task leased with heartbeats: no other worker receives it', async () => {
     const queue = createMemoryQueue();
     const release = gate();
