@@ -161,6 +161,22 @@ if (url === '') {
       }
     });
 
+    it('with one logger for every adapter on the pool, a lost connection and its reconnect are logged once, not once per adapter', async () => {
+      const log = recordingLogger();
+      const pool = newPool({ max: 3, application_name: 'df-shared-onelog' });
+      const queues = Array.from({ length: 5 }, (_, i) => queueOn(pool, `onelog-${i}`, log));
+      const pubsub = pubsubOn(pool, log);
+      await pubsub.subscribe('onelog', () => undefined);
+      for (const queue of queues) await queue.claim('w', 1, 10_000);
+      await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'df-shared-onelog' AND query ILIKE 'LISTEN%'`);
+      await waitFor(() => log.lines.some((l) => l.message.includes('reconnected')), { timeoutMs: 15_000, what: 'reconnect logged' });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(log.lines.filter((l) => l.message.includes('lost its LISTEN connection'))).toHaveLength(1);
+      expect(log.lines.filter((l) => l.message.includes('reconnected'))).toEqual([
+        { level: 'info', message: 'postgres pubsub reconnected', fields: { channels: 6 } },
+      ]);
+    });
+
     it('survives churn: random subscribes, unsubscribes and closes of ten adapters while its connection is killed; all deliver after, none leaks', async () => {
       const pool = newPool({ max: 3, application_name: 'df-shared-churn' });
       const open = (): PubSub => createPostgresPubSub({ pool, schema });

@@ -5,6 +5,8 @@ import { createRedisPubSub, createRedisQueue } from '../../src/adapters/redis/in
 import { waitFor } from '../../src/adapters/testing/support.js';
 import { closeRedis, connectRedis, deletePrefixKeys, randomPrefix } from '../support/redis-harness.js';
 import { skipWithoutServer } from '../support/missing-server.js';
+import { recordingLogger } from '../support/recording-logger.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 import { churnSubscriptions, wakeAndDeliverThroughEach, wokenWithin } from '../support/shared-listening.js';
 
 const url = inject('redisUrl');
@@ -119,6 +121,33 @@ if (url === '') {
         for (const adapter of churned.adapters) await adapter.close();
       }
       await waitFor(async () => (await connections(name)).all === 1, { what: 'the subscriber connection to close' });
+    });
+
+    it('with one logger for every adapter on the client, each error of the shared connection is logged once', async () => {
+      const target = new URL(url);
+      const proxy = await startTcpProxy(target.hostname, Number(target.port));
+      const client = connectRedis(`redis://127.0.0.1:${proxy.port}`, { retryStrategy: () => 100 });
+      clients.push(client);
+      const log = recordingLogger();
+      const queues = Array.from({ length: 5 }, (_, i) => createRedisQueue({ client, prefix, queue: `onelog-${i}`, logger: log }));
+      const pubsub = createRedisPubSub({ client, prefix, logger: log });
+      try {
+        await pubsub.subscribe('onelog', () => undefined);
+        for (const queue of queues) await queue.claim('w', 1, 10_000);
+        // One second without the server: the subscriber connection is reset, then refused on each
+        // retry (every 100 ms), about ten errors.
+        await proxy.interrupt();
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        await proxy.restore();
+        const errors = log.lines.filter((l) => l.message === 'redis pubsub connection error');
+        // Six adapters, one logger: a line per error (six per error before).
+        expect(errors.length).toBeGreaterThanOrEqual(2);
+        expect(errors.length).toBeLessThanOrEqual(15);
+        expect(await wokenWithin(queues[0]!, 20_000, () => queues[0]!.enqueue({ type: 'job', tenantId: 'acme', payload: null }))).toBe(true);
+      } finally {
+        for (const adapter of [...queues, pubsub]) await adapter.close();
+        await proxy.close();
+      }
     });
 
     it('two prefixes on one client share the connection and never hear each other', async () => {

@@ -1,5 +1,7 @@
 import { ValidationError } from '../../core/errors.js';
+import type { Logger } from '../../core/logger.js';
 import type { PgNotification, PgPool, PgPoolClient } from './driver.js';
+import { mapPgError } from './errors.js';
 import { listen, unlisten } from './sql/pubsub.js';
 
 /**
@@ -13,18 +15,15 @@ import { listen, unlisten } from './sql/pubsub.js';
  * with a typed error instead of hanging.
  */
 
-/** What the shared connection tells the adapters on it, for their logs. */
-export type ListenerEvent =
-  | { readonly kind: 'lost'; readonly error: Error }
-  | { readonly kind: 'reconnected' }
-  | { readonly kind: 'reconnect-failed'; readonly error: unknown };
-
 /** An adapter listening through a {@link PoolListener}. */
 export interface ListenerMember {
   /** A notification on an identifier the member listens to. */
   receive(notification: PgNotification): void;
-  /** The shared connection broke, came back, or could not be re-established. */
-  connectionEvent(event: ListenerEvent): void;
+  /**
+   * Where the shared connection's breaks and reconnects are logged: once per distinct logger, so
+   * ten queue handles with one logger report an outage once, not ten times.
+   */
+  readonly logger: Logger;
 }
 
 interface Connection {
@@ -191,11 +190,11 @@ export class PoolListener {
     for (const member of members) member.receive(notification);
   }
 
-  /** Every member once (a member may listen to several identifiers). */
-  #broadcast(event: ListenerEvent): void {
-    const seen = new Set<ListenerMember>();
-    for (const members of this.#members.values()) for (const member of members) seen.add(member);
-    for (const member of seen) member.connectionEvent(event);
+  /** The members' distinct loggers (a member may listen to several identifiers; members may share a logger). */
+  #loggers(): Set<Logger> {
+    const loggers = new Set<Logger>();
+    for (const members of this.#members.values()) for (const member of members) loggers.add(member.logger);
+    return loggers;
   }
 
   /** The connection broke: drop it and reconnect in the background. */
@@ -207,7 +206,8 @@ export class PoolListener {
     detach(connection);
     // Passing the error makes the pool destroy the connection instead of reusing it.
     connection.client.release(err);
-    this.#broadcast({ kind: 'lost', error: err });
+    const code = mapPgError(err, 'pubsub.listen').code;
+    for (const logger of this.#loggers()) logger.warn('postgres pubsub lost its LISTEN connection; reconnecting', { code });
     this.#scheduleReconnect();
   }
 
@@ -221,9 +221,10 @@ export class PoolListener {
         if (this.#connection !== undefined || this.#members.size === 0) return;
         try {
           await this.#connect();
-          this.#broadcast({ kind: 'reconnected' });
+          for (const logger of this.#loggers()) logger.info('postgres pubsub reconnected', { channels: this.#listening.size });
         } catch (err) {
-          this.#broadcast({ kind: 'reconnect-failed', error: err });
+          const code = mapPgError(err, 'pubsub.listen').code;
+          for (const logger of this.#loggers()) logger.warn('postgres pubsub reconnect failed', { code });
           this.#scheduleReconnect();
         }
       });

@@ -9,7 +9,7 @@ import type { JsonValue } from '../storage.js';
 import { decodeJson, encodeJson } from '../internal/json.js';
 import { checkChannel } from '../internal/names.js';
 import type { PgNotification, PgPool } from './driver.js';
-import { poolListener, type ListenerEvent, type ListenerMember, type PoolListener } from './pool-listener.js';
+import { poolListener, type ListenerMember, type PoolListener } from './pool-listener.js';
 import { mapPgError } from './errors.js';
 import { Lifecycle, sweepInBatches } from './lifecycle.js';
 import { quoteIdentifier } from './migrations.js';
@@ -96,10 +96,7 @@ class PostgresPubSub implements PubSub {
   /** The pool's shared LISTEN connection. */
   readonly #listener: PoolListener;
   /** This adapter as the shared connection sees it. */
-  readonly #member: ListenerMember = {
-    receive: (notification) => this.#receive(notification),
-    connectionEvent: (event) => this.#connectionEvent(event),
-  };
+  readonly #member: ListenerMember;
 
   constructor(options: ReturnType<typeof resolveAdapterOptions>, retentionMs: number) {
     this.#pool = options.pool;
@@ -117,6 +114,7 @@ class PostgresPubSub implements PubSub {
       }),
     );
     this.#logger = this.#life.logger;
+    this.#member = { receive: (notification) => this.#receive(notification), logger: this.#logger };
   }
 
   async init(): Promise<void> {
@@ -196,17 +194,6 @@ class PostgresPubSub implements PubSub {
     const recipients = [...state.subscriptions];
     const payload = notification.payload ?? '';
     state.tail = state.tail.then(() => this.#deliver(state, recipients, payload));
-  }
-
-  /** The shared LISTEN connection's state changed: logged by each adapter on it, with its own logger. */
-  #connectionEvent(event: ListenerEvent): void {
-    if (event.kind === 'lost') {
-      this.#logger.warn('postgres pubsub lost its LISTEN connection; reconnecting', { schema: this.#schema, code: mapPgError(event.error, 'pubsub.listen').code });
-    } else if (event.kind === 'reconnected') {
-      this.#logger.info('postgres pubsub reconnected', { schema: this.#schema, channels: this.#channels.size });
-    } else {
-      this.#logger.warn('postgres pubsub reconnect failed', { schema: this.#schema, code: mapPgError(event.error, 'pubsub.listen').code });
-    }
   }
 
   #identifier(channel: string): string {

@@ -59,11 +59,7 @@ class RedisPubSub implements PubSub {
   /** The client's shared subscriber connection. */
   readonly #subscriber: SharedSubscriber;
   /** This adapter as the shared connection sees it. */
-  readonly #member: SubscriberMember = {
-    deliver: (redisChannel, text) => this.#deliver(redisChannel, text),
-    // The error's name and code only: messages can carry host names or credentials from a URL.
-    connectionError: (err) => this.logger.warn('redis pubsub connection error', { error: err.name, code: (err as { code?: unknown }).code }),
-  };
+  readonly #member: SubscriberMember;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -73,6 +69,7 @@ class RedisPubSub implements PubSub {
     private readonly logger: Logger,
   ) {
     this.#subscriber = sharedSubscriber(client);
+    this.#member = { deliver: (redisChannel, text) => this.#deliver(redisChannel, text), logger };
   }
 
   async init(): Promise<void> {

@@ -1,3 +1,4 @@
+import type { Logger } from '../../core/logger.js';
 import type { RedisPubSubClient, RedisSubscriberConnection } from './driver.js';
 
 /**
@@ -16,8 +17,11 @@ import type { RedisPubSubClient, RedisSubscriberConnection } from './driver.js';
 export interface SubscriberMember {
   /** A message on a Redis channel the member subscribed to. */
   deliver(redisChannel: string, text: string): void;
-  /** A connection error of the shared subscriber (each member logs it with its own logger). */
-  connectionError(err: Error): void;
+  /**
+   * Where the shared connection's errors are logged: once per distinct logger, so ten queue
+   * handles with one logger report each reconnect attempt once, not ten times.
+   */
+  readonly logger: Logger;
 }
 
 interface ChannelState {
@@ -131,9 +135,12 @@ export class SharedSubscriber {
       if (state === undefined) return;
       for (const member of [...state.members]) member.deliver(redisChannel, text);
     });
-    // Without a listener ioredis prints connection errors to stderr.
+    // Without a listener ioredis prints connection errors to stderr. The error's name and code
+    // only: messages can carry host names or credentials from a URL.
     subscriber.on('error', (err) => {
-      for (const member of [...connection.members]) member.connectionError(err);
+      const loggers = new Set<Logger>();
+      for (const member of connection.members) loggers.add(member.logger);
+      for (const logger of loggers) logger.warn('redis pubsub connection error', { error: err.name, code: (err as { code?: unknown }).code });
     });
     this.#connection = connection;
     return connection;
