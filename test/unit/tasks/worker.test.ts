@@ -6,6 +6,7 @@ import { createMemoryQueue } from '../../../src/adapters/memory/index.js';
 import type { QueueAdapter } from '../../../src/adapters/queue.js';
 import { waitFor } from '../../../src/adapters/testing/support.js';
 import { createWorker, defineTaskType, handle, type TaskSample, type Worker } from '../../../src/tasks/index.js';
+import { recordingLogger } from '../../support/recording-logger.js';
 
 const workers: Worker[] = [];
 const start = (options: Parameters<typeof createWorker>[0]): Worker => {
@@ -28,6 +29,25 @@ function recordEvents(events: FabricaEventBus): TaskEvent[] {
   const seen: TaskEvent[] = [];
   for (const name of ['task:updated', 'task:completed', 'task:failed', 'task:dead'] as const) events.on(name, (e) => seen.push({ ...e, state: `${name}/${e.state}` }));
   return seen;
+}
+
+type Wrapper = (real: (...args: unknown[]) => Promise<unknown>, ...args: unknown[]) => Promise<unknown>;
+
+/**
+ * A memory queue with some methods wrapped: each wrapper gets the real method and the call's
+ * arguments. The real methods are bound to the queue: they use private fields, which a proxy
+ * receiver lacks.
+ */
+function wrappedQueue(wrappers: Partial<Record<keyof QueueAdapter, Wrapper>>): QueueAdapter {
+  return new Proxy(createMemoryQueue(), {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof value !== 'function') return value;
+      const real = (value as (...a: unknown[]) => Promise<unknown>).bind(target);
+      const wrap = wrappers[prop as keyof QueueAdapter];
+      return wrap === undefined ? real : (...args: unknown[]) => wrap(real, ...args);
+    },
+  });
 }
 
 async function settled(queue: QueueAdapter, id: string, state: string): Promise<void> {
@@ -111,8 +131,8 @@ describe('createWorker', () => {
   it('drops progress the queue refuses and keeps heart-beating, so the lease holds', async () => {
     const queue = createMemoryQueue();
     const release = gate();
-    const warnings: string[] = [];
-    const logger = { debug: () => undefined, info: () => undefined, warn: (message: string) => void warnings.push(message), error: () => undefined };
+    const logger = recordingLogger();
+    const warned = (text: string): boolean => logger.lines.some((l) => l.level === 'warn' && l.message.includes(text));
     const worker = start({
       queue,
       logger,
@@ -125,7 +145,7 @@ describe('createWorker', () => {
       },
     });
     const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null });
-    await waitFor(() => warnings.some((m) => m.includes('heartbeat failed')), { what: 'the refused progress' });
+    await waitFor(() => warned('heartbeat failed'), { what: 'the refused progress' });
     // Several lease times later the task is still this worker's: the heartbeats went on without it.
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect((await queue.get(task.taskId))).toMatchObject({ state: 'running', attempt: 1, progress: null });
@@ -147,14 +167,13 @@ describe('createWorker', () => {
   it('warns once when a handler ignores its abort: its slot stays taken until it returns', async () => {
     const queue = createMemoryQueue();
     const release = gate();
-    const warnings: { message: string; fields?: Record<string, unknown> }[] = [];
-    const logger = { debug: () => undefined, info: () => undefined, warn: (message: string, fields?: Record<string, unknown>) => void warnings.push({ message, ...(fields ? { fields } : {}) }), error: () => undefined };
+    const logger = recordingLogger();
     const worker = start({ queue, logger, concurrency: 2, leaseMs: 200, heartbeatMs: 40, handlers: { stubborn: () => release.promise, polite: (_p, { signal }) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve())) } });
     const { task } = await queue.enqueue({ type: 'stubborn', tenantId: 'acme', payload: null, timeoutMs: 50 });
     await queue.enqueue({ type: 'polite', tenantId: 'acme', payload: null, timeoutMs: 50 });
-    await waitFor(() => warnings.some((w) => w.message.includes('still running after its abort')), { what: 'the overrun warning' });
+    await waitFor(() => logger.lines.some((l) => l.message.includes('still running after its abort')), { what: 'the overrun warning' });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const overruns = warnings.filter((w) => w.message.includes('still running after its abort'));
+    const overruns = logger.lines.filter((l) => l.message.includes('still running after its abort'));
     // Once, for the handler that ignored its signal; the one that stopped is not named.
     expect(overruns).toHaveLength(1);
     expect(overruns[0]!.fields).toMatchObject({ taskId: task.taskId, type: 'stubborn', reason: 'timeout' });
@@ -341,21 +360,13 @@ describe('createWorker', () => {
      * `stored`, the first `storedCalls` of them take effect before throwing (their replies are lost).
      */
     function flakyQueue(failures: number, stored: boolean, method: 'complete' | 'fail' = 'complete', storedCalls = Infinity): { queue: QueueAdapter; calls: () => number } {
-      const inner = createMemoryQueue();
       let calls = 0;
-      const queue = new Proxy(inner, {
-        get(target, prop) {
-          // Bound to the real queue: its methods use private fields, which a proxy receiver lacks.
-          const value = Reflect.get(target, prop, target) as unknown;
-          if (typeof value !== 'function') return value;
-          const real = (value as (...a: unknown[]) => Promise<unknown>).bind(target);
-          if (prop !== method) return real;
-          return async (...args: unknown[]) => {
-            calls += 1;
-            if (calls > failures) return real(...args);
-            if (stored && calls <= storedCalls) await real(...args);
-            throw new AdapterUnavailableError('connection lost');
-          };
+      const queue = wrappedQueue({
+        [method]: async (real: (...args: unknown[]) => Promise<unknown>, ...args: unknown[]) => {
+          calls += 1;
+          if (calls > failures) return real(...args);
+          if (stored && calls <= storedCalls) await real(...args);
+          throw new AdapterUnavailableError('connection lost');
         },
       });
       return { queue, calls: () => calls };
@@ -363,9 +374,7 @@ describe('createWorker', () => {
 
     it('stops resending once close() has given up on it: no queue call after close() resolves', async () => {
       const { queue, calls } = flakyQueue(Infinity, false);
-      const warnings: string[] = [];
-      const errors: string[] = [];
-      const logger = { debug: () => undefined, info: () => undefined, warn: (m: string) => void warnings.push(m), error: (m: string) => void errors.push(m) };
+      const logger = recordingLogger();
       const worker = start({ queue, logger, leaseMs: 30_000, handlers: { job: () => ({ ok: true }) } });
       await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null });
       await waitFor(() => calls() >= 2, { what: 'a resent completion' });
@@ -374,8 +383,8 @@ describe('createWorker', () => {
       // The resends backed off 50, 100, 200, 400 ms ... for the whole 30 s lease; now they stop.
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       expect(calls()).toBe(atClose);
-      expect(warnings.some((m) => m.includes('closed while a completion was still being resent'))).toBe(true);
-      expect(errors).toEqual([]);
+      expect(logger.lines.some((l) => l.level === 'warn' && l.message.includes('closed while a completion was still being resent'))).toBe(true);
+      expect(logger.lines.filter((l) => l.level === 'error')).toEqual([]);
     });
 
     it('is sent again within the lease: stored once, and the task does not run twice', async () => {
@@ -470,20 +479,13 @@ describe('createWorker', () => {
      * and whose `claim` does too while `claimFails` is set; counts claims.
      */
     function failingQueue(claimFails: boolean): { queue: QueueAdapter; claims: () => number } {
-      const inner = createMemoryQueue();
       let claims = 0;
-      const queue = new Proxy(inner, {
-        get(target, prop) {
-          const value = Reflect.get(target, prop, target) as unknown;
-          if (typeof value !== 'function') return value;
-          const real = (value as (...a: unknown[]) => Promise<unknown>).bind(target);
-          if (prop === 'waitForWork') return async () => Promise.reject(new AdapterUnavailableError('connect ECONNREFUSED'));
-          if (prop !== 'claim') return real;
-          return async (...args: unknown[]) => {
-            claims += 1;
-            if (claimFails) throw new AdapterUnavailableError('connect ECONNREFUSED');
-            return real(...args);
-          };
+      const queue = wrappedQueue({
+        waitForWork: async () => Promise.reject(new AdapterUnavailableError('connect ECONNREFUSED')),
+        claim: async (real, ...args) => {
+          claims += 1;
+          if (claimFails) throw new AdapterUnavailableError('connect ECONNREFUSED');
+          return real(...args);
         },
       });
       return { queue, claims: () => claims };
@@ -491,8 +493,7 @@ describe('createWorker', () => {
 
     it('backs off between failed claims instead of spinning (it used to retry thousands of times a second)', async () => {
       const { queue, claims } = failingQueue(true);
-      const warnings: string[] = [];
-      const logger = { debug: () => undefined, info: () => undefined, warn: (message: string) => void warnings.push(message), error: () => undefined };
+      const logger = recordingLogger();
       const started = Date.now();
       const worker = start({ queue, logger, handlers: { job: () => undefined } });
       await new Promise((resolve) => setTimeout(resolve, 800));
@@ -500,7 +501,7 @@ describe('createWorker', () => {
       // Pauses of 100, 200 and 400 ms: four or five claims in 800 ms, not thousands.
       expect(claims()).toBeGreaterThanOrEqual(2);
       expect(claims()).toBeLessThanOrEqual(6);
-      expect(warnings.filter((m) => m.includes('claim failed'))).toHaveLength(claims());
+      expect(logger.lines.filter((l) => l.message.includes('claim failed'))).toHaveLength(claims());
       // close() cuts the pause short.
       expect(Date.now() - started).toBeLessThan(1_500);
     });
@@ -520,22 +521,14 @@ describe('createWorker', () => {
   });
 
   it('during an outage logs one heartbeat warning per beat for all tasks, and sends progress cut off by it again afterwards', async () => {
-    const inner = createMemoryQueue();
     let extendFails = false;
-    const queue = new Proxy(inner, {
-      get(target, prop) {
-        const value = Reflect.get(target, prop, target) as unknown;
-        if (typeof value !== 'function') return value;
-        const real = (value as (...a: unknown[]) => Promise<unknown>).bind(target);
-        if (prop !== 'extend') return real;
-        return async (...args: unknown[]) => {
-          if (extendFails) throw new AdapterUnavailableError('connection lost');
-          return real(...args);
-        };
+    const queue = wrappedQueue({
+      extend: async (real, ...args) => {
+        if (extendFails) throw new AdapterUnavailableError('connection lost');
+        return real(...args);
       },
     });
-    const warnings: { message: string; fields?: Record<string, unknown> }[] = [];
-    const logger = { debug: () => undefined, info: () => undefined, warn: (message: string, fields?: Record<string, unknown>) => void warnings.push({ message, ...(fields ? { fields } : {}) }), error: () => undefined };
+    const logger = recordingLogger();
     const release = gate();
     const reported = gate();
     const worker = start({
@@ -557,7 +550,7 @@ describe('createWorker', () => {
     extendFails = true;
     reported.open();
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const beats = warnings.filter((w) => w.message.includes('heartbeat failed'));
+    const beats = logger.lines.filter((l) => l.message.includes('heartbeat failed'));
     // One line per failed beat, counting its tasks (before: a line per task and beat).
     expect(beats.length).toBeGreaterThanOrEqual(2);
     expect(beats.every((w) => w.fields?.code === 'ADAPTER_UNAVAILABLE' && typeof w.fields.tasks === 'number')).toBe(true);
