@@ -1,6 +1,7 @@
 import { ValidationError } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
 import type { PgNotification, PgPool, PgPoolClient } from './driver.js';
+import { perObject } from '../internal/per-object.js';
 import { mapPgError } from './errors.js';
 import { listen, unlisten } from './sql/pubsub.js';
 
@@ -41,17 +42,8 @@ const RECONNECT_MAX_MS = 5_000;
 const HEARTBEAT_MS = 30_000;
 const HEARTBEAT_TIMEOUT_MS = 10_000;
 
-const byPool = new WeakMap<PgPool, PoolListener>();
-
 /** The listener of `pool`, made on first use. */
-export function poolListener(pool: PgPool): PoolListener {
-  let listener = byPool.get(pool);
-  if (listener === undefined) {
-    listener = new PoolListener(pool);
-    byPool.set(pool, listener);
-  }
-  return listener;
-}
+export const poolListener = perObject((pool: PgPool) => new PoolListener(pool));
 
 /**
  * The shared connection of one pool. It is checked out when a first member listens and given back

@@ -1,4 +1,5 @@
 import type { Logger } from '../../core/logger.js';
+import { perObject } from '../internal/per-object.js';
 import type { RedisPubSubClient, RedisSubscriberConnection } from './driver.js';
 
 /**
@@ -40,17 +41,8 @@ interface Connection {
   readonly members: Set<SubscriberMember>;
 }
 
-const byClient = new WeakMap<RedisPubSubClient, SharedSubscriber>();
-
 /** The shared subscriber of `client`, made on first use. */
-export function sharedSubscriber(client: RedisPubSubClient): SharedSubscriber {
-  let shared = byClient.get(client);
-  if (shared === undefined) {
-    shared = new SharedSubscriber(client);
-    byClient.set(client, shared);
-  }
-  return shared;
-}
+export const sharedSubscriber = perObject((client: RedisPubSubClient) => new SharedSubscriber(client));
 
 /**
  * The connection is opened (`duplicate()`) when a first member subscribes and closed (`QUIT`)
