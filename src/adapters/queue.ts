@@ -673,6 +673,8 @@ export interface QueueAdapter {
   /**
    * Resolves when work may have appeared since this handle's last claim began (an enqueue, or
    * capacity freed under a cap), after `timeoutMs`, or when `signal` aborts. Never rejects on abort.
+   * The timeout and the abort hold even while the backend cannot be reached; rejects when setting
+   * up its wake-up subscription fails before the wait ends.
    */
   waitForWork(timeoutMs: number, signal?: AbortSignal): Promise<void>;
   /** Stops background work and wake-up listeners; never closes a host's pool or client. Idempotent. */

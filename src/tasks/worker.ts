@@ -332,6 +332,8 @@ class TaskWorker implements Worker {
   readonly #closed = new AbortController();
   #started = false;
   #stopping = false;
+  /** close() stopped waiting for the claim loop: a claim that returns after that hands its tasks back. */
+  #abandoned = false;
   #loop: Promise<void> | undefined;
   #slotFreed: (() => void) | undefined;
   #drained: (() => void) | undefined;
@@ -390,7 +392,12 @@ class TaskWorker implements Worker {
     this.#stopping = true;
     this.#stop.abort();
     this.#slotFreed?.();
-    await this.#loop;
+    // A claim still in flight (its server out of reach, its client retrying) is waited for up to
+    // the timeout, not for ever; what it returns later is handed back, not run (see #run).
+    if (this.#loop !== undefined && !(await settlesWithin(this.#loop, options.timeoutMs ?? 30_000))) {
+      this.#abandoned = true;
+      this.#logger.warn('tasks: closing without waiting longer for a claim in flight', { worker: this.id });
+    }
     if ((options.drain ?? true) && !this.#quiet()) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, options.timeoutMs ?? 30_000);
@@ -406,11 +413,7 @@ class TaskWorker implements Worker {
         if (r.settled) return;
         r.settled = true;
         r.abort('shutdown');
-        try {
-          emitUpdate(this.#events, await this.#queue.release(r.lease));
-        } catch (err) {
-          this.#logger.warn('tasks: could not hand a task back on shutdown', { taskId: r.task.id, code: codeOf(err) });
-        }
+        await this.#handBack(r.lease, r.task.id);
       }),
     );
     // Completions already sent are let land (bounded by their own round trip), so the host can
@@ -430,6 +433,15 @@ class TaskWorker implements Worker {
     // flight excepted), and logs no errors from a queue the host closes next.
     this.#closed.abort();
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
+  }
+
+  /** Gives a task back to the queue on shutdown, without spending an attempt. */
+  async #handBack(lease: TaskLease, taskId: string): Promise<void> {
+    try {
+      emitUpdate(this.#events, await this.#queue.release(lease));
+    } catch (err) {
+      this.#logger.warn('tasks: could not hand a task back on shutdown', { taskId, code: codeOf(err) });
+    }
   }
 
   /** No handler runs and no completion is in flight. */
@@ -469,6 +481,10 @@ class TaskWorker implements Worker {
         this.#logger.warn('tasks: claim failed; retrying', { worker: this.id, code: codeOf(err), attempt: errors });
         await this.#pause(Math.min(5_000, 50 * 2 ** Math.min(errors, 7)));
         continue;
+      }
+      if (this.#abandoned) {
+        for (const task of tasks) void this.#handBack(task.lease, task.id);
+        break;
       }
       saturated = tasks.length === requested;
       this.#short = !saturated;
@@ -786,6 +802,20 @@ class TaskWorker implements Worker {
       waitMs: Math.max(0, claimedAt - r.task.readyAt),
       runMs: Date.now() - r.startedAt,
     });
+  }
+}
+
+/** Whether `promise` settles within `ms` (it is left to settle on its own either way). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(
+      () => true,
+      () => true,
+    ), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

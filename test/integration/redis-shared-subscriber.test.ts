@@ -143,6 +143,10 @@ if (url === '') {
         // Six adapters, one logger: a line per error (six per error before).
         expect(errors.length).toBeGreaterThanOrEqual(2);
         expect(errors.length).toBeLessThanOrEqual(15);
+        // Once the connection is back and has subscribed again (messages sent before are lost,
+        // as pub/sub goes), wake-ups arrive again.
+        const numsub = async (): Promise<number> => Number(((await admin.call('PUBSUB', 'NUMSUB', `${prefix}:ps:onelog`)) as [string, number])[1]);
+        await waitFor(async () => (await numsub()) === 1, { timeoutMs: 10_000, what: 'the subscriptions restored' });
         expect(await wokenWithin(queues[0]!, 20_000, () => queues[0]!.enqueue({ type: 'job', tenantId: 'acme', payload: null }))).toBe(true);
       } finally {
         for (const adapter of [...queues, pubsub]) await adapter.close();

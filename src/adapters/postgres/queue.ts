@@ -461,9 +461,16 @@ class PostgresQueue implements QueueAdapter {
 
   async waitForWork(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const ms = parseTimeout(timeoutMs);
-    await this.#life.ready();
-    await this.#listen();
-    await this.#wake.wait(ms, signal);
+    // The wait runs from the call, beside the schema check and the LISTEN: with the server out of
+    // reach (and pg's default of no connect timeout) those must not stretch the wait past its
+    // timeout or its abort, or a worker's close() waits for them. Either failing first fails it.
+    const waited = this.#wake.wait(ms, signal);
+    const live = this.#life
+      .ready()
+      .then(() => this.#listen())
+      .then(() => waited);
+    live.catch(() => undefined); // failing after the wait ended: the next call tries again
+    await Promise.race([waited, live]);
   }
 
   async close(): Promise<void> {

@@ -520,6 +520,31 @@ describe('createWorker', () => {
     });
   });
 
+  it('close() stops waiting for a hanging claim after its timeout; tasks that claim returns later are handed back, not run', async () => {
+    const claimGate = gate();
+    let claims = 0;
+    const queue = wrappedQueue({
+      claim: async (real, ...args) => {
+        claims += 1;
+        await claimGate.promise; // the server does not answer yet
+        return real(...args);
+      },
+    });
+    let ran = 0;
+    const logger = recordingLogger();
+    const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+    const worker = start({ queue, logger, handlers: { job: () => void (ran += 1) } });
+    await waitFor(() => claims === 1, { what: 'the claim in flight' });
+    const started = Date.now();
+    await worker.close({ timeoutMs: 150 });
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(logger.lines.some((l) => l.message.includes('closing without waiting longer for a claim in flight'))).toBe(true);
+    claimGate.open(); // the answer arrives after all: its task goes back to the queue
+    await waitFor(async () => (await queue.get(task.taskId))?.history.some((h) => h.reason === 'released'), { what: 'the hand-back' });
+    expect(await queue.get(task.taskId)).toMatchObject({ state: 'queued', attempt: 0 });
+    expect(ran).toBe(0);
+  });
+
   it('during an outage logs one heartbeat warning per beat for all tasks, and sends progress cut off by it again afterwards', async () => {
     let extendFails = false;
     const queue = wrappedQueue({
