@@ -512,7 +512,7 @@ describe('createWorker', () => {
       const worker = start({ queue, idlePollMs: 100, handlers: { job: () => void (ran += 1) } });
       await new Promise((resolve) => setTimeout(resolve, 550));
       // About one claim per 100 ms (it used to claim in a busy loop).
-      expect(claims()).toBeGreaterThanOrEqual(3);
+      expect(claims()).toBeGreaterThanOrEqual(2);
       expect(claims()).toBeLessThanOrEqual(8);
       await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null });
       await waitFor(() => ran === 1, { timeoutMs: 2_000, what: 'the task found by the next poll' });
