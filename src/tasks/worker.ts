@@ -212,6 +212,7 @@ const optionsSchema = z.strictObject({
   logger: z.custom<Logger>((v) => typeof (v as Logger | undefined)?.warn === 'function').optional(),
   autostart: z.boolean().optional(),
 }).superRefine((o, ctx) => {
+  // An extension can come half a heartbeat late: a longer heartbeat lets leases run out.
   const leaseMs = o.leaseMs ?? DEFAULT_LEASE_MS;
   if (o.heartbeatMs !== undefined && o.heartbeatMs > leaseMs / 2) {
     ctx.addIssue({ code: 'custom', path: ['heartbeatMs'], message: `must be at most half of leaseMs (${leaseMs}), or leases run out between heartbeats` });
@@ -810,10 +811,11 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
   try {
-    return await Promise.race([promise.then(
+    const settled = promise.then(
       () => true,
       () => true,
-    ), late]);
+    );
+    return await Promise.race([settled, late]);
   } finally {
     clearTimeout(timer);
   }
