@@ -9,6 +9,7 @@ import { createTestPool, dropSchema, randomSchema } from '../support/postgres-ha
 import { skipWithoutServer } from '../support/missing-server.js';
 import { churnSubscriptions, wakeAndDeliverThroughEach, wokenWithin } from '../support/shared-listening.js';
 import { recordingLogger } from '../support/recording-logger.js';
+import { startTcpProxy } from '../support/tcp-proxy.js';
 
 const url = inject('databaseUrl');
 /** How long the churn test runs (ms): short by default, longer for a soak. */
@@ -175,6 +176,33 @@ if (url === '') {
       expect(log.lines.filter((l) => l.message.includes('reconnected'))).toEqual([
         { level: 'info', message: 'postgres pubsub reconnected', fields: { channels: 6 } },
       ]);
+    });
+
+    it('a task enqueued while the LISTEN connection is down runs soon after it is back, though the worker polls only every 120 s', async () => {
+      const target = new URL(url);
+      const proxy = await startTcpProxy(target.hostname, Number(target.port));
+      try {
+        const pool = newPool({ connectionString: `postgres://${target.username}@127.0.0.1:${proxy.port}${target.pathname}`, max: 3 });
+        const direct = queueOn(newPool(), 'missed-wake');
+        const queue = queueOn(pool, 'missed-wake');
+        let ran = 0;
+        const worker = createWorker({ queue, idlePollMs: 120_000, handlers: { job: () => void (ran += 1) } });
+        try {
+          await direct.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+          await waitFor(() => ran === 1, { what: 'the first task' });
+          await worker.idle(); // waiting for work, for up to 120 s
+          await proxy.interrupt();
+          // Published while the worker's connection is down: this wake-up is lost.
+          await direct.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          await proxy.restore();
+          await waitFor(() => ran === 2, { timeoutMs: 15_000, what: 'the task enqueued during the outage' });
+        } finally {
+          await worker.close({ drain: false });
+        }
+      } finally {
+        await proxy.close();
+      }
     });
 
     it('survives churn: random subscribes, unsubscribes and closes of ten adapters while its connection is killed; all deliver after, none leaks', async () => {

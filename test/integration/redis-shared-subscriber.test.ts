@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { JsonValue, PubSub } from '../../src/adapters/index.js';
 import { createRedisPubSub, createRedisQueue } from '../../src/adapters/redis/index.js';
+import { createWorker } from '../../src/tasks/index.js';
 import { waitFor } from '../../src/adapters/testing/support.js';
 import { closeRedis, connectRedis, deletePrefixKeys, randomPrefix } from '../support/redis-harness.js';
 import { skipWithoutServer } from '../support/missing-server.js';
@@ -150,6 +151,33 @@ if (url === '') {
         expect(await wokenWithin(queues[0]!, 20_000, () => queues[0]!.enqueue({ type: 'job', tenantId: 'acme', payload: null }))).toBe(true);
       } finally {
         for (const adapter of [...queues, pubsub]) await adapter.close();
+        await proxy.close();
+      }
+    });
+
+    it('a task enqueued while the subscriber connection is down runs soon after it is back, though the worker polls only every 120 s', async () => {
+      const target = new URL(url);
+      const proxy = await startTcpProxy(target.hostname, Number(target.port));
+      const client = connectRedis(`redis://127.0.0.1:${proxy.port}`, { retryStrategy: () => 100 });
+      clients.push(client);
+      const direct = createRedisQueue({ client: admin, prefix, queue: 'missed-wake' });
+      const queue = createRedisQueue({ client, prefix, queue: 'missed-wake' });
+      let ran = 0;
+      const worker = createWorker({ queue, idlePollMs: 120_000, handlers: { job: () => void (ran += 1) } });
+      try {
+        await direct.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+        await waitFor(() => ran === 1, { what: 'the first task' });
+        await worker.idle(); // waiting for work, for up to 120 s
+        await proxy.interrupt();
+        // Published while the worker's subscriber is cut off: this wake-up is lost.
+        await direct.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await proxy.restore();
+        await waitFor(() => ran === 2, { timeoutMs: 15_000, what: 'the task enqueued during the outage' });
+      } finally {
+        await worker.close({ drain: false });
+        await queue.close();
+        await direct.close();
         await proxy.close();
       }
     });

@@ -63,6 +63,9 @@ export class PoolListener {
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   #reconnectDelay = RECONNECT_MIN_MS;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
+  /** The connection broke since it was last established: the next one is a reconnect. */
+  #broken = false;
+  readonly #reconnectWatchers = new Set<() => void>();
 
   constructor(pool: PgPool) {
     this.#pool = pool;
@@ -81,6 +84,16 @@ export class PoolListener {
     }
     members.add(member);
     return this.#exclusive(() => this.#ensureListening(identifier));
+  }
+
+  /**
+   * Calls `watcher` each time a connection is listening again after a break: notifications sent
+   * meanwhile are lost, so a queue wakes its waiting workers to claim what they missed. Returns
+   * the removal.
+   */
+  watchReconnects(watcher: () => void): () => void {
+    this.#reconnectWatchers.add(watcher);
+    return () => void this.#reconnectWatchers.delete(watcher);
   }
 
   /** Removes `member` from `identifier`; the last member out of a channel UNLISTENs it, the last of all gives the connection back. */
@@ -173,6 +186,10 @@ export class PoolListener {
     this.#listening = new Set(identifiers);
     this.#reconnectDelay = RECONNECT_MIN_MS;
     this.#startHeartbeat();
+    if (this.#broken) {
+      this.#broken = false;
+      for (const watcher of [...this.#reconnectWatchers]) watcher();
+    }
     return connection;
   }
 
@@ -194,6 +211,7 @@ export class PoolListener {
     if (this.#connection !== connection) return;
     this.#connection = undefined;
     this.#listening = new Set();
+    this.#broken = true;
     this.#stopHeartbeat();
     detach(connection);
     // Passing the error makes the pool destroy the connection instead of reusing it.

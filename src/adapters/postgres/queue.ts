@@ -57,6 +57,7 @@ import { Lifecycle } from './lifecycle.js';
 import { quoteIdentifier } from './migrations.js';
 import { adapterOptionsShape, resolveAdapterOptions, type PostgresAdapterOptions } from './options.js';
 import { createPostgresPubSub } from './pubsub.js';
+import { poolListener } from './pool-listener.js';
 import {
   CLAIM_REAPED_FIELDS,
   CLAIM_TASK_FIELDS,
@@ -172,6 +173,8 @@ class PostgresQueue implements QueueAdapter {
   readonly #channel: string;
   readonly #identifier: string;
   readonly #pubsub: PubSub;
+  /** Stops waking this handle's waiters when the pool's LISTEN connection comes back. */
+  readonly #unwatchReconnects: () => void;
   readonly #nextId = createTaskIdGenerator(systemClock);
   #listening: Promise<Unsubscribe> | undefined;
   readonly #wake = new WakeSignal();
@@ -190,6 +193,9 @@ class PostgresQueue implements QueueAdapter {
     this.#life = new Lifecycle('queue', options, async () => (await this.#maintain(1000)).count, true);
     // The pub/sub adapter listens (on the pool's one shared LISTEN connection, with its reconnects); it sweeps nothing of ours.
     this.#pubsub = createPostgresPubSub({ pool: options.pool, schema: options.schema, sweepIntervalMs: 0, ...(options.logger ? { logger: options.logger } : {}) });
+    // Notifications sent while the LISTEN connection was down are lost: waiting workers claim once
+    // it is back instead of sleeping to the end of their idlePollMs.
+    this.#unwatchReconnects = poolListener(options.pool).watchReconnects(() => this.#wake.notify());
   }
 
   async init(): Promise<void> {
@@ -476,6 +482,7 @@ class PostgresQueue implements QueueAdapter {
   async close(): Promise<void> {
     if (this.#life.closed) return;
     this.#life.close();
+    this.#unwatchReconnects();
     this.#wake.releaseAll();
     // Completions already accepted still go out; new calls fail with ADAPTER_CLOSED.
     if (this.#completions.length > 0) await this.#flushCompletions();

@@ -52,6 +52,8 @@ export interface RedisSubscriberConnection {
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
   /** A connection error; without a listener `ioredis` prints it to stderr. */
   on(event: 'error', listener: (error: Error) => void): unknown;
+  /** The connection is ready for commands (again, after a reconnect). */
+  on(event: 'ready', listener: () => void): unknown;
   /** `QUIT`: closes after pending replies. */
   quit(): Promise<unknown>;
   /** Closes the socket at once, without reconnecting. */

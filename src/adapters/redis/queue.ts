@@ -56,6 +56,7 @@ import { redisKeyLayout } from './keys.js';
 import { runScript, type LuaScript } from './lua.js';
 import { parseRedisOptions, type RedisCommonOptions } from './options.js';
 import { createRedisPubSub } from './pubsub.js';
+import { sharedSubscriber } from './shared-subscriber.js';
 import { queueAssignScript } from './scripts/queue-assign.js';
 import { queueCancelScript } from './scripts/queue-cancel.js';
 import { queueClaimScript } from './scripts/queue-claim.js';
@@ -174,6 +175,8 @@ class RedisQueue implements QueueAdapter {
   readonly #channel: string;
   readonly #redisChannel: string;
   readonly #pubsub: PubSub;
+  /** Stops waking this handle's waiters when the shared subscriber connection comes back. */
+  readonly #unwatchReconnects: () => void;
   readonly #nextId = createTaskIdGenerator(systemClock);
   #closed = false;
   #listening: Promise<Unsubscribe> | undefined;
@@ -198,6 +201,10 @@ class RedisQueue implements QueueAdapter {
     this.#channel = `queue.${name}`;
     this.#redisChannel = layout.channel(this.#channel);
     this.#pubsub = createRedisPubSub({ client, prefix, logger });
+    // Wake-ups published while the subscriber was cut off are lost, and the flag they set keeps
+    // later enqueues from publishing until a claim comes up short: waiting workers claim once the
+    // connection is back instead of sleeping to the end of their idlePollMs.
+    this.#unwatchReconnects = sharedSubscriber(client).watchReconnects(() => this.#wake.notify());
     if (sweepIntervalMs > 0) {
       this.#sweeper = setInterval(() => void this.#sweep(), sweepIntervalMs);
       (this.#sweeper as { unref?: () => void }).unref?.();
@@ -492,6 +499,7 @@ class RedisQueue implements QueueAdapter {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
+    this.#unwatchReconnects();
     this.#wake.releaseAll();
     if (this.#completions.length > 0) await this.#flushCompletions();
     await this.#pubsub.close();

@@ -53,6 +53,7 @@ export const sharedSubscriber = perObject((client: RedisPubSubClient) => new Sha
 export class SharedSubscriber {
   readonly #client: RedisPubSubClient;
   #connection: Connection | undefined;
+  readonly #reconnectWatchers = new Set<() => void>();
 
   constructor(client: RedisPubSubClient) {
     this.#client = client;
@@ -83,6 +84,16 @@ export class SharedSubscriber {
       await this.unsubscribe(redisChannel, member).catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * Calls `watcher` each time the connection is back, and subscribed again, after a break:
+   * messages sent meanwhile are lost, so a queue wakes its waiting workers to claim what they
+   * missed. Returns the removal.
+   */
+  watchReconnects(watcher: () => void): () => void {
+    this.#reconnectWatchers.add(watcher);
+    return () => void this.#reconnectWatchers.delete(watcher);
   }
 
   /** Removes `member` from `redisChannel`; the last member out UNSUBSCRIBEs it. */
@@ -126,6 +137,23 @@ export class SharedSubscriber {
       const state = connection.channels.get(redisChannel);
       if (state === undefined) return;
       for (const member of [...state.members]) member.deliver(redisChannel, text);
+    });
+    // ioredis re-subscribes on its own once the connection is ready again; subscribing once more
+    // (a no-op for the server) tells when that has been acknowledged.
+    let readyBefore = false;
+    subscriber.on('ready', () => {
+      if (!readyBefore) {
+        readyBefore = true;
+        return;
+      }
+      const channels = [...connection.channels].filter(([, state]) => state.subscribed).map(([name]) => name);
+      const live = channels.length === 0 ? Promise.resolve() : subscriber.subscribe(...channels);
+      live.then(
+        () => {
+          for (const watcher of [...this.#reconnectWatchers]) watcher();
+        },
+        () => undefined, // broken again: the next 'ready' tries again
+      );
     });
     // Without a listener ioredis prints connection errors to stderr. The error's name and code
     // only: messages can carry host names or credentials from a URL.
