@@ -7,7 +7,7 @@ import { createWorker } from '../../src/tasks/index.js';
 import { caught, waitFor } from '../../src/adapters/testing/support.js';
 import { createTestPool, dropSchema, randomSchema } from '../support/postgres-harness.js';
 import { skipWithoutServer } from '../support/missing-server.js';
-import { churnSubscriptions, wakeAndDeliverThroughEach, wokenWithin } from '../support/shared-listening.js';
+import { churnSubscriptions, runsTaskEnqueuedDuringOutage, wakeAndDeliverThroughEach, wokenWithin } from '../support/shared-listening.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 
@@ -185,21 +185,7 @@ if (url === '') {
         const pool = newPool({ connectionString: `postgres://${target.username}@127.0.0.1:${proxy.port}${target.pathname}`, max: 3 });
         const direct = queueOn(newPool(), 'missed-wake');
         const queue = queueOn(pool, 'missed-wake');
-        let ran = 0;
-        const worker = createWorker({ queue, idlePollMs: 120_000, handlers: { job: () => void (ran += 1) } });
-        try {
-          await direct.enqueue({ type: 'job', tenantId: 'acme', payload: null });
-          await waitFor(() => ran === 1, { what: 'the first task' });
-          await worker.idle(); // waiting for work, for up to 120 s
-          await proxy.interrupt();
-          // Published while the worker's connection is down: this wake-up is lost.
-          await direct.enqueue({ type: 'job', tenantId: 'acme', payload: null });
-          await new Promise((resolve) => setTimeout(resolve, 300));
-          await proxy.restore();
-          await waitFor(() => ran === 2, { timeoutMs: 15_000, what: 'the task enqueued during the outage' });
-        } finally {
-          await worker.close({ drain: false });
-        }
+        await runsTaskEnqueuedDuringOutage(direct, queue, proxy);
       } finally {
         await proxy.close();
       }

@@ -2,13 +2,12 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { JsonValue, PubSub } from '../../src/adapters/index.js';
 import { createRedisPubSub, createRedisQueue } from '../../src/adapters/redis/index.js';
-import { createWorker } from '../../src/tasks/index.js';
 import { waitFor } from '../../src/adapters/testing/support.js';
 import { closeRedis, connectRedis, deletePrefixKeys, randomPrefix } from '../support/redis-harness.js';
 import { skipWithoutServer } from '../support/missing-server.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
-import { churnSubscriptions, wakeAndDeliverThroughEach, wokenWithin } from '../support/shared-listening.js';
+import { churnSubscriptions, runsTaskEnqueuedDuringOutage, wakeAndDeliverThroughEach, wokenWithin } from '../support/shared-listening.js';
 
 const url = inject('redisUrl');
 /** How long the churn test runs (ms): short by default, longer for a soak. */
@@ -162,20 +161,9 @@ if (url === '') {
       clients.push(client);
       const direct = createRedisQueue({ client: admin, prefix, queue: 'missed-wake' });
       const queue = createRedisQueue({ client, prefix, queue: 'missed-wake' });
-      let ran = 0;
-      const worker = createWorker({ queue, idlePollMs: 120_000, handlers: { job: () => void (ran += 1) } });
       try {
-        await direct.enqueue({ type: 'job', tenantId: 'acme', payload: null });
-        await waitFor(() => ran === 1, { what: 'the first task' });
-        await worker.idle(); // waiting for work, for up to 120 s
-        await proxy.interrupt();
-        // Published while the worker's subscriber is cut off: this wake-up is lost.
-        await direct.enqueue({ type: 'job', tenantId: 'acme', payload: null });
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        await proxy.restore();
-        await waitFor(() => ran === 2, { timeoutMs: 15_000, what: 'the task enqueued during the outage' });
+        await runsTaskEnqueuedDuringOutage(direct, queue, proxy);
       } finally {
-        await worker.close({ drain: false });
         await queue.close();
         await direct.close();
         await proxy.close();

@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import type { JsonValue, PubSub, QueueAdapter } from '../../src/adapters/index.js';
 import { waitFor } from '../../src/adapters/testing/support.js';
+import { createWorker } from '../../src/tasks/index.js';
 
 /**
  * Whether `queue.waitForWork(timeoutMs)` returned well before its timeout once `trigger` ran
@@ -95,4 +96,27 @@ export async function churnSubscriptions(
     );
   }
   return { adapters, received, failures };
+}
+
+/**
+ * A worker on `queue` (connected through `outage`) that polls only every 120 s idles; a task is
+ * enqueued through `direct` while `outage` cuts the worker's connections, so its wake-up is lost;
+ * once they are back the task must run within 15 s, long before the worker's next poll.
+ */
+export async function runsTaskEnqueuedDuringOutage(direct: QueueAdapter, queue: QueueAdapter, outage: { interrupt(): Promise<void>; restore(): Promise<void> }): Promise<void> {
+  let ran = 0;
+  const worker = createWorker({ queue, idlePollMs: 120_000, handlers: { job: () => void (ran += 1) } });
+  try {
+    await direct.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+    await waitFor(() => ran === 1, { what: 'the first task' });
+    await worker.idle(); // waiting for work, for up to 120 s
+    await outage.interrupt();
+    // Published while the worker's connection is down: this wake-up is lost.
+    await direct.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await outage.restore();
+    await waitFor(() => ran === 2, { timeoutMs: 15_000, what: 'the task enqueued during the outage' });
+  } finally {
+    await worker.close({ drain: false });
+  }
 }
