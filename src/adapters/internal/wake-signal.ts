@@ -38,6 +38,19 @@ export class WakeSignal {
     });
   }
 
+  /**
+   * Waits as {@link WakeSignal.wait} does, beside `setup` (the wake-up subscription being set up):
+   * a setup that cannot finish (its server out of reach, its client retrying) does not stretch the
+   * wait past `ms` or its abort. A setup that fails before the wait ends fails it; one that fails
+   * later is left to the next call.
+   */
+  async waitBeside(setup: Promise<unknown>, ms: number, signal?: AbortSignal): Promise<void> {
+    const waited = this.wait(ms, signal);
+    const live = setup.then(() => waited);
+    live.catch(() => undefined);
+    await Promise.race([waited, live]);
+  }
+
   /** Releases every waiter (on close). */
   releaseAll(): void {
     for (const done of [...this.#waiters]) done();

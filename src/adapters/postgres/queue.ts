@@ -467,16 +467,13 @@ class PostgresQueue implements QueueAdapter {
 
   async waitForWork(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     const ms = parseTimeout(timeoutMs);
-    // The wait runs from the call, beside the schema check and the LISTEN: with the server out of
-    // reach (and pg's default of no connect timeout) those must not stretch the wait past its
-    // timeout or its abort, or a worker's close() waits for them. Either failing first fails it.
-    const waited = this.#wake.wait(ms, signal);
-    const live = this.#life
-      .ready()
-      .then(() => this.#listen())
-      .then(() => waited);
-    live.catch(() => undefined); // failing after the wait ended: the next call tries again
-    await Promise.race([waited, live]);
+    // Beside the schema check and the LISTEN: with the server out of reach (pg has no connect
+    // timeout by default) they must not hold up a worker's close().
+    await this.#wake.waitBeside(
+      this.#life.ready().then(() => this.#listen()),
+      ms,
+      signal,
+    );
   }
 
   async close(): Promise<void> {

@@ -486,13 +486,8 @@ class RedisQueue implements QueueAdapter {
   async waitForWork(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     this.#assertOpen();
     const ms = parseTimeout(timeoutMs);
-    // The wait runs from the call, beside the subscription: one still being set up (its server
-    // out of reach, retried by ioredis) must not stretch the wait past its timeout or its abort,
-    // or a worker's close() waits for it. A subscription that fails first fails the wait.
-    const waited = this.#wake.wait(ms, signal);
-    const live = this.#listen().then(() => waited);
-    live.catch(() => undefined); // failing after the wait ended: the next call subscribes again
-    await Promise.race([waited, live]);
+    // Beside the subscription: one ioredis keeps retrying must not hold up a worker's close().
+    await this.#wake.waitBeside(this.#listen(), ms, signal);
   }
 
   async close(): Promise<void> {
