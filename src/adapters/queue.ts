@@ -14,7 +14,7 @@
  * 1. Expired leases are reaped first (`attempt < maxAttempts` → `queued` and claimable at once,
  *    else `dead`); due delayed tasks become ready; aged tasks are promoted one band per
  *    `agingMs` waited (from the time they became ready), so a low-band task waits a bounded time.
- * 2. Tasks an operator `assign`ed to this worker are handed out first.
+ * 2. Tasks an operator `assign`ed to this worker are handed out first, oldest (by enqueue) first.
  * 3. Then, up to the global `maxConcurrency` (leased tasks across every worker of the queue), the
  *    highest band with an eligible tenant is served; within the band, the tenant with the
  *    smallest virtual start tag `S = max(vtime, bandVirtualTime)` goes next (ties: tenant id in

@@ -209,7 +209,9 @@ export class MemoryQueueCore {
     const tasks: TaskRecord[] = [];
     const mine = this.#assigned.get(workerId);
     if (mine !== undefined) {
-      for (const record of mine) {
+      // Oldest first (enqueue order), whatever order they were assigned in, as on every backend.
+      const oldestFirst = [...mine].sort((a, b) => a.seq - b.seq);
+      for (const record of oldestFirst) {
         if (tasks.length === limit) break;
         mine.delete(record);
         this.#leases.remove(record);
@@ -250,9 +252,14 @@ export class MemoryQueueCore {
     const ref = IssuedLease.refOf(lease);
     const record = ref instanceof TaskRecord && ref.owner === this && ref.id === lease.taskId ? ref : this.#tasks.get(lease.taskId);
     if (record === undefined) throw leaseLostError(lease.taskId, 'not-found');
-    if (record.state !== 'running' && record.state !== 'assigned') throw leaseLostError(lease.taskId, 'not-active', record.state);
-    if (record.token !== lease.token) throw leaseLostError(lease.taskId, 'superseded');
-    if (record.leaseExpiresAt <= now) throw leaseLostError(lease.taskId, 'expired');
+    if (record.state !== 'running' && record.state !== 'assigned') {
+      // A record reached through the lease may have been deleted or purged since: then the task
+      // is gone, as it is for a lease that comes back as plain data (and on every other backend).
+      if (this.#tasks.get(record.id) !== record) throw leaseLostError(lease.taskId, 'not-found');
+      throw leaseLostError(lease.taskId, 'not-active', record.state);
+    }
+    if (record.token !== lease.token) throw leaseLostError(lease.taskId, 'superseded', record.state);
+    if (record.leaseExpiresAt <= now) throw leaseLostError(lease.taskId, 'expired', record.state);
     return record;
   }
 
