@@ -14,10 +14,11 @@ import { msUntilToken, refillTokens } from './rate.js';
  *    promoted one band each `agingMs` it waits (from `readyAt`), so a low task reaches `critical`
  *    after at most 3 × `agingMs`: no starvation.
  * 2. Tenant: weighted start-time fair queueing. Each (tenant, band) has a virtual time `vtime`;
- *    the tenant with the smallest `vtime` (ties: tenant id, code point order) goes next. Its start
- *    tag is `S = max(vtime, V_band)`; then `V_band = S` and `vtime = S + cost / weight`. A tenant
- *    that was idle, delayed or capped re-enters at `V_band`, so waiting earns no burst; the
- *    service gap between two backlogged tenants stays within one task's cost / weight each.
+ *    the tenant with the smallest start tag `S = max(vtime, V_band)` (ties: tenant id, code point
+ *    order) goes next; then `V_band = S` and `vtime = S + cost / weight`. A tenant that was idle,
+ *    delayed or capped re-enters at `V_band`, so waiting earns no burst, and tenants re-entering
+ *    together go by id, however long each waited; the service gap between two backlogged tenants
+ *    stays within one task's cost / weight each.
  * 3. Task: within the tenant and band, higher priority first, then FIFO (enqueue sequence).
  * 4. Caps: the global `maxConcurrency` bounds leased tasks; a tenant at its concurrency cap or
  *    out of rate tokens is skipped for the rest of the pick, never blocking others.
@@ -364,7 +365,7 @@ export class FairQueue<T extends FairTask> {
       if (t.policy.ratePerSecond !== null) t.tokens -= 1;
       out.push(task);
     }
-    for (const tb of skipped) this.#bands[tb.band]!.push(tb);
+    for (const tb of skipped) this.#pushTenant(tb);
     return out;
   }
 
@@ -446,11 +447,25 @@ export class FairQueue<T extends FairTask> {
     }
     if (tb.ready === 0) {
       tb.since = now;
-      this.#bands[task.band]!.push(tb);
+      this.#pushTenant(tb);
     }
     tb.ready += 1;
     tb.tasks.push(task, taskOrderKey(task.priority, task.seq));
     if (task.band > 0 && task.promoteAt !== Infinity) this.#aging[task.band]!.push(task, task.promoteAt);
+  }
+
+  /**
+   * Puts a tenant into its band's heap, at its start tag: a virtual time behind the band's (the
+   * tenant was idle, or skipped at a cap while others were served) moves up to it. Every tenant
+   * in the heap then has `vtime >= V_band`, so the heap's order (vtime, tenant id) is the order of
+   * start tags `max(vtime, V_band)`, ties by tenant id, and forgetting an idle tenant
+   * (`#forgetIfIdle`) changes nothing a pick can see. `V_band` only grows, and
+   * only to the smallest start tag in the heap, so it never passes a tenant in the heap.
+   */
+  #pushTenant(tb: TenantBand<T>): void {
+    const v = this.#virtual[tb.band]!;
+    if (tb.vtime < v) tb.vtime = v;
+    this.#bands[tb.band]!.push(tb);
   }
 
   /** Takes a ready task out of its band; its heap entry goes stale (see {@link TenantBand.tasks}). */

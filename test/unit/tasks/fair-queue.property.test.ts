@@ -115,6 +115,72 @@ describe('FairQueue properties', () => {
     );
   });
 
+  it('picks, every time, the eligible tenant with the smallest start tag max(vtime, V_band), ties by id (idle, capped and forgotten tenants included)', () => {
+    // An outside model of the virtual times: it sees only picks, costs and weights. 'd' keeps the
+    // default policy, so the queue forgets its state whenever it goes idle; that must not show.
+    const weights: Record<string, number> = { a: 1, b: 2, c: 0.5, d: 1 };
+    const caps: Record<string, number | null> = { a: null, b: 2, c: 1, d: null };
+    const ops = fc.array(
+      fc.oneof(
+        { weight: 4, arbitrary: fc.record({ kind: fc.constant('add' as const), tenant: fc.constantFrom(...TENANTS), band: fc.integer({ min: 1, max: 2 }), cost: fc.constantFrom(1, 2, 0.5) }) },
+        { weight: 3, arbitrary: fc.record({ kind: fc.constant('claim' as const), limit: fc.integer({ min: 1, max: 5 }) }) },
+        { weight: 3, arbitrary: fc.record({ kind: fc.constant('finish' as const), pick: fc.nat() }) },
+        { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }) },
+        { weight: 1, arbitrary: fc.record({ kind: fc.constant('take' as const), pick: fc.nat() }) },
+      ),
+      // Long runs: a tie needs tenants served, idle and back, with the band's clock moved on.
+      { maxLength: 150, size: 'max' },
+    );
+    fc.assert(
+      fc.property(ops, (steps) => {
+        const q = new FairQueue<FairTask>({ agingMs: null, maxConcurrency: null });
+        for (const name of ['a', 'b', 'c']) q.setTenant(name, policy({ weight: weights[name]!, maxConcurrency: caps[name]! }));
+        const vt = new Map<string, number>();
+        const V = [0, 0, 0, 0];
+        const queued = new Set<FairTask>();
+        const leased: FairTask[] = [];
+        const startTag = (tenant: string, band: number): number => Math.max(vt.get(`${tenant}/${band}`) ?? 0, V[band]!);
+        for (const op of steps) {
+          if (op.kind === 'add') {
+            const t = task(op.tenant, op.band, 0, op.cost, 0);
+            q.add(t, 0);
+            queued.add(t);
+          } else if (op.kind === 'finish' || op.kind === 'remove' || op.kind === 'take') {
+            const from = op.kind === 'finish' ? leased : [...queued];
+            if (from.length === 0) continue;
+            const t = from[op.pick % from.length]!;
+            if (op.kind === 'finish') {
+              leased.splice(leased.indexOf(t), 1);
+              q.finish(t.tenantId);
+            } else {
+              queued.delete(t);
+              if (op.kind === 'take') {
+                q.take(t);
+                leased.push(t);
+              } else q.remove(t);
+            }
+          } else {
+            for (const t of q.claim(op.limit, 0)) {
+              const leasedOf = (name: string) => leased.filter((x) => x.tenantId === name).length;
+              const eligible = new Set([...queued].filter((x) => x.band === t.band && (caps[x.tenantId] == null || leasedOf(x.tenantId) < caps[x.tenantId]!)).map((x) => x.tenantId));
+              expect(eligible.has(t.tenantId)).toBe(true);
+              const s = startTag(t.tenantId, t.band);
+              for (const other of eligible) {
+                const so = startTag(other, t.band);
+                expect(so > s || (so === s && other >= t.tenantId), `${other} (start ${so}) before ${t.tenantId} (start ${s})`).toBe(true);
+              }
+              V[t.band] = s;
+              vt.set(`${t.tenantId}/${t.band}`, s + t.cost / weights[t.tenantId]!);
+              queued.delete(t);
+              leased.push(t);
+            }
+          }
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
   it('keeps the weighted service of backlogged tenants within one task cost / weight of each other (SFQ bound)', () => {
     fc.assert(
       fc.property(

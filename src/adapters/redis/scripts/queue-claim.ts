@@ -177,6 +177,14 @@ local tokenIndex = 6
 local band = 0
 while avail > 0 and band <= 3 do
   local btKey = P .. 'bt:' .. band
+  -- Tenants behind the band's virtual time (re-entered, or skipped at a cap while others were
+  -- served) start at it: moved up to it, candidates in score order are in start-tag order, ties
+  -- by id, and the window below is exact. Few are ever behind; the range reads only them.
+  local vb = dbl(c.vt[band + 1])
+  for _, name in ipairs(redis.call('ZRANGEBYSCORE', btKey, '-inf', '(' .. vb)) do
+    redis.call('ZADD', btKey, vb, name)
+    redis.call('HSET', P .. 'tb:' .. band .. ':' .. name, 'v', vb)
+  end
   -- Candidates: { name, vtime, left, t } of eligible tenants, read in order until 'avail' are found.
   local cands = {}
   local offset = 0
