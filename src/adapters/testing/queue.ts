@@ -5,6 +5,7 @@ import { FairQueue, PLACE, type FairTask } from '../../tasks/policy/fair-queue.j
 import { jainIndex, shareErrors } from '../../tasks/policy/fairness.js';
 import type { ContractOptions, OutageControl } from './harness.js';
 import { caught, contractTest, runConcurrently, scaled, uniqueName, waitFor } from './support.js';
+import { runQueueSequence, sequenceSeeds } from './queue-sequences.js';
 
 /**
  * What a queue backend supplies to {@link describeQueueContract}: handles on named queues. Every
@@ -576,6 +577,22 @@ export function describeQueueContract(name: string, harness: QueueHarness, optio
         expect(idle).toBeLessThanOrEqual(11);
       });
 
+      test('tenants re-entering at the band\'s virtual time go by tenant id, however long each was away', async () => {
+        const q = await open();
+        // 'a' is served once (its virtual time becomes 1), then 'z' three times (the band's
+        // virtual time reaches 2); 'b' was never served (virtual time 0). Back together, 'a' and
+        // 'b' both start at 2: a tie, which the id breaks, not the time each spent away.
+        await q.enqueue(job('a'));
+        for (const t of await claimAll(q, 'w1', 1)) await q.complete(t.lease);
+        await q.enqueueMany(batch('z', 3));
+        for (const t of await claimAll(q, 'w1', 3)) await q.complete(t.lease);
+        await q.enqueueMany([job('b'), job('a'), job('z')]);
+        const order: string[] = [];
+        // One at a time: each claim must pick the right tenant on its own, not only sort a batch.
+        for (let i = 0; i < 3; i++) for (const t of await claimAll(q, 'w1', 1)) order.push(t.tenantId);
+        expect(order).toEqual(['a', 'b', 'z']);
+      });
+
       test('ages a low-band task past a stream of normal ones: it waits a bounded time', async () => {
         const q = await open();
         const agingMs = manual ? 4_000 : 400;
@@ -934,6 +951,14 @@ export function describeQueueContract(name: string, harness: QueueHarness, optio
         expect(tenants.acme!.unservedMs).not.toBeNull();
         expect(stats.policy).toMatchObject({ maxConcurrency: null });
       });
+    });
+
+    describe('random operation sequences', () => {
+      for (const seed of sequenceSeeds()) {
+        slowTest(`seed ${seed}: every outcome matches the memory reference (claims, states, errors, counts, histories)`, async () => {
+          await runQueueSequence(await open(), { seed, steps: scaled(options, 400) });
+        });
+      }
     });
   });
 }
