@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import { ManualClock } from '../../core/clock.js';
 import { isFabricaError } from '../../core/errors.js';
 import type { JsonValue } from '../storage.js';
-import type { ClaimedTask, EnqueueRequest, QueueAdapter, Task, TaskBand, TaskLease, TaskUpdate } from '../queue.js';
+import type { ClaimedTask, EnqueueRequest, QueueAdapter, Task, TaskBand, TaskLease, TaskListQuery, TaskUpdate } from '../queue.js';
 import { TASK_BANDS } from '../queue.js';
 import { createMemoryQueue, MemoryQueueState } from '../memory/queue.js';
 
@@ -41,6 +41,12 @@ export function sequenceSeeds(): readonly number[] {
   return [1, 2, 3, 4];
 }
 
+/** Steps per sequence: `FABRICA_QUEUE_SEQUENCE_STEPS` when set (longer runs reach deeper states), else `fallback`. @internal */
+export function sequenceSteps(fallback: number): number {
+  const given = Number(globalThis.process?.env?.FABRICA_QUEUE_SEQUENCE_STEPS ?? '');
+  return Number.isInteger(given) && given > 0 ? given : fallback;
+}
+
 /** mulberry32: a small seeded generator, so a failing sequence is reproducible. */
 function random(seed: number): () => number {
   let a = seed >>> 0;
@@ -76,11 +82,12 @@ interface Known {
 type Outcome = { readonly ok: unknown } | { readonly error: string; readonly reason?: unknown; readonly state?: unknown };
 
 /**
- * Runs one random sequence of `run.steps` operations on `sut` and on a fresh memory queue, and
- * fails at the first outcome that differs, naming the seed, the step and the last operations.
+ * Runs one random sequence of `run.steps` operations on a queue (each call on one of `handles`,
+ * all opened on that queue) and on a fresh memory queue, and fails at the first outcome that
+ * differs, naming the seed, the step and the operations that led there.
  * @internal
  */
-export async function runQueueSequence(sut: QueueAdapter, run: SequenceRun): Promise<void> {
+export async function runQueueSequence(handles: readonly QueueAdapter[], run: SequenceRun): Promise<void> {
   const referenceState = new MemoryQueueState();
   const reference = createMemoryQueue({ state: referenceState, queue: 'reference', clock: new ManualClock(Date.UTC(2026, 0, 1)) });
   await reference.init();
@@ -108,6 +115,8 @@ export async function runQueueSequence(sut: QueueAdapter, run: SequenceRun): Pro
     view: (value: T, side: 0 | 1) => unknown,
     task?: string,
   ): Promise<[T | undefined, T | undefined]> => {
+    // Any handle on the queue under test: they share its tasks, whatever each caches.
+    const sut = pick(handles);
     const settle = async (side: 0 | 1): Promise<[Outcome, T | undefined]> => {
       try {
         const value = await op(side === 0 ? reference : sut, side);
@@ -132,6 +141,7 @@ export async function runQueueSequence(sut: QueueAdapter, run: SequenceRun): Pro
           task: side === 0 ? t.id : refOf(t.id),
           state: t.state,
           attempt: t.attempt,
+          owner: t.ownerId,
           band: t.band,
           effectiveBand: t.effectiveBand,
           workerId: t.workerId,
@@ -141,8 +151,12 @@ export async function runQueueSequence(sut: QueueAdapter, run: SequenceRun): Pro
           history: t.history.map((h) => [h.state, h.attempt, h.workerId ?? null, h.reason ?? null]),
         };
 
-  for (const q of [reference, sut]) {
-    await q.configure({ agingMs: null, maxConcurrency: 6 });
+  // Each seed draws the queue's settings too: a global cap or none, completed tasks kept or
+  // removed at once.
+  const settings = { agingMs: null, maxConcurrency: pick([null, 6, 3]), retentionMs: pick([3_600_000, 3_600_000, 0]) };
+  log.push(`settings: ${JSON.stringify(settings)}`);
+  for (const q of [reference, handles[0]!]) {
+    await q.configure(settings);
     for (const t of TENANTS) if (t.weight !== null) await q.setTenant(t.id, { weight: t.weight, maxConcurrency: t.maxConcurrency });
   }
 
@@ -154,9 +168,11 @@ export async function runQueueSequence(sut: QueueAdapter, run: SequenceRun): Pro
       const requests: EnqueueRequest[] = Array.from({ length: 1 + Math.floor(next() * 4) }, () => {
         const tenant = pick(TENANTS);
         const keyed = next() < 0.25;
+        const owner = pick([null, 'u1', 'u2']);
         return {
           type: pick(['render', 'encode']),
           tenantId: tenant.id,
+          ...(owner === null ? {} : { ownerId: owner }),
           payload: payloads++,
           band: pick<TaskBand>(TASK_BANDS),
           priority: pick([-5, 0, 0, 3]),
@@ -165,6 +181,9 @@ export async function runQueueSequence(sut: QueueAdapter, run: SequenceRun): Pro
           ...(keyed ? { idempotencyKey: `k${Math.floor(next() * 5)}` } : {}),
         };
       });
+      // Now and then one request of the batch is malformed: nothing of the batch may be stored
+      // (the next counts and the final listings would show it).
+      if (next() < 0.06) requests.splice(Math.floor(next() * (requests.length + 1)), 0, { type: 'bad type!', tenantId: pick(TENANTS).id, payload: null });
       const [ref, got] = await both(step, `enqueueMany(${requests.length})`, (q) => q.enqueueMany(requests), (rs, side) =>
         // A created task's id is new on each side; a duplicate's is the existing task's, or the
         // position of the request that created it earlier in this batch.
@@ -224,9 +243,17 @@ export async function runQueueSequence(sut: QueueAdapter, run: SequenceRun): Pro
     } else if (roll < 0.91) {
       const k = pick(known);
       await both(step, `delete(${k.ref})`, (q, side) => q.delete(side === 0 ? k.ref : k.sut), (deleted) => deleted, k.ref);
-    } else {
+    } else if (roll < 0.94) {
       const k = pick(known);
       await both(step, `get(${k.ref})`, (q, side) => q.get(side === 0 ? k.ref : k.sut), taskView, k.ref);
+    } else if (roll < 0.97) {
+      // An operator changes a configured tenant's weight or cap while its tasks wait and run.
+      const tenant = pick(TENANTS.filter((t) => t.weight !== null));
+      const change = { weight: pick([0.5, 1, 2, 4]), maxConcurrency: pick([null, 1, 2]) };
+      await both(step, `setTenant(${tenant.id}, ${JSON.stringify(change)})`, (q) => q.setTenant(tenant.id, change), (p) => ({ weight: p.weight, maxConcurrency: p.maxConcurrency }));
+    } else {
+      // Nothing expires here (ten-minute leases, no delays): maintenance must find nothing to do.
+      await both(step, 'reapExpired()', (q) => q.reapExpired(), (r) => ({ updates: r.updates.length, purged: r.purged }));
     }
     await run.afterStep?.(step, referenceState);
     if (step % 25 === 24 || step === run.steps - 1) {
@@ -239,17 +266,25 @@ export async function runQueueSequence(sut: QueueAdapter, run: SequenceRun): Pro
   }
   // Every task, whole; then each tenant's listing, page by page.
   for (const k of known) await both(run.steps, `get(${k.ref})`, (q, side) => q.get(side === 0 ? k.ref : k.sut), taskView, k.ref);
+  const filters: readonly Omit<TaskListQuery, 'tenantId'>[] = [{}, { state: 'queued' }, { state: 'running' }, { type: 'encode' }, { ownerId: 'u1' }, { state: 'completed', ownerId: 'u2' }];
   for (const tenant of TENANTS) {
-    await both(run.steps, `list(${tenant.id})`, async (q) => {
-      const ids: string[] = [];
-      let cursor: string | undefined;
-      do {
-        const page = await q.list({ tenantId: tenant.id, limit: 7, ...(cursor === undefined ? {} : { cursor }) });
-        ids.push(...page.items.map((t) => t.id));
-        cursor = page.cursor ?? undefined;
-      } while (cursor !== undefined);
-      return ids;
-    }, (ids, side) => (side === 0 ? ids : ids.map(refOf)));
+    for (const filter of filters) {
+      await both(run.steps, `list(${tenant.id}, ${JSON.stringify(filter)})`, async (q) => {
+        const ids: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await q.list({ tenantId: tenant.id, ...filter, limit: 7, ...(cursor === undefined ? {} : { cursor }) });
+          ids.push(...page.items.map((t) => t.id));
+          cursor = page.cursor ?? undefined;
+        } while (cursor !== undefined);
+        return ids;
+        // By id ascending, each once, on either side; ids from several handles need not follow
+        // creation order (each handle mints its own), so the sets are compared, not the orders.
+      }, (ids, side) => ({
+        ascending: ids.every((id, i) => i === 0 || ids[i - 1]! < id),
+        tasks: (side === 0 ? [...ids] : ids.map(refOf)).sort(),
+      }));
+    }
   }
   await reference.close();
 }

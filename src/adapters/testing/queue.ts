@@ -5,7 +5,7 @@ import { FairQueue, PLACE, type FairTask } from '../../tasks/policy/fair-queue.j
 import { jainIndex, shareErrors } from '../../tasks/policy/fairness.js';
 import type { ContractOptions, OutageControl } from './harness.js';
 import { caught, contractTest, runConcurrently, scaled, uniqueName, waitFor } from './support.js';
-import { runQueueSequence, sequenceSeeds } from './queue-sequences.js';
+import { runQueueSequence, sequenceSeeds, sequenceSteps } from './queue-sequences.js';
 
 /**
  * What a queue backend supplies to {@link describeQueueContract}: handles on named queues. Every
@@ -956,7 +956,8 @@ export function describeQueueContract(name: string, harness: QueueHarness, optio
     describe('random operation sequences', () => {
       for (const seed of sequenceSeeds()) {
         slowTest(`seed ${seed}: every outcome matches the memory reference (claims, states, errors, counts, histories)`, async () => {
-          await runQueueSequence(await open(), { seed, steps: scaled(options, 400) });
+          const queue = uniqueName('seq');
+          await runQueueSequence([await open(queue), await open(queue)], { seed, steps: sequenceSteps(scaled(options, 400)) });
         });
       }
     });
