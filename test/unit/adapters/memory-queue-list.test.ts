@@ -14,7 +14,7 @@ describe('memory queue listing', () => {
   it('pages through the matching ids in order, each once, whatever order the tasks arrived in', async () => {
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ handle: fc.integer({ min: 0, max: 1 }), owner: fc.constantFrom('ada', 'bob'), tick: fc.boolean() }), { minLength: 1, maxLength: 60 }),
+        fc.array(fc.record({ handle: fc.integer({ min: 0, max: 1 }), owner: fc.constantFrom('ada', 'bob'), tick: fc.boolean() }), { minLength: 1, maxLength: 60, size: 'max' }),
         fc.integer({ min: 1, max: 7 }),
         fc.constantFrom<'ada' | 'bob' | null>('ada', 'bob', null),
         async (arrivals, limit, owner) => {

@@ -30,7 +30,7 @@ const setupArb = fc.record({
 describe('FairQueue properties', () => {
   it('never hands out a task twice at once, within the caps, work-conserving, in band and priority/FIFO order (with aging, assignments, re-queues)', () => {
     fc.assert(
-      fc.property(setupArb, fc.array(opArb, { maxLength: 120 }), (setup, ops) => {
+      fc.property(setupArb, fc.array(opArb, { maxLength: 120, size: 'max' }), (setup, ops) => {
         const q = new FairQueue<FairTask>({ agingMs: setup.agingMs, maxConcurrency: setup.maxConcurrency });
         for (const [name, cap] of Object.entries(setup.caps)) q.setTenant(name, policy(cap));
         const capOf = (name: string) => setup.caps[name as 'a']?.maxConcurrency ?? null;

@@ -46,7 +46,7 @@ describe('IndexedHeap', () => {
       fc.record({ kind: fc.constant('rekey' as const), pick: fc.nat(), key: fc.integer({ min: -50, max: 50 }) }),
     );
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+      fc.property(fc.array(op, { maxLength: 200, size: 'max' }), (ops) => {
         const heap = new IndexedHeap<Item>('qpos');
         const model: Item[] = [];
         let next = 0;
