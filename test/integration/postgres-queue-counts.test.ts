@@ -76,7 +76,8 @@ if (url === '') {
             type: pick(types),
             tenantId: pick(tenants),
             payload: null,
-            maxAttempts: 2,
+            // Some die at their first failure or expiry: dead tasks while failures are still kept.
+            maxAttempts: random() < 0.3 ? 1 : 2,
             // Long delays stay delayed; short ones become ready at a later claim (activation).
             ...(random() < 0.2 ? { delayMs: random() < 0.5 ? 60_000 : 20 } : {}),
             ...(random() < 0.2 ? { idempotencyKey: `k${Math.floor(random() * 10)}` } : {}),

@@ -222,19 +222,19 @@ export class MemoryQueueCore {
       }
       if (mine.size === 0) this.#assigned.delete(workerId);
     }
-    if (tasks.length < limit) {
-      for (const record of this.fair.claim(limit - tasks.length, now)) {
-        record.attempt += 1;
-        record.token = newToken();
-        record.workerId = workerId;
-        record.leaseExpiresAt = now + leaseMs;
-        this.#move(record, 'running', now);
-        record.implicit = 1;
-        record.startedAt = now;
-        record.runWorker = workerId;
-        this.#leases.push(record, record.leaseExpiresAt);
-        tasks.push(record);
-      }
+    // Even when assigned tasks fill the claim: the fair queue's claim first activates due delayed
+    // tasks and promotes aged ones, which every claim does (step 1 of the order).
+    for (const record of this.fair.claim(limit - tasks.length, now)) {
+      record.attempt += 1;
+      record.token = newToken();
+      record.workerId = workerId;
+      record.leaseExpiresAt = now + leaseMs;
+      this.#move(record, 'running', now);
+      record.implicit = 1;
+      record.startedAt = now;
+      record.runWorker = workerId;
+      this.#leases.push(record, record.leaseExpiresAt);
+      tasks.push(record);
     }
     let nextAt: number | null = null;
     if (tasks.length < limit) {

@@ -14,6 +14,7 @@ import { QUEUE_MIGRATION_SQL } from './queue-migration.js';
 import { QUEUE_CLAIM_FUNCTION_SQL } from './queue-claim-function.js';
 import { QUEUE_CLAIM_TENANTS_SQL, QUEUE_ENQUEUE_COST_SQL } from './queue-claim-tenants.js';
 import { QUEUE_CLAIM_TIES_SQL } from './queue-claim-ties-migration.js';
+import { QUEUE_TIME_RULES_SQL } from './queue-time-rules-migration.js';
 import { QUEUE_COUNTS_MIGRATION_SQL } from './queue-counts-migration.js';
 import { QUEUE_NO_JIT_SQL } from './queue-no-jit-migration.js';
 import { QUEUE_RETENTION_SQL } from './queue-retention-migration.js';
@@ -298,7 +299,8 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = Object.freeze([
   }),
   Object.freeze({ version: 10, name: 'task queue: no JIT compilation in the queue functions (claims past ~55 000 waiting tasks compiled for ~55 ms)', sql: QUEUE_NO_JIT_SQL }),
   Object.freeze({ version: 11, name: 'task queue: purging reads only what it removes, and completions purge (retention keeps up under load)', sql: QUEUE_RETENTION_SQL }),
-  Object.freeze({ version: 12, name: 'task queue: tenants tied on their start tag are served in the pure policy\'s order', sql: QUEUE_CLAIM_TIES_SQL }),
+  Object.freeze({ version: 12, name: 'task queue: tenants tied on their start tag are served by tenant id', sql: QUEUE_CLAIM_TIES_SQL }),
+  Object.freeze({ version: 13, name: 'task queue: reaped tasks honour a failed retention of 0; nextInMs names only rate tokens that hold a tenant back', sql: QUEUE_TIME_RULES_SQL }),
 ]);
 
 /**

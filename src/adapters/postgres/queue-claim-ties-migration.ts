@@ -16,20 +16,22 @@ import { replaceEach } from './sql-edit.js';
  * exact again. Lagging tenants are few (those that re-entered or sat at a cap since the last
  * claim), and the statement reads only them: a range of the `queue_tenant_bands_ready` index.
  *
- * Written as a checked edit of migration 9's claim, keeping migration 10's `SET jit = off`.
+ * Written as a checked edit of migration 9's claim (which migration 13 edits further).
  */
-export const QUEUE_CLAIM_TIES_SQL =
-  replaceEach(QUEUE_CLAIM_TENANTS_SQL, [
-    [
-      `    v_vt := v_q.vt[v_band + 1];
+export const QUEUE_CLAIM_TIES_FUNCTION_SQL = replaceEach(QUEUE_CLAIM_TENANTS_SQL, [
+  [
+    `    v_vt := v_q.vt[v_band + 1];
     RETURN QUERY
     WITH cand AS (`,
-      `    v_vt := v_q.vt[v_band + 1];
+    `    v_vt := v_q.vt[v_band + 1];
     -- Tenants behind the band's virtual time start at it: moved up to it, they are ordered by
     -- start tag, ties by id, like every other tenant.
     UPDATE {{schema}}.queue_tenant_bands tb SET vtime = v_vt
      WHERE tb.queue = p_queue AND tb.band = v_band AND tb.ready > 0 AND tb.vtime < v_vt;
     RETURN QUERY
     WITH cand AS (`,
-    ],
-  ]) + 'ALTER FUNCTION {{schema}}.queue_claim(text, text, integer, bigint, text[], text) SET jit = off;\n';
+  ],
+]);
+
+/** Migration 12: the claim above, with migration 10's `SET jit = off` restated. */
+export const QUEUE_CLAIM_TIES_SQL = QUEUE_CLAIM_TIES_FUNCTION_SQL + 'ALTER FUNCTION {{schema}}.queue_claim(text, text, integer, bigint, text[], text) SET jit = off;\n';

@@ -224,5 +224,8 @@ export const QUEUE_COUNTED_MAINTAIN_SQL = MAINTAIN;
 /** Migration 8's claim, which migration 9 edits further. */
 export const QUEUE_COUNTED_CLAIM_SQL = CLAIM;
 
+/** Migration 8's reaping, which migration 13 edits further. */
+export const QUEUE_COUNTED_REAP_SQL = REAP;
+
 /** Migration 8's enqueue, which migration 9 edits further. */
 export const QUEUE_COUNTED_ENQUEUE_SQL = ENQUEUE;

@@ -211,8 +211,8 @@ export class FairQueue<T extends FairTask> {
   readonly #delayed = new IndexedHeap<T>('qpos');
   #leased = 0;
   #ready = 0;
-  /** Tenants skipped for want of rate tokens in the last claim: their refill is a wake-up time. */
-  #rateSkipped: TenantState<T>[] = [];
+  /** Tenants with a rate cap (never forgotten: their policy is not the default). */
+  readonly #rated = new Set<TenantState<T>>();
 
   /** @param options aging and the global concurrency cap. */
   constructor(options: FairQueueOptions) {
@@ -270,6 +270,8 @@ export class FairQueue<T extends FairTask> {
       t.tokensAt = now;
     }
     t.policy = policy;
+    if (policy.ratePerSecond === null) this.#rated.delete(t);
+    else this.#rated.add(t);
   }
 
   /** A tenant's policy (the default when never set). */
@@ -331,7 +333,6 @@ export class FairQueue<T extends FairTask> {
     if (this.#maxConcurrency !== null) avail = Math.min(avail, this.#maxConcurrency - this.#leased);
     const out: T[] = [];
     const skipped: TenantBand<T>[] = [];
-    this.#rateSkipped = [];
     let band = 0;
     while (out.length < avail && band < BAND_COUNT) {
       const heap = this.#bands[band]!;
@@ -370,13 +371,20 @@ export class FairQueue<T extends FairTask> {
   }
 
   /**
-   * The next time something may become claimable without an enqueue: a delayed task's `readyAt`
-   * or a rate-skipped tenant's next token. `null` when nothing is scheduled.
+   * The next time something may become claimable without an enqueue: a delayed task's `readyAt`,
+   * or the next token of a tenant with ready tasks that only its rate cap holds back (under its
+   * concurrency cap, with room under the global one: otherwise a finished task frees the way,
+   * and its completion wakes workers anyway). `null` when nothing is scheduled.
    */
   nextEventAt(now: number): number | null {
     let next = this.#delayed.peekKey();
-    for (const t of this.#rateSkipped) {
-      if (t.ready > 0 && t.policy.ratePerSecond !== null) next = Math.min(next, now + msUntilToken(t.tokens, t.policy.ratePerSecond));
+    if (this.#maxConcurrency === null || this.#leased < this.#maxConcurrency) {
+      for (const t of this.#rated) {
+        const p = t.policy;
+        if (t.ready === 0 || p.ratePerSecond === null || (p.maxConcurrency !== null && t.leased >= p.maxConcurrency)) continue;
+        const tokens = refillTokens(t.tokens, t.tokensAt, now, p.ratePerSecond, p.burst);
+        if (tokens < 1) next = Math.min(next, now + msUntilToken(tokens, p.ratePerSecond));
+      }
     }
     return next === Infinity ? null : next;
   }
@@ -422,10 +430,7 @@ export class FairQueue<T extends FairTask> {
     if (p.ratePerSecond !== null) {
       t.tokens = refillTokens(t.tokens, t.tokensAt, now, p.ratePerSecond, p.burst);
       t.tokensAt = Math.max(t.tokensAt, now);
-      if (t.tokens < 1) {
-        this.#rateSkipped.push(t);
-        return false;
-      }
+      if (t.tokens < 1) return false;
     }
     return true;
   }
