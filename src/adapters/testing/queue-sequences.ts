@@ -25,6 +25,13 @@ import { createMemoryQueue, MemoryQueueState } from '../memory/queue.js';
 export interface SequenceRun {
   readonly seed: number;
   readonly steps: number;
+  /**
+   * A clock the test controls on the backend under test (a PostgreSQL schema whose `queue_now()`
+   * reads a table, say). With it the sequences also draw time: delays, short leases that expire,
+   * retries and hand-backs after a pause, aging, rate caps, retention, and compare every
+   * timestamp and `nextInMs`.
+   */
+  readonly time?: SequenceTime;
   /** Called after each step with the reference queue's state, to trace a divergence. */
   readonly afterStep?: (step: number, reference: MemoryQueueState) => Promise<void>;
 }
@@ -45,6 +52,14 @@ export function sequenceSeeds(): readonly number[] {
 export function sequenceSteps(fallback: number): number {
   const given = Number(globalThis.process?.env?.FABRICA_QUEUE_SEQUENCE_STEPS ?? '');
   return Number.isInteger(given) && given > 0 ? given : fallback;
+}
+
+/** The backend's clock, as {@link SequenceRun.time} moves it. @internal */
+export interface SequenceTime {
+  /** Where the clocks start, epoch ms. */
+  readonly start: number;
+  /** Sets the backend's clock to `now` (epoch ms). */
+  set(now: number): Promise<void>;
 }
 
 /** mulberry32: a small seeded generator, so a failing sequence is reproducible. */
@@ -88,8 +103,11 @@ type Outcome = { readonly ok: unknown } | { readonly error: string; readonly rea
  * @internal
  */
 export async function runQueueSequence(handles: readonly QueueAdapter[], run: SequenceRun): Promise<void> {
+  const time = run.time;
+  const clock = new ManualClock(time?.start ?? Date.UTC(2026, 0, 1));
+  await time?.set(clock.now());
   const referenceState = new MemoryQueueState();
-  const reference = createMemoryQueue({ state: referenceState, queue: 'reference', clock: new ManualClock(Date.UTC(2026, 0, 1)) });
+  const reference = createMemoryQueue({ state: referenceState, queue: 'reference', clock });
   await reference.init();
   const next = random(run.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
@@ -103,8 +121,8 @@ export async function runQueueSequence(handles: readonly QueueAdapter[], run: Se
     log.push(`${step}: ${what} → ${JSON.stringify(want)}`);
     if (JSON.stringify(got) === JSON.stringify(want)) return;
     // The last operations, and every earlier one that named the task this one is about.
-    const about = task === undefined ? [] : log.slice(0, -12).filter((line) => line.includes(task));
-    const story = [...about, ...(about.length > 0 ? ['…'] : []), ...log.slice(-12)].join('\n');
+    const about = task === undefined ? [] : log.slice(1, -12).filter((line) => line.includes(task));
+    const story = [log[0]!, ...about, ...(about.length > 0 ? ['…'] : []), ...log.slice(-12)].join('\n');
     expect(got, `seed ${run.seed}, step ${step}: ${what}\noperations (replay: FABRICA_QUEUE_SEQUENCE_SEED=${run.seed}):\n${story}`).toEqual(want);
   };
   /** Runs `op` on both queues; outcomes are mapped by `view` (from the backend's side, ids translated). */
@@ -132,7 +150,15 @@ export async function runQueueSequence(handles: readonly QueueAdapter[], run: Se
     sameStep(step, what, got, want, task);
     return [refValue, sutValue];
   };
-  const updateView = (u: TaskUpdate, side: 0 | 1) => ({ task: side === 0 ? u.taskId : refOf(u.taskId), state: u.state, attempt: u.attempt, reason: u.reason ?? null });
+  const updateView = (u: TaskUpdate, side: 0 | 1) => ({
+    task: side === 0 ? u.taskId : refOf(u.taskId),
+    state: u.state,
+    attempt: u.attempt,
+    reason: u.reason ?? null,
+    ...(time === undefined ? {} : { at: u.at, readyAt: u.readyAt ?? null }),
+  });
+  /** Updates in task order: the order of reaped leases is not part of the contract. */
+  const byTask = <U extends { readonly task: string }>(updates: U[]): U[] => updates.sort((a, b) => (a.task < b.task ? -1 : a.task > b.task ? 1 : 0));
   const claimedView = (t: ClaimedTask, side: 0 | 1) => ({ task: side === 0 ? t.id : refOf(t.id), attempt: t.attempt, band: t.effectiveBand, tenant: t.tenantId });
   const taskView = (t: Task | null, side: 0 | 1) =>
     t === null
@@ -148,12 +174,18 @@ export async function runQueueSequence(handles: readonly QueueAdapter[], run: Se
           leased: t.leaseExpiresAt !== null,
           result: t.result,
           error: t.error?.code ?? null,
-          history: t.history.map((h) => [h.state, h.attempt, h.workerId ?? null, h.reason ?? null]),
+          history: t.history.map((h) => [h.state, h.attempt, h.workerId ?? null, h.reason ?? null, ...(time === undefined ? [] : [h.at])]),
+          ...(time === undefined ? {} : { readyAt: t.readyAt, updatedAt: t.updatedAt, leaseExpiresAt: t.leaseExpiresAt, createdAt: t.createdAt }),
         };
 
-  // Each seed draws the queue's settings too: a global cap or none, completed tasks kept or
-  // removed at once.
-  const settings = { agingMs: null, maxConcurrency: pick([null, 6, 3]), retentionMs: pick([3_600_000, 3_600_000, 0]) };
+  // Each seed draws the queue's settings too: a global cap or none, finished tasks kept or
+  // removed at once; with time, aging. (Not a retention that runs out during the run: when a task
+  // past it disappears is each backend's choice — at a claim, a completion or maintenance.)
+  const settings = time === undefined
+    ? { agingMs: null, maxConcurrency: pick([null, 6, 3]), retentionMs: pick([3_600_000, 3_600_000, 0]) }
+    : { agingMs: pick([null, 3_000, 20_000]), maxConcurrency: pick([null, 6, 3]), retentionMs: pick([3_600_000, 0]), failedRetentionMs: pick([null, 0]) };
+  /** A duration: `fixed` without time, else one of `drawn`. */
+  const ms = (fixed: number, drawn: readonly number[]): number => (time === undefined ? fixed : pick(drawn));
   log.push(`settings: ${JSON.stringify(settings)}`);
   for (const q of [reference, handles[0]!]) {
     await q.configure(settings);
@@ -163,7 +195,12 @@ export async function runQueueSequence(handles: readonly QueueAdapter[], run: Se
   for (let step = 0; step < run.steps; step++) {
     const roll = next();
     const live = known.filter((k) => k.leases.length > 0);
-    if (roll < 0.22 || known.length === 0) {
+    if (time !== undefined && next() < 0.1) {
+      const by = pick([50, 400, 1_000, 3_000, 12_000]);
+      clock.advance(by);
+      await time.set(clock.now());
+      log.push(`${step}: time +${by} ms`);
+    } else if (roll < 0.22 || known.length === 0) {
       // Enqueue a batch of 1–4, sometimes with an idempotency key from a small pool (duplicates, and reuse after a delete).
       const requests: EnqueueRequest[] = Array.from({ length: 1 + Math.floor(next() * 4) }, () => {
         const tenant = pick(TENANTS);
@@ -178,6 +215,7 @@ export async function runQueueSequence(handles: readonly QueueAdapter[], run: Se
           priority: pick([-5, 0, 0, 3]),
           cost: tenant.cost,
           maxAttempts: 1 + Math.floor(next() * 3),
+          ...(time !== undefined && next() < 0.3 ? { delayMs: pick([300, 2_000, 8_000]) } : {}),
           ...(keyed ? { idempotencyKey: `k${Math.floor(next() * 5)}` } : {}),
         };
       });
@@ -204,9 +242,11 @@ export async function runQueueSequence(handles: readonly QueueAdapter[], run: Se
     } else if (roll < 0.42) {
       const worker = pick(WORKERS);
       const limit = 1 + Math.floor(next() * 5);
-      const [ref, got] = await both(step, `claim(${worker}, ${limit})`, (q) => q.claim(worker, limit, LEASE_MS), (r, side) => ({
+      const leaseMs = ms(LEASE_MS, [1_000, 4_000, LEASE_MS]);
+      const [ref, got] = await both(step, `claim(${worker}, ${limit}, ${leaseMs})`, (q) => q.claim(worker, limit, leaseMs), (r, side) => ({
         tasks: r.tasks.map((t) => claimedView(t, side)),
-        reaped: r.reaped.length,
+        reaped: time === undefined ? r.reaped.length : byTask(r.reaped.map((u) => updateView(u, side))),
+        ...(time === undefined ? {} : { nextInMs: r.nextInMs }),
       }));
       if (ref !== undefined && got !== undefined) {
         for (const [i, t] of got.tasks.entries()) bySut.get(t.id)?.leases.push([ref.tasks[i]!.lease, t.lease]);
@@ -224,18 +264,26 @@ export async function runQueueSequence(handles: readonly QueueAdapter[], run: Se
         await both(step, `complete(${label})`, (q, side) => q.complete(lease(side), result), updateView, k.ref);
       } else if (action < 0.65) {
         const final = next() < 0.3;
-        await both(step, `fail(${label}, final ${final})`, (q, side) => q.fail(lease(side), { error: { code: 'E_RANDOM', message: 'drawn' }, retryInMs: 0, final }), updateView, k.ref);
+        const retryInMs = ms(0, [0, 0, 1_500]);
+        await both(step, `fail(${label}, final ${final}, retry in ${retryInMs})`, (q, side) => q.fail(lease(side), { error: { code: 'E_RANDOM', message: 'drawn' }, retryInMs, final }), updateView, k.ref);
       } else if (action < 0.85) {
-        await both(step, `release(${label})`, (q, side) => q.release(lease(side)), updateView, k.ref);
+        const delayMs = ms(0, [0, 800]);
+        await both(step, `release(${label}, ${delayMs})`, (q, side) => q.release(lease(side), { delayMs }), updateView, k.ref);
       } else {
-        const [ref, got] = await both(step, `extend(${label})`, (q, side) => q.extend(lease(side), LEASE_MS, { at: step }), (l) => ({ attempt: l.attempt, worker: l.workerId }), k.ref);
+        const leaseMs = ms(LEASE_MS, [1_000, LEASE_MS]);
+        const [ref, got] = await both(step, `extend(${label}, ${leaseMs})`, (q, side) => q.extend(lease(side), leaseMs, { at: step }), (l) => ({
+          attempt: l.attempt,
+          worker: l.workerId,
+          ...(time === undefined ? {} : { expiresAt: l.expiresAt }),
+        }), k.ref);
         // A renewed lease is the delivery's lease from now on (its token may be new on some backends).
         if (ref !== undefined && got !== undefined) k.leases.push([ref, got]);
       }
     } else if (roll < 0.8) {
       const k = pick(known);
       const worker = pick(WORKERS);
-      const [ref, got] = await both(step, `assign(${k.ref}, ${worker})`, (q, side) => q.assign(side === 0 ? k.ref : k.sut, worker, LEASE_MS), (r, side) => updateView(r.update, side), k.ref);
+      const leaseMs = ms(LEASE_MS, [1_000, LEASE_MS]);
+      const [ref, got] = await both(step, `assign(${k.ref}, ${worker}, ${leaseMs})`, (q, side) => q.assign(side === 0 ? k.ref : k.sut, worker, leaseMs), (r, side) => updateView(r.update, side), k.ref);
       if (ref !== undefined && got !== undefined) k.leases.push([ref.lease, got.lease]);
     } else if (roll < 0.87) {
       const k = pick(known);
@@ -249,18 +297,27 @@ export async function runQueueSequence(handles: readonly QueueAdapter[], run: Se
     } else if (roll < 0.97) {
       // An operator changes a configured tenant's weight or cap while its tasks wait and run.
       const tenant = pick(TENANTS.filter((t) => t.weight !== null));
-      const change = { weight: pick([0.5, 1, 2, 4]), maxConcurrency: pick([null, 1, 2]) };
-      await both(step, `setTenant(${tenant.id}, ${JSON.stringify(change)})`, (q) => q.setTenant(tenant.id, change), (p) => ({ weight: p.weight, maxConcurrency: p.maxConcurrency }));
+      const change = {
+        weight: pick([0.5, 1, 2, 4]),
+        maxConcurrency: pick([null, 1, 2]),
+        // 2.5 per second: every refill over the drawn pauses (multiples of 50 ms) is a multiple of
+        // 1/8 token, exact in binary floating point. Backends refill at different moments (on
+        // each look, or on each pick), and with inexact steps the sums drift by an ulp, which at
+        // a token's edge moves \`nextInMs\` by 1 ms.
+        ...(time === undefined ? {} : { ratePerSecond: pick([null, null, 2.5]), burst: pick([1, 3]) }),
+      };
+      await both(step, `setTenant(${tenant.id}, ${JSON.stringify(change)})`, (q) => q.setTenant(tenant.id, change), (p) => p);
     } else {
-      // Nothing expires here (ten-minute leases, no delays): maintenance must find nothing to do.
-      await both(step, 'reapExpired()', (q) => q.reapExpired(), (r) => ({ updates: r.updates.length, purged: r.purged }));
+      // Without time nothing expires (ten-minute leases, no delays): maintenance finds nothing to do.
+      await both(step, 'reapExpired()', (q) => q.reapExpired(), (r, side) => ({ updates: byTask(r.updates.map((u) => updateView(u, side))), purged: r.purged }));
     }
     await run.afterStep?.(step, referenceState);
     if (step % 25 === 24 || step === run.steps - 1) {
       await both(step, 'stats()', (q) => q.stats(), (s) => ({
         counts: s.counts,
         groups: [...s.groups].sort((a, b) => (a.tenantId + a.type < b.tenantId + b.type ? -1 : 1)),
-        tenants: s.tenants.map((t) => ({ tenantId: t.tenantId, ready: t.ready, leased: t.leased })),
+        tenants: s.tenants.map((t) => ({ tenantId: t.tenantId, ready: t.ready, leased: t.leased, ...(time === undefined ? {} : { unservedMs: t.unservedMs }) })),
+        ...(time === undefined ? {} : { at: s.at, oldestReadyAt: s.oldestReadyAt }),
       }));
     }
   }
