@@ -675,6 +675,25 @@ export function describeQueueContract(name: string, harness: QueueHarness, optio
           expect(later.filter((t) => t.tenantId === 'metered')).toHaveLength(2);
         }
       });
+
+      test('nextInMs names a rate token only when the token alone holds a tenant back', async () => {
+        const q = await open();
+        // One token a second, one task at a time: the claim takes the token and fills the cap.
+        await q.setTenant('metered', { ratePerSecond: 1, burst: 1, maxConcurrency: 1 });
+        await q.enqueueMany(batch('metered', 3));
+        const first = await q.claim('w1', 5, 60_000);
+        expect(first.tasks).toHaveLength(1);
+        // At its cap, the tenant waits for that task, not for a token: the next thing due is the
+        // lease's expiry, a minute away (the completion wakes workers before then anyway).
+        expect(first.nextInMs).not.toBeNull();
+        expect(first.nextInMs!).toBeGreaterThan(30_000);
+        await q.complete(first.tasks[0]!.lease);
+        // Under its cap again, only the token is missing: it is due within a second.
+        const second = await q.claim('w1', 5, 60_000);
+        expect(second.tasks).toHaveLength(0);
+        expect(second.nextInMs).not.toBeNull();
+        expect(second.nextInMs!).toBeLessThanOrEqual(1_000);
+      });
     });
 
     describe('concurrency', () => {

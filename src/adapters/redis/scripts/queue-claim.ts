@@ -300,7 +300,11 @@ for name, t in pairs(tenants) do
     changed[#changed + 1] = int(t.tokat)
   end
   if #changed > 0 then redis.call('HSET', tenKey, unpack(changed)) end
-  if t.rateSkipped and t.rate then rateSkipped[#rateSkipped + 1] = { t.rate, t.tok } end
+  -- A token counts as a wake-up time only while it alone holds the tenant back: ready tasks
+  -- left, under its concurrency cap (and the queue under its cap, checked below).
+  if t.rateSkipped and t.rate and t.ready - t.served > 0 and not (t.mc and t.leased >= t.mc) then
+    rateSkipped[#rateSkipped + 1] = { t.rate, t.tok }
+  end
 end
 for tenant, byType in pairs(started) do
   for ttype, n in pairs(byType) do
@@ -324,9 +328,11 @@ if #tasks < limit then
   if #d > 0 then next = tonumber(d[2]) end
   local l = redis.call('ZRANGE', P .. 'leased', 0, 0, 'WITHSCORES')
   if #l > 0 and (next == nil or tonumber(l[2]) < next) then next = tonumber(l[2]) end
-  for _, r in ipairs(rateSkipped) do
-    local at = NOW + math.ceil((1 - r[2]) * 1000 / r[1])
-    if next == nil or at < next then next = at end
+  if not c.mc or redis.call('ZCARD', P .. 'leased') < c.mc then
+    for _, r in ipairs(rateSkipped) do
+      local at = NOW + math.ceil((1 - r[2]) * 1000 / r[1])
+      if next == nil or at < next then next = at end
+    end
   end
   if next then nextMs = int(math.max(0, next - NOW)) end
 end
