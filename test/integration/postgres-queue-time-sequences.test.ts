@@ -1,6 +1,7 @@
 import { describe, inject, it } from 'vitest';
 import { quoteIdentifier } from '../../src/adapters/postgres/migrations.js';
-import { runQueueSequence, sequenceSeeds, sequenceSteps } from '../../src/adapters/testing/queue-sequences.js';
+import { runQueueSequence } from '../../src/adapters/testing/queue-sequences.js';
+import { sequenceSeeds, sequenceSteps } from '../../src/adapters/testing/support.js';
 import { skipWithoutServer } from '../support/missing-server.js';
 import { useQueueSchema } from '../support/postgres-queue-harness.js';
 
@@ -32,11 +33,11 @@ if (url === '') {
       return { start, set: async (now) => void (await db.pool.query(`UPDATE ${schema()}.test_clock SET now_ms = $1`, [now])) };
     }
 
-    for (const seed of sequenceSeeds()) {
+    for (const seed of sequenceSeeds('QUEUE')) {
       it(`seed ${seed}: every outcome, timestamps included, matches the memory reference`, async () => {
         const time = await controlledClock();
         const queue = `time${seed}`;
-        await runQueueSequence([db.open(queue), db.open(queue)], { seed, steps: sequenceSteps(400), time });
+        await runQueueSequence([db.open(queue), db.open(queue)], { seed, steps: sequenceSteps('QUEUE', 400), time });
       }, 120_000);
     }
   });

@@ -5,6 +5,7 @@ import type { JsonValue } from '../storage.js';
 import type { ClaimedTask, EnqueueRequest, QueueAdapter, Task, TaskBand, TaskLease, TaskListQuery, TaskUpdate } from '../queue.js';
 import { TASK_BANDS } from '../queue.js';
 import { createMemoryQueue, MemoryQueueState } from '../memory/queue.js';
+import { random } from './support.js';
 
 /**
  * Random operation sequences against a reference: the backend under test and a fresh memory
@@ -36,42 +37,12 @@ export interface SequenceRun {
   readonly afterStep?: (step: number, reference: MemoryQueueState) => Promise<void>;
 }
 
-/**
- * The seeds a suite runs: a fixed set, or `FABRICA_QUEUE_SEQUENCE_SEED` — one seed to replay a
- * failure, or a range `first..last` to explore. @internal
- */
-export function sequenceSeeds(): readonly number[] {
-  const given = globalThis.process?.env?.FABRICA_QUEUE_SEQUENCE_SEED ?? '';
-  const range = /^(\d+)\.\.(\d+)$/.exec(given);
-  if (range !== null) return Array.from({ length: Math.max(0, Number(range[2]) - Number(range[1]) + 1) }, (_, i) => Number(range[1]) + i);
-  if (/^\d+$/.test(given)) return [Number(given)];
-  return [1, 2, 3, 4];
-}
-
-/** Steps per sequence: `FABRICA_QUEUE_SEQUENCE_STEPS` when set (longer runs reach deeper states), else `fallback`. @internal */
-export function sequenceSteps(fallback: number): number {
-  const given = Number(globalThis.process?.env?.FABRICA_QUEUE_SEQUENCE_STEPS ?? '');
-  return Number.isInteger(given) && given > 0 ? given : fallback;
-}
-
 /** The backend's clock, as {@link SequenceRun.time} moves it. @internal */
 export interface SequenceTime {
   /** Where the clocks start, epoch ms. */
   readonly start: number;
   /** Sets the backend's clock to `now` (epoch ms). */
   set(now: number): Promise<void>;
-}
-
-/** mulberry32: a small seeded generator, so a failing sequence is reproducible. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const TENANTS = [

@@ -4,8 +4,8 @@ import type { ClaimedTask, EnqueueRequest, QueueAdapter, TaskLease, TaskListPage
 import { FairQueue, PLACE, type FairTask } from '../../tasks/policy/fair-queue.js';
 import { jainIndex, shareErrors } from '../../tasks/policy/fairness.js';
 import type { ContractOptions, OutageControl } from './harness.js';
-import { caught, contractTest, runConcurrently, scaled, uniqueName, waitFor } from './support.js';
-import { runQueueSequence, sequenceSeeds, sequenceSteps } from './queue-sequences.js';
+import { caught, contractTest, runConcurrently, scaled, sequenceSeeds, sequenceSteps, uniqueName, waitFor } from './support.js';
+import { runQueueSequence } from './queue-sequences.js';
 
 /**
  * What a queue backend supplies to {@link describeQueueContract}: handles on named queues. Every
@@ -973,10 +973,10 @@ export function describeQueueContract(name: string, harness: QueueHarness, optio
     });
 
     describe('random operation sequences', () => {
-      for (const seed of sequenceSeeds()) {
+      for (const seed of sequenceSeeds('QUEUE')) {
         slowTest(`seed ${seed}: every outcome matches the memory reference (claims, states, errors, counts, histories)`, async () => {
           const queue = uniqueName('seq');
-          await runQueueSequence([await open(queue), await open(queue)], { seed, steps: sequenceSteps(scaled(options, 400)) });
+          await runQueueSequence([await open(queue), await open(queue)], { seed, steps: sequenceSteps('QUEUE', scaled(options, 400)) });
         });
       }
     });

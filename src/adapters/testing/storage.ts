@@ -3,7 +3,8 @@ import type { JsonValue, StorageAdapter, StoredDocument, TxnOp } from '../storag
 import { compareKeys } from '../internal/order.js';
 import { MAX_TXN_DOCUMENTS } from '../internal/requests.js';
 import type { AdapterHarness, ContractOptions } from './harness.js';
-import { caught, contractTest, runConcurrently, scaled, uniqueName, waitFor, harnessSession } from './support.js';
+import { caught, contractTest, runConcurrently, scaled, sequenceSeeds, sequenceSteps, uniqueName, waitFor, harnessSession } from './support.js';
+import { runStorageSequence } from './storage-sequences.js';
 
 /**
  * The StorageAdapter conformance suite: every backend (memory, PostgreSQL, Redis, or a
@@ -556,6 +557,14 @@ export function describeStorageContract(name: string, harness: AdapterHarness<St
         expect(doc!.value).toBe(1);
         expect((await handle.add(ns, 'c', 1)).applied).toBe(true);
       });
+    });
+
+    describe('random operation sequences', () => {
+      for (const seed of sequenceSeeds('STORAGE')) {
+        slowTest(`seed ${seed}: every outcome matches the memory reference (values, versions in order, listings, transactions, counters, errors)`, async () => {
+          await runStorageSequence(store, seed, sequenceSteps('STORAGE', scaled(options, 400)), uniqueName('seq'));
+        });
+      }
     });
   });
 }

@@ -131,3 +131,33 @@ export function harnessSession<A extends Closable>(harness: AdapterHarness<A>) {
     },
   };
 }
+
+/**
+ * The seeds a random-sequence suite runs: a fixed set, or `FABRICA_<SUBJECT>_SEQUENCE_SEED` — one
+ * seed to replay a failure, or a range `first..last` to explore. @internal
+ */
+export function sequenceSeeds(subject: 'QUEUE' | 'STORAGE'): readonly number[] {
+  const given = globalThis.process?.env?.[`FABRICA_${subject}_SEQUENCE_SEED`] ?? '';
+  const range = /^(\d+)\.\.(\d+)$/.exec(given);
+  if (range !== null) return Array.from({ length: Math.max(0, Number(range[2]) - Number(range[1]) + 1) }, (_, i) => Number(range[1]) + i);
+  if (/^\d+$/.test(given)) return [Number(given)];
+  return [1, 2, 3, 4];
+}
+
+/** Steps per sequence: `FABRICA_<SUBJECT>_SEQUENCE_STEPS` when set (longer runs reach deeper states), else `fallback`. @internal */
+export function sequenceSteps(subject: 'QUEUE' | 'STORAGE', fallback: number): number {
+  const given = Number(globalThis.process?.env?.[`FABRICA_${subject}_SEQUENCE_STEPS`] ?? '');
+  return Number.isInteger(given) && given > 0 ? given : fallback;
+}
+
+/** mulberry32: a small seeded generator, so a failing random sequence is reproducible. @internal */
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
