@@ -976,7 +976,16 @@ export function describeQueueContract(name: string, harness: QueueHarness, optio
       for (const seed of sequenceSeeds('QUEUE')) {
         slowTest(`seed ${seed}: every outcome matches the memory reference (claims, states, errors, counts, histories)`, async () => {
           const queue = uniqueName('seq');
-          await runQueueSequence([await open(queue), await open(queue)], { seed, steps: sequenceSteps('QUEUE', scaled(options, 400)) });
+          const pair = [await open(queue), await open(queue)];
+          try {
+            await runQueueSequence(pair, { seed, steps: sequenceSteps('QUEUE', scaled(options, 400)) });
+          } finally {
+            // Closed now, not with the suite: exploring hundreds of seeds would hold a pool each.
+            for (const handle of pair) {
+              handles.delete(handle);
+              await handle.close();
+            }
+          }
         });
       }
     });
