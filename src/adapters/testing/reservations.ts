@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import type { ReservationStore, ResourceAmounts, ResourceLimits, ReserveOutcome } from '../reservations.js';
 import type { AdapterHarness, ContractOptions } from './harness.js';
-import { caught, contractTest, runConcurrently, scaled, uniqueName, waitFor, harnessSession } from './support.js';
+import { caught, contractTest, runConcurrently, scaled, sequenceSeeds, sequenceSteps, uniqueName, waitFor, harnessSession } from './support.js';
+import { runReservationSequence } from './reservation-sequences.js';
 
 const LONG_LEASE = 3_600_000;
 const amounts = (compute: number, storage = 0, network = 0): ResourceAmounts => ({ compute, storage, network });
@@ -263,6 +264,14 @@ export function describeReservationContract(name: string, harness: AdapterHarnes
         await handle.close();
         expect((await caught(() => handle.snapshot('x'))).code).toBe('ADAPTER_CLOSED');
       });
+    });
+
+    describe('random operation sequences', () => {
+      for (const seed of sequenceSeeds('RESERVATION')) {
+        slowTest(`seed ${seed}: every outcome matches the memory reference (statuses, usage, listings in code point order, errors)`, async () => {
+          await runReservationSequence(store, seed, sequenceSteps('RESERVATION', scaled(options, 300)), uniqueName('seq'));
+        });
+      }
     });
   });
 }
