@@ -265,6 +265,10 @@ export async function runQueueSequence(handles: readonly QueueAdapter[], run: Se
     } else if (roll < 0.94) {
       const k = pick(known);
       await both(step, `get(${k.ref})`, (q, side) => q.get(side === 0 ? k.ref : k.sut), taskView, k.ref);
+    } else if (roll < 0.955) {
+      // An operator changes the queue's cap (and, with time, its aging) while tasks wait and run.
+      const change = { maxConcurrency: pick([null, 2, 6]), ...(time === undefined ? {} : { agingMs: pick([null, 3_000, 20_000]) }) };
+      await both(step, `configure(${JSON.stringify(change)})`, (q) => q.configure(change), (p) => p);
     } else if (roll < 0.97) {
       // An operator changes a configured tenant's weight or cap while its tasks wait and run.
       const tenant = pick(TENANTS.filter((t) => t.weight !== null));
