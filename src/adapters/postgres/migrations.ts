@@ -300,7 +300,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = Object.freeze([
   Object.freeze({ version: 10, name: 'task queue: no JIT compilation in the queue functions (claims past ~55 000 waiting tasks compiled for ~55 ms)', sql: QUEUE_NO_JIT_SQL }),
   Object.freeze({ version: 11, name: 'task queue: purging reads only what it removes, and completions purge (retention keeps up under load)', sql: QUEUE_RETENTION_SQL }),
   Object.freeze({ version: 12, name: 'task queue: tenants tied on their start tag are served by tenant id', sql: QUEUE_CLAIM_TIES_SQL }),
-  Object.freeze({ version: 13, name: 'task queue: reaped tasks honour a failed retention of 0; nextInMs names only rate tokens that hold a tenant back', sql: QUEUE_TIME_RULES_SQL }),
+  Object.freeze({ version: 13, name: 'task queue: reaped tasks honour a failed retention of 0 and keep their band; start tags spaced by the next task\'s cost; nextInMs names only rate tokens that hold a tenant back', sql: QUEUE_TIME_RULES_SQL }),
 ]);
 
 /**

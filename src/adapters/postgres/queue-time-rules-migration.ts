@@ -3,7 +3,7 @@ import { QUEUE_COUNTED_REAP_SQL } from './queue-counted-functions.js';
 import { replaceEach } from './sql-edit.js';
 
 /**
- * Migration 13: four rules brought in line with the memory and Redis queues, both found by
+ * Migration 13: four rules brought in line with the memory and Redis queues, all found by
  * the contract's random sequences run against a schema whose `queue_now()` the test controls
  * (test/integration/postgres-queue-time-sequences.test.ts).
  *
