@@ -44,6 +44,7 @@ import { planBind, planDefineRole, planGrant } from '../src/security/access/mode
 import { grantInputSchema, roleDefinitionSchema } from '../src/security/access/model/inputs.js';
 import { newGeneration, type PolicyRecord } from '../src/security/access/model/records.js';
 import { recordKey, REVISION_KEY, scopeRevisionKey } from '../src/security/access/service/layout.js';
+import { mulberry32 } from '../src/adapters/testing/random.js';
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,100000').split(',').map(Number);
 const ROLE_COUNTS = (process.env.BENCH_ROLES ?? '100,10000').split(',').map(Number);
@@ -66,17 +67,6 @@ function heapMb(): number {
 }
 
 // ---- policy generation -----------------------------------------------------------------
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Shape = 'hierarchy' | 'flat';
 interface Rule {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { QUEUE_CLAIM_TENANTS_SQL as CLAIM_SQL } from '../../src/adapters/postgres/queue-claim-tenants.js';
 import { createTestPool } from '../support/postgres-harness.js';
 import { skipWithoutServer } from '../support/missing-server.js';
-import { mulberry32 } from '../support/prng.js';
+import { mulberry32 } from '../../src/adapters/testing/random.js';
 
 const url = inject('databaseUrl');
 

@@ -9,7 +9,7 @@ import type { QueueAdapter, TaskGroupCounts, TaskLease } from '../../src/adapter
 import { createTestPool, dropSchema, queueTaskReads, randomSchema } from '../support/postgres-harness.js';
 import { skipWithoutServer } from '../support/missing-server.js';
 import { useQueueSchema } from '../support/postgres-queue-harness.js';
-import { mulberry32 } from '../support/prng.js';
+import { mulberry32 } from '../../src/adapters/testing/random.js';
 
 const url = inject('databaseUrl');
 

@@ -5,7 +5,7 @@ import type { JsonValue } from '../storage.js';
 import type { ClaimedTask, EnqueueRequest, QueueAdapter, Task, TaskBand, TaskLease, TaskListQuery, TaskUpdate } from '../queue.js';
 import { TASK_BANDS } from '../queue.js';
 import { createMemoryQueue, MemoryQueueState } from '../memory/queue.js';
-import { random } from './support.js';
+import { mulberry32 } from './random.js';
 
 /**
  * Random operation sequences against a reference: the backend under test and a fresh memory
@@ -80,7 +80,7 @@ export async function runQueueSequence(handles: readonly QueueAdapter[], run: Se
   const referenceState = new MemoryQueueState();
   const reference = createMemoryQueue({ state: referenceState, queue: 'reference', clock });
   await reference.init();
-  const next = random(run.seed);
+  const next = mulberry32(run.seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const known: Known[] = [];
   const bySut = new Map<string, Known>();

@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import { isFabricaError } from '../../core/errors.js';
 import type { ReservationRecord, ReservationStore, ResourceAmounts, ResourceLimits } from '../reservations.js';
 import { createMemoryReservationStore } from '../memory/reservations.js';
-import { random } from './support.js';
+import { mulberry32 } from './random.js';
 
 /**
  * Random operation sequences for reservation stores, checked against a fresh memory store:
@@ -23,7 +23,7 @@ type Outcome = { readonly ok: unknown } | { readonly error: string };
  */
 export async function runReservationSequence(sut: ReservationStore, seed: number, steps: number, ownerBase: string): Promise<void> {
   const reference = createMemoryReservationStore();
-  const next = random(seed);
+  const next = mulberry32(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const owners = [`${ownerBase}-x`, `${ownerBase}-y`];
   const log: string[] = [];

@@ -2,7 +2,7 @@ import { expect } from 'vitest';
 import { isFabricaError } from '../../core/errors.js';
 import type { CounterResult, JsonValue, ListPage, StorageAdapter, StoredDocument, TxnCompare, TxnOp, TxnResult } from '../storage.js';
 import { createMemoryStorage } from '../memory/storage.js';
-import { random } from './support.js';
+import { mulberry32 } from './random.js';
 
 /**
  * Random operation sequences for storage backends, checked against a fresh memory storage: puts
@@ -27,7 +27,7 @@ type Outcome = { readonly ok: unknown } | { readonly error: string };
  */
 export async function runStorageSequence(sut: StorageAdapter, seed: number, steps: number, namespaceBase: string): Promise<void> {
   const reference = createMemoryStorage();
-  const next = random(seed);
+  const next = mulberry32(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const namespaces = [`${namespaceBase}a`, `${namespaceBase}b`];
   const log: string[] = [];

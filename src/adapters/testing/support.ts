@@ -149,15 +149,3 @@ export function sequenceSteps(subject: 'QUEUE' | 'STORAGE' | 'RESERVATION', fall
   const given = Number(globalThis.process?.env?.[`FABRICA_${subject}_SEQUENCE_STEPS`] ?? '');
   return Number.isInteger(given) && given > 0 ? given : fallback;
 }
-
-/** mulberry32: a small seeded generator, so a failing random sequence is reproducible. @internal */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
