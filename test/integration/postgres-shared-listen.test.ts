@@ -7,13 +7,11 @@ import { createWorker } from '../../src/tasks/index.js';
 import { caught, waitFor } from '../../src/adapters/testing/support.js';
 import { createTestPool, dropSchema, randomSchema } from '../support/postgres-harness.js';
 import { skipWithoutServer } from '../support/missing-server.js';
-import { churnSubscriptions, runsTaskEnqueuedDuringOutage, wakeAndDeliverThroughEach, wokenWithin } from '../support/shared-listening.js';
+import { CHURN_MS, churnSubscriptions, runsTaskEnqueuedDuringOutage, wakeAndDeliverThroughEach, wokenWithin } from '../support/shared-listening.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
 
 const url = inject('databaseUrl');
-/** How long the churn test runs (ms): short by default, longer for a soak. */
-const CHURN_MS = Number(process.env.SHARED_CHURN_MS ?? 1_500);
 
 // Every pub/sub adapter and queue handle on one pool listens on the pool's one shared LISTEN
 // connection. Before, each checked out a connection of its own and kept it: `max` handles left no

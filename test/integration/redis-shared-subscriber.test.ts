@@ -7,11 +7,9 @@ import { closeRedis, connectRedis, deletePrefixKeys, randomPrefix } from '../sup
 import { skipWithoutServer } from '../support/missing-server.js';
 import { recordingLogger } from '../support/recording-logger.js';
 import { startTcpProxy } from '../support/tcp-proxy.js';
-import { churnSubscriptions, runsTaskEnqueuedDuringOutage, wakeAndDeliverThroughEach, wokenWithin } from '../support/shared-listening.js';
+import { CHURN_MS, churnSubscriptions, runsTaskEnqueuedDuringOutage, wakeAndDeliverThroughEach, wokenWithin } from '../support/shared-listening.js';
 
 const url = inject('redisUrl');
-/** How long the churn test runs (ms): short by default, longer for a soak. */
-const CHURN_MS = Number(process.env.SHARED_CHURN_MS ?? 1_500);
 
 // Every pub/sub adapter and queue handle made from one client subscribes over one shared
 // connection. Before, each opened its own with client.duplicate(): six queues held six.

@@ -3,6 +3,9 @@ import type { JsonValue, PubSub, QueueAdapter } from '../../src/adapters/index.j
 import { waitFor } from '../../src/adapters/testing/support.js';
 import { createWorker } from '../../src/tasks/index.js';
 
+/** How long the churn tests run (ms): short by default, `SHARED_CHURN_MS` for a soak. */
+export const CHURN_MS = Number(process.env.SHARED_CHURN_MS ?? 1_500);
+
 /**
  * Whether `queue.waitForWork(timeoutMs)` returned well before its timeout once `trigger` ran
  * (e.g. an enqueue): a wake-up reached the waiting handle instead of the timer ending the wait.
