@@ -84,10 +84,11 @@ async function memoryFloor(): Promise<void> {
   const nextId = createTaskIdGenerator(systemClock);
   gc?.();
   started = performance.now();
-  let sink = 0;
-  for (let i = 0; i < MEMORY_TASKS; i++) sink += nextId().length;
+  let chars = 0; // used below, so the calls cannot be optimised away
+  for (let i = 0; i < MEMORY_TASKS; i++) chars += nextId().length;
   const ids = rate(MEMORY_TASKS, performance.now() - started);
-  line('task ids alone (UUIDv7)', `${fmt(ids)} tasks/s${sink === 0 ? '' : ''}`);
+  if (chars !== MEMORY_TASKS * 36) throw new Error('task ids are not 36-character UUIDs');
+  line('task ids alone (UUIDv7)', `${fmt(ids)} tasks/s`);
 
   // They run once per task, one after the other: their times add up.
   const ceiling = Math.round(1 / (1 / validation + 1 / policy + 1 / ids));
