@@ -1,5 +1,5 @@
 import { QUEUE_CLAIM_TIES_FUNCTION_SQL } from './queue-claim-ties-migration.js';
-import { QUEUE_COUNTED_REAP_SQL } from './queue-counted-functions.js';
+import { QUEUE_COUNTED_ENQUEUE_SQL, QUEUE_COUNTED_REAP_SQL } from './queue-counted-functions.js';
 import { replaceEach } from './sql-edit.js';
 
 /**
@@ -15,15 +15,18 @@ import { replaceEach } from './sql-edit.js';
  * - A tenant's start tags within one claim are spaced by the cost of the task it would serve next
  *   (read from the pick index), not by `last_cost`, which only enqueues and claims kept: a tenant
  *   that entered the band by aging, activation or a re-queue was spaced by a stale or default
- *   cost and could get more of the claim than its share.
+ *   cost and could get more of the claim than its share. Nothing reads `last_cost` any more, so
+ *   nothing writes it either: the claim stops, and the enqueue goes back to migration 8's, which
+ *   did not write it. The column stays (default 1), so the earlier migrations' functions still
+ *   run against this table, as the plans test replays them.
  * - A claim's `nextInMs` counts a tenant's next rate token only while that token is all that
  *   holds the tenant back: it has ready tasks, is under its concurrency cap, and the queue is
  *   under its global cap. Otherwise a finished task frees the way first, and its completion wakes
  *   the workers; the claim used to name the token's time anyway, an idle worker's wake-up for
  *   nothing.
  *
- * Checked edits of migration 12's claim (restating migration 10's `SET jit = off`) and of
- * migration 8's reaping.
+ * Checked edits of migration 12's claim and of migration 8's reaping; migration 8's enqueue as it
+ * was. The claim and the enqueue restate migration 10's `SET jit = off`.
  */
 const CLAIM = replaceEach(QUEUE_CLAIM_TIES_FUNCTION_SQL, [
   [
@@ -31,10 +34,13 @@ const CLAIM = replaceEach(QUEUE_CLAIM_TIES_FUNCTION_SQL, [
     `SELECT tb.tenant, greatest(tb.vtime, v_vt) AS s, coalesce(tn.weight, 1) AS w, k.k_max,
              -- The cost of the task it would serve next (first entry of its pick index): the
              -- spacing of its start tags in this claim.
-             coalesce((SELECT t.cost FROM {{schema}}.queue_tasks t
-                        WHERE t.queue = p_queue AND t.tenant = tb.tenant AND t.cur_band = v_band AND t.state = 'queued' AND t.ready
-                        ORDER BY t.priority DESC, t.seq LIMIT 1), tb.last_cost) AS lc\n`,
+             (SELECT t.cost FROM {{schema}}.queue_tasks t
+               WHERE t.queue = p_queue AND t.tenant = tb.tenant AND t.cur_band = v_band AND t.state = 'queued' AND t.ready
+               ORDER BY t.priority DESC, t.seq LIMIT 1) AS lc\n`,
   ],
+  // Nothing reads `last_cost` any more: the claim no longer records it.
+  [', count(*)::integer AS n, (array_agg(tg.cost ORDER BY tg.tag DESC))[1] AS lc\n', ', count(*)::integer AS n\n'],
+  ['SET vtime = pt.vt_after, ready = tb.ready - pt.n, served_at = v_now, last_cost = pt.lc\n', 'SET vtime = pt.vt_after, ready = tb.ready - pt.n, served_at = v_now\n'],
   [
     `                WHERE tn.queue = p_queue AND tn.rate IS NOT NULL
                   AND EXISTS (SELECT 1 FROM {{schema}}.queue_tenant_bands tb
@@ -75,4 +81,11 @@ END`,
 ]);
 
 /** Migration 13's SQL. */
-export const QUEUE_TIME_RULES_SQL = [CLAIM, 'ALTER FUNCTION {{schema}}.queue_claim(text, text, integer, bigint, text[], text) SET jit = off;', REAP].join('\n');
+export const QUEUE_TIME_RULES_SQL = [
+  CLAIM,
+  'ALTER FUNCTION {{schema}}.queue_claim(text, text, integer, bigint, text[], text) SET jit = off;',
+  REAP,
+  QUEUE_COUNTED_ENQUEUE_SQL,
+  `ALTER FUNCTION {{schema}}.queue_enqueue(text, text, boolean, uuid[], text[], text[], text[], text[], smallint[], smallint[],
+                                        double precision[], text[], integer[], text[], bigint[], bigint[]) SET jit = off;`,
+].join('\n');
