@@ -40,7 +40,7 @@ export interface TaskContext {
   /** The claimed task (ids, tenant, attempt, lease). */
   readonly task: ClaimedTask;
   /**
-   * Aborts when the task is cancelled, its lease is lost, its `timeoutMs` passes or the worker
+   * Aborts when the task is cancelled (or deleted), its lease is lost, its `timeoutMs` passes or the worker
    * shuts down without draining; `signal.reason` is an {@link AbortReason}. Stop promptly: the
    * outcome of an aborted handler is ignored.
    */
@@ -764,8 +764,9 @@ class TaskWorker implements Worker {
           }
           if (r.settled) return;
           r.settled = true;
-          const state = isFabricaError(err) ? err.details?.state : undefined;
-          r.abort(state === 'cancelled' ? 'cancelled' : 'lease-lost');
+          // A task gone from the queue ('not-found') was deleted: deleting an active task cancels it.
+          const details = isFabricaError(err) ? err.details : undefined;
+          r.abort(details?.state === 'cancelled' || details?.reason === 'not-found' ? 'cancelled' : 'lease-lost');
           this.#lost(r, err);
         },
       );

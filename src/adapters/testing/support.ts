@@ -136,7 +136,7 @@ export function harnessSession<A extends Closable>(harness: AdapterHarness<A>) {
  * The seeds a random-sequence suite runs: a fixed set, or `FABRICA_<SUBJECT>_SEQUENCE_SEED` — one
  * seed to replay a failure, or a range `first..last` to explore. @internal
  */
-export function sequenceSeeds(subject: 'QUEUE' | 'STORAGE' | 'RESERVATION'): readonly number[] {
+export function sequenceSeeds(subject: 'QUEUE' | 'STORAGE' | 'RESERVATION' | 'WORKER'): readonly number[] {
   const given = globalThis.process?.env?.[`FABRICA_${subject}_SEQUENCE_SEED`] ?? '';
   const range = /^(\d+)\.\.(\d+)$/.exec(given);
   if (range !== null) return Array.from({ length: Math.max(0, Number(range[2]) - Number(range[1]) + 1) }, (_, i) => Number(range[1]) + i);
@@ -145,7 +145,7 @@ export function sequenceSeeds(subject: 'QUEUE' | 'STORAGE' | 'RESERVATION'): rea
 }
 
 /** Steps per sequence: `FABRICA_<SUBJECT>_SEQUENCE_STEPS` when set (longer runs reach deeper states), else `fallback`. @internal */
-export function sequenceSteps(subject: 'QUEUE' | 'STORAGE' | 'RESERVATION', fallback: number): number {
+export function sequenceSteps(subject: 'QUEUE' | 'STORAGE' | 'RESERVATION' | 'WORKER', fallback: number): number {
   const given = Number(globalThis.process?.env?.[`FABRICA_${subject}_SEQUENCE_STEPS`] ?? '');
   return Number.isInteger(given) && given > 0 ? given : fallback;
 }

@@ -246,6 +246,28 @@ describe('createWorker', () => {
     expect(w.counts.lost).toBe(1);
   });
 
+  it("aborts a handler whose running task was deleted with 'cancelled', not 'lease-lost'", async () => {
+    // Deleting an active task cancels it (the service announces it as cancelled); the handler
+    // used to hear 'lease-lost', as if its lease had run out and the task could run elsewhere.
+    const queue = createMemoryQueue();
+    let reason: unknown;
+    const w = start({
+      queue,
+      leaseMs: 60,
+      handlers: {
+        job: (_p, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve((reason = ctx.signal.reason)))),
+      },
+    });
+    const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+    await waitFor(() => w.active === 1, { what: 'the task to start' });
+    expect(await queue.delete(task.taskId)).toBe(true);
+    await waitFor(() => reason !== undefined, { what: 'the abort' });
+    expect(reason).toBe('cancelled');
+    await waitFor(() => w.active === 0, { what: 'the slot to free' });
+    expect(await queue.get(task.taskId)).toBeNull();
+    expect(w.counts.lost).toBe(1);
+  });
+
   it('aborts a handler past its timeout and retries the task', async () => {
     const queue = createMemoryQueue();
     let reason: unknown;

@@ -1,0 +1,394 @@
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { FabricaEventBus, type TaskEvent } from '../../src/core/events.js';
+import { hasErrorCode } from '../../src/core/errors.js';
+import { createMemoryQueue, MemoryQueueState } from '../../src/adapters/memory/index.js';
+import type { EnqueueRequest, QueueAdapter, Task } from '../../src/adapters/queue.js';
+import type { QueueHarness } from '../../src/adapters/testing/queue.js';
+import { mulberry32 } from '../../src/adapters/testing/random.js';
+import { sequenceSeeds, sequenceSteps, uniqueName, waitFor } from '../../src/adapters/testing/support.js';
+import { z } from 'zod';
+import { createTaskService, createWorker, defineTaskType, type AbortReason, type TaskContext, type TaskHandler, type Worker } from '../../src/tasks/index.js';
+import { postgresQueueHarness } from '../support/postgres-queue-harness.js';
+import { redisQueueHarness } from '../support/redis-queue-harness.js';
+import { skipWithoutServer } from '../support/missing-server.js';
+
+/**
+ * Random runs of real workers against each backend, checked against what the rules say must come
+ * out. The queue's own random sequences (src/adapters/testing/queue-sequences.ts) compare single
+ * calls with the memory reference; this drives the worker around them: handlers that succeed,
+ * fail and retry, fail for good, outlive their timeout or run across heartbeats, tasks of a type
+ * nobody handles, and meanwhile cancels, deletes, explicit assignments and workers closed (drained
+ * or not) and replaced, under a global and per-tenant caps drawn per seed.
+ *
+ * What must hold at the end, for every seed:
+ * - every task ends where its rules lead: its kind fixes its final state, attempt, result or
+ *   error (a hand-back on shutdown gives its attempt back, so closing workers changes none of
+ *   that); a successful cancel ends it cancelled, a delete removes it;
+ * - a completed task's result comes from exactly one handler run, the one at its final attempt,
+ *   and no run succeeded for a task that did not complete (a cancelled one excepted: its run may
+ *   have finished as the cancel landed);
+ * - no two runs of a task overlap unless the first was told to stop, no lease is ever lost, and
+ *   no run sees an attempt past its task's maximum;
+ * - the caps hold for the handlers themselves;
+ * - one terminal event per finished task, matching its state, and the workers' completion counts
+ *   add up to the completion events.
+ *
+ * `FABRICA_WORKER_SEQUENCE_SEED=7` replays a seed (`=1..50` explores), and
+ * `FABRICA_WORKER_SEQUENCE_STEPS` lengthens the runs.
+ */
+
+/** Leases long enough that only a stall of over a second could lose one; heartbeats at a third. */
+const LEASE_MS = 2_000;
+const STEPS = sequenceSteps('WORKER', 60);
+const TENANTS = ['t1', 't2', 't3'] as const;
+
+type Kind = 'ok' | 'flaky' | 'final' | 'slow' | 'stuck' | 'ghost';
+interface Planned {
+  readonly id: string;
+  readonly i: number;
+  readonly kind: Kind;
+  readonly tenantId: string;
+  readonly maxAttempts: number;
+  /** flaky: the attempts that throw before one succeeds. */
+  readonly failures: number;
+  /** A cancel that went through, and when it was asked for (the backend frees the slot from then on). */
+  cancelledAt: number | null;
+  deleted: boolean;
+  /** Attempts an operator assigned: those deliveries run outside the caps, by contract. */
+  readonly assigned: Set<number>;
+}
+interface Run {
+  readonly i: number;
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly tenantId: string;
+  readonly start: number;
+  /** When the handler returned or threw, or stopped at its abort; null while running. */
+  end: number | null;
+  /** When its signal aborted, and why. */
+  abortedAt: number | null;
+  reason: AbortReason | null;
+  /** Returned a value before any abort: the worker sends that completion. */
+  succeeded: boolean;
+}
+interface Payload {
+  readonly i: number;
+  readonly failures?: number;
+  readonly ms?: number;
+}
+
+const now = (): number => performance.now();
+
+function suite(name: string, harness: QueueHarness): void {
+  describe(`workers in random runs: ${name}`, () => {
+    const opened: QueueAdapter[] = [];
+    const open = async (queue: string): Promise<QueueAdapter> => {
+      const q = await harness.open(queue);
+      opened.push(q);
+      return q;
+    };
+    afterAll(async () => {
+      for (const q of opened) await q.close().catch(() => undefined);
+      await harness.teardown?.();
+    });
+
+    for (const seed of sequenceSeeds('WORKER')) {
+      it(`seed ${seed}: every task ends where its rules lead, once, within the caps`, async () => {
+        const random = mulberry32(seed);
+        const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+        const int = (lo: number, hi: number): number => lo + Math.floor(random() * (hi - lo + 1));
+
+        const queueName = uniqueName('wseq');
+        const control = await open(queueName);
+        const events = new FabricaEventBus();
+        const payloadSchema = z.strictObject({ i: z.number().int(), failures: z.number().int().optional(), ms: z.number().int().optional() });
+        const types = (['ok', 'flaky', 'final', 'slow', 'stuck', 'ghost'] as const).map((kind) => defineTaskType(kind, payloadSchema));
+        const service = createTaskService({ queue: control, events, types });
+        const globalCap = random() < 0.5 ? null : int(2, 6);
+        const tenantCaps = new Map<string, number>();
+        await control.configure({ maxConcurrency: globalCap, retentionMs: 3_600_000, failedRetentionMs: null });
+        for (const t of TENANTS) {
+          if (random() < 0.4) {
+            tenantCaps.set(t, int(1, 2));
+            await service.setTenant(t, { maxConcurrency: tenantCaps.get(t)! });
+          }
+        }
+        const terminal = new Map<string, TaskEvent[]>();
+        for (const name of ['task:completed', 'task:failed', 'task:dead'] as const) {
+          events.on(name, (e) => {
+            const list = terminal.get(e.taskId) ?? [];
+            list.push(e);
+            terminal.set(e.taskId, list);
+          });
+        }
+
+        // Handlers record every run; each stops at once when its signal aborts.
+        const runs = new Map<number, Run[]>();
+        const track = (payload: Payload, ctx: TaskContext): Run => {
+          const run: Run = { i: payload.i, attempt: ctx.task.attempt, maxAttempts: ctx.task.maxAttempts, tenantId: ctx.task.tenantId, start: now(), end: null, abortedAt: null, reason: null, succeeded: false };
+          const list = runs.get(payload.i) ?? [];
+          list.push(run);
+          runs.set(payload.i, list);
+          return run;
+        };
+        const waitOrAbort = (run: Run, ctx: TaskContext, ms: number, beat?: () => void) =>
+          new Promise<void>((resolve, reject) => {
+            const ticker = beat === undefined ? undefined : setInterval(beat, 100);
+            const timer = ms === Infinity ? undefined : setTimeout(finish, ms);
+            function finish(): void {
+              clearTimeout(timer);
+              clearInterval(ticker);
+              ctx.signal.removeEventListener('abort', onAbort);
+              resolve();
+            }
+            function onAbort(): void {
+              clearTimeout(timer);
+              clearInterval(ticker);
+              run.abortedAt = now();
+              run.reason = ctx.signal.reason as AbortReason;
+              run.end = run.abortedAt;
+              reject(new Error('aborted'));
+            }
+            if (ctx.signal.aborted) return onAbort();
+            ctx.signal.addEventListener('abort', onAbort, { once: true });
+          });
+        const succeed = (run: Run) => {
+          run.end = now();
+          run.succeeded = true;
+          return { i: run.i, attempt: run.attempt };
+        };
+        const handlers: Record<string, TaskHandler> = {
+          ok: (payload, ctx) => {
+            const run = track(payload as unknown as Payload, ctx);
+            if ((payload as unknown as Payload).ms === 0) return succeed(run);
+            return waitOrAbort(run, ctx, (payload as unknown as Payload).ms ?? 1).then(() => succeed(run));
+          },
+          flaky: async (payload, ctx) => {
+            const p = payload as unknown as Payload;
+            const run = track(p, ctx);
+            await waitOrAbort(run, ctx, 1);
+            run.end = now();
+            if (ctx.task.attempt <= p.failures!) throw new Error('flaky');
+            return succeed(run);
+          },
+          final: (payload, ctx) => {
+            const run = track(payload as unknown as Payload, ctx);
+            run.end = now();
+            throw Object.assign(new Error('no'), { retryable: false });
+          },
+          slow: (payload, ctx) => {
+            const run = track(payload as unknown as Payload, ctx);
+            return waitOrAbort(run, ctx, (payload as unknown as Payload).ms!, () => ctx.progress({ at: Math.round(now() - run.start) })).then(() => succeed(run));
+          },
+          // Runs until stopped: its timeout does that.
+          stuck: (payload, ctx) => waitOrAbort(track(payload as unknown as Payload, ctx), ctx, Infinity),
+        };
+
+        // One worker that is never closed (the target of assignments), two that come and go.
+        const workers: Worker[] = [];
+        const startWorker = async (id: string, concurrency: number): Promise<Worker> => {
+          const worker = createWorker({ queue: await open(queueName), id, concurrency, claimBatch: int(1, concurrency), leaseMs: LEASE_MS, idlePollMs: 250, maintenanceIntervalMs: 500, events, handlers });
+          workers.push(worker);
+          return worker;
+        };
+        const stable = await startWorker(`stable-${seed}`, int(1, 4));
+        const churning = [await startWorker(`churn-${seed}-0`, int(1, 4)), await startWorker(`churn-${seed}-1`, int(1, 4))];
+        let generation = 2;
+
+        const planned: Planned[] = [];
+        const byId = new Map<string, Planned>();
+        const enqueue = async (count: number) => {
+          const requests: EnqueueRequest[] = [];
+          const drafts: Omit<Planned, 'id'>[] = [];
+          for (let k = 0; k < count; k++) {
+            const i = planned.length + drafts.length;
+            const kind = pick<Kind>(['ok', 'ok', 'ok', 'flaky', 'flaky', 'final', 'slow', 'stuck', 'ghost']);
+            const tenantId = pick(TENANTS);
+            const maxAttempts = kind === 'stuck' ? int(1, 2) : int(1, 4);
+            const failures = kind === 'flaky' ? int(1, 4) : 0;
+            const payload: Payload =
+              kind === 'ok' ? { i, ms: pick([0, 1, 3]) } : kind === 'slow' ? { i, ms: int(200, 1_500) } : kind === 'flaky' ? { i, failures } : { i };
+            requests.push({
+              type: kind,
+              tenantId,
+              payload: payload as unknown as EnqueueRequest['payload'],
+              priority: int(-3, 3),
+              maxAttempts,
+              backoff: { delayMs: 5, maxDelayMs: 20, jitter: 0.5 },
+              ...(kind === 'stuck' ? { timeoutMs: int(20, 60) } : {}),
+            });
+            drafts.push({ i, kind, tenantId, maxAttempts, failures, cancelledAt: null, deleted: false, assigned: new Set() });
+          }
+          const results = await service.createMany(requests);
+          results.forEach((r, k) => {
+            const p: Planned = { ...drafts[k]!, id: r.task.taskId };
+            planned.push(p);
+            byId.set(p.id, p);
+          });
+        };
+
+        await enqueue(20);
+        for (let step = 0; step < STEPS; step++) {
+          await new Promise((resolve) => setTimeout(resolve, int(0, 15)));
+          const roll = random();
+          const target = planned.length === 0 ? undefined : pick(planned);
+          if (roll < 0.35) {
+            await enqueue(int(1, 5));
+          } else if (roll < 0.5 && target !== undefined) {
+            const asked = now();
+            try {
+              const update = await service.cancel(target.id);
+              expect(update.state).toBe('cancelled');
+              target.cancelledAt ??= asked;
+            } catch (err) {
+              // Already finished (or deleted): the cancel changes nothing.
+              if (!hasErrorCode(err, 'CONFLICT') && !hasErrorCode(err, 'NOT_FOUND')) throw err;
+            }
+          } else if (roll < 0.58 && target !== undefined) {
+            const asked = now();
+            try {
+              await service.delete(target.id);
+              target.deleted = true;
+              target.cancelledAt ??= asked;
+            } catch (err) {
+              if (!hasErrorCode(err, 'NOT_FOUND')) throw err;
+            }
+          } else if (roll < 0.7 && target !== undefined) {
+            try {
+              const { update } = await service.assign(target.id, stable.id);
+              target.assigned.add(update.attempt);
+            } catch (err) {
+              // Only a queued task can be assigned.
+              if (!hasErrorCode(err, 'CONFLICT') && !hasErrorCode(err, 'NOT_FOUND')) throw err;
+            }
+          } else if (roll < 0.78) {
+            // Close a worker, drained or not (what still runs is handed back), and start another.
+            const slot = int(0, 1);
+            const leaving = churning[slot]!;
+            const replacement = await startWorker(`churn-${seed}-${generation++}`, int(1, 4));
+            churning[slot] = replacement;
+            await leaving.close(random() < 0.5 ? { drain: false } : { drain: true, timeoutMs: int(0, 100) });
+          }
+        }
+
+        // Everything runs out: nothing queued, assigned or running.
+        await waitFor(
+          async () => {
+            const { counts } = await control.stats();
+            return counts.queued + counts.assigned + counts.running === 0;
+          },
+          { timeoutMs: 60_000, intervalMs: 50, what: `seed ${seed}: every task settled` },
+        );
+        await Promise.all(workers.map((w) => w.close()));
+
+        const failures: string[] = [];
+        const fail = (p: Planned, what: string) => failures.push(`task #${p.i} (${p.kind}, max ${p.maxAttempts}, failures ${p.failures}): ${what}`);
+        let completedEvents = 0;
+        for (const p of planned) {
+          const stored: Task | null = await control.get(p.id);
+          const mine = runs.get(p.i) ?? [];
+          const events = terminal.get(p.id) ?? [];
+          completedEvents += events.filter((e) => e.state === 'completed').length;
+          if (events.length > 1) fail(p, `${events.length} terminal events (${events.map((e) => e.state).join(', ')})`);
+          for (const run of mine) if (run.attempt > run.maxAttempts) fail(p, `ran at attempt ${run.attempt} of ${run.maxAttempts}`);
+          for (const run of mine) if (run.reason === 'lease-lost') fail(p, `lost its lease under a running handler (deleted ${p.deleted}, cancel ${p.cancelledAt !== null})`);
+          // No run begins while another of the same task runs and has not been told to stop.
+          for (const a of mine) {
+            for (const b of mine) {
+              if (a !== b && b.start >= a.start && b.start < (a.abortedAt ?? a.end ?? Infinity)) fail(p, `runs at attempts ${a.attempt} and ${b.attempt} overlap`);
+            }
+          }
+          const won = mine.filter((r) => r.succeeded);
+          if (p.deleted) {
+            if (stored !== null) fail(p, `still stored after its delete (${stored.state})`);
+            continue;
+          }
+          if (stored === null) {
+            fail(p, 'missing');
+            continue;
+          }
+          if (events.length === 1 && events[0]!.state !== stored.state) fail(p, `terminal event ${events[0]!.state} but stored ${stored.state}`);
+          if (p.cancelledAt !== null) {
+            if (stored.state !== 'cancelled') fail(p, `cancelled, stored ${stored.state}`);
+            if (won.length > 1) fail(p, `${won.length} successful runs`);
+            continue;
+          }
+          const expected = expectedEnd(p);
+          if (stored.state !== expected.state || stored.attempt !== expected.attempt) {
+            fail(p, `ended ${stored.state} at attempt ${stored.attempt}, expected ${expected.state} at ${expected.attempt}`);
+          }
+          if (expected.errorCode !== undefined && stored.error?.code !== expected.errorCode) fail(p, `error ${stored.error?.code}, expected ${expected.errorCode}`);
+          if (events.length !== 1) fail(p, `${events.length} terminal events`);
+          if (stored.state === 'completed') {
+            if (won.length !== 1 || won[0]!.attempt !== stored.attempt) fail(p, `completed at ${stored.attempt} by ${won.length} successful runs (${won.map((r) => r.attempt).join(', ')})`);
+            expect(stored.result).toEqual({ i: p.i, attempt: stored.attempt });
+          } else if (won.length > 0) {
+            fail(p, `${won.length} successful runs, yet ${stored.state}`);
+          }
+        }
+
+        // The caps, as the handlers saw them: a run holds its slot until it ends, is told to stop,
+        // or its task's cancel is asked for (the backend frees the slot then; the handler hears at
+        // its next heartbeat). Deliveries an operator assigned are outside the caps.
+        const intervals = [...runs.entries()].flatMap(([i, list]) => {
+          const p = planned[i]!;
+          return list
+            .filter((r) => !p.assigned.has(r.attempt))
+            .map((r) => ({ tenantId: r.tenantId, from: r.start, to: Math.min(r.abortedAt ?? Infinity, r.end ?? Infinity, p.cancelledAt ?? Infinity) }));
+        });
+        const peak = (of: typeof intervals): number => {
+          const edges = of.flatMap((x) => (x.to > x.from ? [[x.from, 1] as const, [x.to, -1] as const] : []));
+          edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+          let running = 0;
+          let most = 0;
+          for (const [, d] of edges) most = Math.max(most, (running += d));
+          return most;
+        };
+        if (globalCap !== null && peak(intervals) > globalCap) failures.push(`global cap ${globalCap}: ${peak(intervals)} handlers at once`);
+        for (const [tenantId, cap] of tenantCaps) {
+          const most = peak(intervals.filter((x) => x.tenantId === tenantId));
+          if (most > cap) failures.push(`tenant ${tenantId} cap ${cap}: ${most} handlers at once`);
+        }
+        const counted = workers.reduce((sum, w) => sum + w.counts.completed, 0);
+        if (counted !== completedEvents) failures.push(`workers counted ${counted} completions, ${completedEvents} completion events`);
+
+        expect(failures, `seed ${seed} (replay: FABRICA_WORKER_SEQUENCE_SEED=${seed})`).toEqual([]);
+        expect(planned.length).toBeGreaterThan(20);
+      }, 120_000);
+    }
+  });
+}
+
+/** Where a task nobody cancelled or deleted must end. A hand-back gives its attempt back, so shutdowns change nothing here. */
+function expectedEnd(p: Planned): { state: Task['state']; attempt: number; errorCode?: string } {
+  switch (p.kind) {
+    case 'ok':
+    case 'slow':
+      return { state: 'completed', attempt: 1 };
+    case 'flaky':
+      return p.failures >= p.maxAttempts ? { state: 'dead', attempt: p.maxAttempts, errorCode: 'Error' } : { state: 'completed', attempt: p.failures + 1 };
+    case 'final':
+      return { state: 'failed', attempt: 1, errorCode: 'Error' };
+    case 'stuck':
+      return { state: 'dead', attempt: p.maxAttempts, errorCode: 'TASK_TIMEOUT' };
+    case 'ghost':
+      return { state: 'failed', attempt: 1, errorCode: 'TASK_TYPE_UNKNOWN' };
+  }
+}
+
+const memoryState = new MemoryQueueState();
+suite('memory', { open: async (queue) => createMemoryQueue({ state: memoryState, queue }) });
+
+const databaseUrl = inject('databaseUrl');
+if (databaseUrl === '') {
+  skipWithoutServer('workers in random runs: postgres', 'PostgreSQL server');
+} else {
+  suite('postgres', postgresQueueHarness(databaseUrl));
+}
+
+const redisUrl = inject('redisUrl');
+if (redisUrl === '') {
+  skipWithoutServer('workers in random runs: redis', 'Redis server');
+} else {
+  suite('redis', redisQueueHarness(redisUrl));
+}
