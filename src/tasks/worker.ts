@@ -4,7 +4,7 @@ import { hasErrorCode, isFabricaError } from '../core/errors.js';
 import { silentLogger, type Logger } from '../core/logger.js';
 import { parseInput } from '../core/validation.js';
 import type { JsonValue } from '../adapters/storage.js';
-import type { ClaimedTask, QueueAdapter, TaskError, TaskLease, TaskUpdate } from '../adapters/queue.js';
+import type { ClaimedTask, QueueAdapter, Task, TaskError, TaskLease, TaskUpdate } from '../adapters/queue.js';
 import { tenantIdSchema } from '../adapters/internal/queue-requests.js';
 import { retryDelay } from './policy/backoff.js';
 import { emitUpdate } from './events.js';
@@ -193,7 +193,7 @@ export interface Worker {
 const DEFAULT_LEASE_MS = 30_000;
 /** First pause before an outcome cut off by an outage is sent again (doubling, up to 32x, never past the lease). */
 const RESEND_PAUSE_MS = 50;
-/** Reads of a task whose completion an outage left in doubt (see `#reconcile`). */
+/** Reads of a task whose completion or failure an outage left in doubt (see `#readBack`). */
 const RECONCILE_TRIES = 24;
 
 const optionsSchema = z.strictObject({
@@ -624,16 +624,17 @@ class TaskWorker implements Worker {
   }
 
   async #completeFailed(r: Delivery, err: unknown, result: JsonValue | undefined): Promise<void> {
-    const resent = hasErrorCode(err, 'ADAPTER_UNAVAILABLE');
     try {
       return this.#recorded(r, await this.#resend(r, err, () => this.#queue.complete(r.lease, result)));
     } catch (last) {
       err = last;
     }
-    // A resend that finds the task completed found the write of the call the outage cut off: it
-    // landed, its reply did not. The stored task confirms it (and gives the backend's time).
-    if (resent && isFabricaError(err) && err.code === 'TASK_LEASE_LOST' && err.details?.reason === 'not-active' && err.details.state === 'completed') {
-      return this.#reconcile(r);
+    // Finding the task completed means an earlier send of this completion landed and only its
+    // reply was lost: the worker's own call cut off by an outage, or a client that sent the
+    // command again by itself once it reconnected (ioredis does), so that the worker only ever
+    // saw the second answer. The stored task confirms it (and gives the backend's time).
+    if (isFabricaError(err) && err.code === 'TASK_LEASE_LOST' && err.details?.reason === 'not-active' && err.details.state === 'completed') {
+      return this.#reconcile(r, err);
     }
     if (hasErrorCode(err, 'TASK_LEASE_LOST')) return this.#lost(r, err);
     if (hasErrorCode(err, 'VALIDATION_FAILED') || hasErrorCode(err, 'PAYLOAD_TOO_LARGE')) {
@@ -645,32 +646,62 @@ class TaskWorker implements Worker {
       return;
     }
     this.#logger.error('tasks: could not record a completion', { taskId: r.task.id, code: codeOf(err) });
-    if (hasErrorCode(err, 'ADAPTER_UNAVAILABLE')) void this.#reconcile(r);
+    if (hasErrorCode(err, 'ADAPTER_UNAVAILABLE')) void this.#reconcile(r, undefined);
   }
 
   /**
-   * Whether the write of a completion the outage cut off landed, asked of the queue once it
-   * answers (reading with pauses of 100 ms doubling to 5 s, about 1.5 min in all): a task
-   * completed at this delivery's attempt was completed by this delivery (delivering it again
-   * would have raised the attempt), so it is counted and its `task:completed` emitted after all.
+   * Whether a completion whose reply was lost had been stored: a task completed at this
+   * delivery's attempt was completed by this delivery (delivering it again would have raised the
+   * attempt), so it is counted and its `task:completed` emitted after all. Otherwise the lease
+   * was lost (`lostBy`), when the queue answered with that.
    */
-  async #reconcile(r: Delivery): Promise<void> {
-    for (let retry = 0; retry < RECONCILE_TRIES && !this.#closed.signal.aborted; retry++) {
-      let stored: Awaited<ReturnType<QueueAdapter['get']>>;
-      try {
-        stored = await this.#queue.get(r.task.id);
-      } catch (err) {
-        if (!hasErrorCode(err, 'ADAPTER_UNAVAILABLE')) return;
-        await sleep(Math.min(5_000, 2 * RESEND_PAUSE_MS * 2 ** retry), this.#closed.signal, true);
-        continue;
-      }
-      if (stored?.state === 'completed' && stored.attempt === r.lease.attempt) {
-        const task = r.task;
-        this.#logger.info('tasks: a completion cut off by an outage had been stored', { taskId: task.id });
-        this.#recorded(r, { taskId: task.id, tenantId: task.tenantId, type: task.type, state: 'completed', attempt: stored.attempt, at: stored.updatedAt });
-      }
-      return;
+  async #reconcile(r: Delivery, lostBy: unknown): Promise<void> {
+    const stored = await this.#readBack(r);
+    if (stored?.state === 'completed' && stored.attempt === r.lease.attempt) {
+      const task = r.task;
+      this.#logger.info('tasks: a completion whose reply was lost had been stored', { taskId: task.id });
+      this.#recorded(r, { taskId: task.id, tenantId: task.tenantId, type: task.type, state: 'completed', attempt: stored.attempt, at: stored.updatedAt });
+    } else if (lostBy !== undefined) {
+      this.#lost(r, lostBy);
     }
+  }
+
+  /**
+   * Whether a failure answered with `TASK_LEASE_LOST` had been stored by an earlier send whose
+   * reply was lost (as for completions, see `#completeFailed`). The task's history tells: an
+   * entry at this delivery's attempt that only a failure writes — re-queued for a retry, failed
+   * for good, or dead with this failure's error (a lease running out at the last attempt also
+   * ends dead, with `TASK_LEASE_LOST`). Then the failure is counted and announced after all.
+   */
+  async #reconcileFailure(r: Delivery, sent: TaskError, lostBy: unknown): Promise<void> {
+    const stored = await this.#readBack(r);
+    const entry = stored?.history.find(
+      (e) =>
+        e.attempt === r.lease.attempt &&
+        ((e.state === 'queued' && e.reason === 'retry') ||
+          (e.state === 'failed' && e.reason === 'final-failure') ||
+          (e.state === 'dead' && e.reason === 'attempts-exhausted' && stored.error?.code === sent.code)),
+    );
+    if (stored == null || entry === undefined) return this.#lost(r, lostBy);
+    const task = r.task;
+    this.#logger.info('tasks: a failure whose reply was lost had been stored', { taskId: task.id });
+    this.#failureRecorded(r, { taskId: task.id, tenantId: task.tenantId, type: task.type, state: entry.state, attempt: entry.attempt, at: entry.at, ...(entry.reason === undefined ? {} : { reason: entry.reason }) });
+  }
+
+  /**
+   * The task as stored, read once the queue answers (pauses of 100 ms doubling to 5 s, about
+   * 1.5 min in all); undefined when it did not answer by then, or the worker closed.
+   */
+  async #readBack(r: Delivery): Promise<Task | null | undefined> {
+    for (let retry = 0; retry < RECONCILE_TRIES && !this.#closed.signal.aborted; retry++) {
+      try {
+        return await this.#queue.get(r.task.id);
+      } catch (err) {
+        if (!hasErrorCode(err, 'ADAPTER_UNAVAILABLE')) return undefined;
+        await sleep(Math.min(5_000, 2 * RESEND_PAUSE_MS * 2 ** retry), this.#closed.signal, true);
+      }
+    }
+    return undefined;
   }
 
   /**
@@ -696,18 +727,22 @@ class TaskWorker implements Worker {
 
   async #fail(r: Delivery, error: unknown, forceFinal: boolean): Promise<void> {
     const final = forceFinal || (typeof error === 'object' && error !== null && (error as { retryable?: unknown }).retryable === false);
+    const taskError = toTaskError(error);
     const send = () =>
       this.#queue.fail(r.lease, {
-        error: toTaskError(error),
+        error: taskError,
         final,
         retryInMs: retryDelay(r.task.backoff, r.task.attempt, this.#random),
       });
     try {
-      const update: TaskUpdate = await send().catch((err: unknown) => this.#resend(r, err, send));
-      this.#counts.failed += 1;
-      emitUpdate(this.#events, update);
-      this.#sample(r, update.state === 'queued' ? 'retried' : update.state === 'dead' ? 'dead' : 'failed');
+      this.#failureRecorded(r, await send().catch((err: unknown) => this.#resend(r, err, send)));
     } catch (err) {
+      // Not active any more (other than cancelled), or already delivered again: possibly because
+      // an earlier send of this failure landed. A deleted task, an expired lease: lost for sure.
+      const details = isFabricaError(err) ? err.details : undefined;
+      if (hasErrorCode(err, 'TASK_LEASE_LOST') && ((details?.reason === 'not-active' && details.state !== 'cancelled') || details?.reason === 'superseded')) {
+        return this.#reconcileFailure(r, taskError, err);
+      }
       if (hasErrorCode(err, 'TASK_LEASE_LOST')) return this.#lost(r, err);
       if (this.#closed.signal.aborted && hasErrorCode(err, 'ADAPTER_UNAVAILABLE')) {
         this.#logger.warn('tasks: closed while a failure was still being resent; the task runs again after its lease', { taskId: r.task.id, code: codeOf(err) });
@@ -715,6 +750,13 @@ class TaskWorker implements Worker {
       }
       this.#logger.error('tasks: could not record a failure', { taskId: r.task.id, code: codeOf(err) });
     }
+  }
+
+  /** The queue stored a failure of this delivery (a retry, a failure for good, or dead). */
+  #failureRecorded(r: Delivery, update: TaskUpdate): void {
+    this.#counts.failed += 1;
+    emitUpdate(this.#events, update);
+    this.#sample(r, update.state === 'queued' ? 'retried' : update.state === 'dead' ? 'dead' : 'failed');
   }
 
   #lost(r: Delivery, err: unknown): void {

@@ -17,8 +17,9 @@ import { skipWithoutServer } from '../support/missing-server.js';
  * out. The queue's own random sequences (src/adapters/testing/queue-sequences.ts) compare single
  * calls with the memory reference; this drives the worker around them: handlers that succeed,
  * fail and retry, fail for good, outlive their timeout or run across heartbeats, tasks of a type
- * nobody handles, and meanwhile cancels, deletes, explicit assignments and workers closed (drained
- * or not) and replaced, under a global and per-tenant caps drawn per seed.
+ * nobody handles, and meanwhile cancels, deletes, explicit assignments, workers closed (drained
+ * or not) and replaced, and on PostgreSQL and Redis the server going away for less than a lease,
+ * under a global and per-tenant caps drawn per seed.
  *
  * What must hold at the end, for every seed:
  * - every task ends where its rules lead: its kind fixes its final state, attempt, result or
@@ -37,8 +38,14 @@ import { skipWithoutServer } from '../support/missing-server.js';
  * `FABRICA_WORKER_SEQUENCE_STEPS` lengthens the runs.
  */
 
-/** Leases long enough that only a stall of over a second could lose one; heartbeats at a third. */
-const LEASE_MS = 2_000;
+/**
+ * Leases that outlast an outage and the reconnection after it with room to spare (a short outage
+ * must make no task run twice), heart-beaten often so that slow tasks extend theirs several times.
+ */
+const LEASE_MS = 5_000;
+const HEARTBEAT_MS = 300;
+/** No worker is closed this long after an outage: a claim the outage cut off is taken back by its worker's next claim. */
+const SETTLE_AFTER_OUTAGE_MS = 3_000;
 const STEPS = sequenceSteps('WORKER', 60);
 const TENANTS = ['t1', 't2', 't3'] as const;
 
@@ -185,12 +192,20 @@ function suite(name: string, harness: QueueHarness): void {
         };
 
         // One worker that is never closed (the target of assignments), two that come and go.
+        // Each worker on a handle of its own (its own connections), all closed when the seed ends:
+        // kept to the end of the file, a long run's replacements ran the server out of connections.
+        // (Not at once with their worker: a claim that close() stopped waiting for hands its tasks
+        // back when it returns, through that handle.)
         const workers: Worker[] = [];
+        const handles = new Map<Worker, QueueAdapter>();
         const startWorker = async (id: string, concurrency: number): Promise<Worker> => {
-          const worker = createWorker({ queue: await open(queueName), id, concurrency, claimBatch: int(1, concurrency), leaseMs: LEASE_MS, idlePollMs: 250, maintenanceIntervalMs: 500, events, handlers });
+          const queue = await open(queueName);
+          const worker = createWorker({ queue, id, concurrency, claimBatch: int(1, concurrency), leaseMs: LEASE_MS, heartbeatMs: HEARTBEAT_MS, idlePollMs: 250, maintenanceIntervalMs: 500, events, handlers });
           workers.push(worker);
+          handles.set(worker, queue);
           return worker;
         };
+
         const stable = await startWorker(`stable-${seed}`, int(1, 4));
         const churning = [await startWorker(`churn-${seed}-0`, int(1, 4)), await startWorker(`churn-${seed}-1`, int(1, 4))];
         let generation = 2;
@@ -227,6 +242,7 @@ function suite(name: string, harness: QueueHarness): void {
           });
         };
 
+        let lastOutage = -Infinity;
         await enqueue(20);
         for (let step = 0; step < STEPS; step++) {
           await new Promise((resolve) => setTimeout(resolve, int(0, 15)));
@@ -261,7 +277,15 @@ function suite(name: string, harness: QueueHarness): void {
               // Only a queued task can be assigned.
               if (!hasErrorCode(err, 'CONFLICT') && !hasErrorCode(err, 'NOT_FOUND')) throw err;
             }
-          } else if (roll < 0.78) {
+          } else if (roll < 0.74 && harness.outage !== undefined) {
+            // The server goes away for less than a lease; no control call is in flight meanwhile,
+            // and the control handle answers again before the next step.
+            await harness.outage.interrupt();
+            await new Promise((resolve) => setTimeout(resolve, int(50, 600)));
+            await harness.outage.restore();
+            lastOutage = now();
+            await waitFor(async () => (await control.stats().then(() => true)), { timeoutMs: 20_000, intervalMs: 50, what: 'the control handle after the outage' });
+          } else if (roll < 0.8 && now() - lastOutage > SETTLE_AFTER_OUTAGE_MS) {
             // Close a worker, drained or not (what still runs is handed back), and start another.
             const slot = int(0, 1);
             const leaving = churning[slot]!;
@@ -280,6 +304,7 @@ function suite(name: string, harness: QueueHarness): void {
           { timeoutMs: 60_000, intervalMs: 50, what: `seed ${seed}: every task settled` },
         );
         await Promise.all(workers.map((w) => w.close()));
+        for (const handle of handles.values()) await handle.close();
 
         const failures: string[] = [];
         const fail = (p: Planned, what: string) => failures.push(`task #${p.i} (${p.kind}, max ${p.maxAttempts}, failures ${p.failures}): ${what}`);

@@ -472,6 +472,55 @@ describe('createWorker', () => {
       expect(worker.counts).toMatchObject({ failed: 1, lost: 0 });
     });
 
+    // A failure whose write landed while its reply was lost: the resend finds the lease gone. It
+    // used to count as a lost lease, with no task:failed / task:dead event ever emitted (found
+    // by test/integration/tasks-worker-sequences on PostgreSQL).
+    it('a failure for good whose cut-off call had stored it is counted failed, with its event', async () => {
+      const { queue, calls } = flakyQueue(1, true, 'fail');
+      const events = new FabricaEventBus();
+      const seen = recordEvents(events);
+      const worker = start({ queue, events, leaseMs: 10_000, handlers: { job: () => Promise.reject(Object.assign(new Error('bad input'), { retryable: false })) } });
+      const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null, maxAttempts: 3 });
+      await waitFor(() => worker.counts.failed === 1, { what: 'the failure counted' });
+      expect(calls()).toBe(2);
+      expect(worker.counts.lost).toBe(0);
+      expect(seen.filter((e) => e.state === 'task:failed/failed').map((e) => e.taskId)).toEqual([task.taskId]);
+    });
+
+    it('a retry or a dead letter whose cut-off call had stored it is counted and announced once', async () => {
+      const { queue } = flakyQueue(2, true, 'fail');
+      const events = new FabricaEventBus();
+      const seen = recordEvents(events);
+      const worker = start({ queue, events, leaseMs: 10_000, handlers: { job: () => Promise.reject(new Error('flaky')) } });
+      const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null, maxAttempts: 2, backoff: { delayMs: 1, jitter: 0 } });
+      await waitFor(() => worker.counts.failed === 2, { what: 'both failures counted' });
+      expect(worker.counts.lost).toBe(0);
+      expect((await queue.get(task.taskId))?.state).toBe('dead');
+      expect(seen.filter((e) => e.state === 'task:updated/queued')).toHaveLength(1);
+      expect(seen.filter((e) => e.state === 'task:dead/dead').map((e) => e.attempt)).toEqual([2]);
+    });
+
+    it('an outcome whose reply the client lost and resent by itself is reconciled too (the worker only sees the second answer)', async () => {
+      // ioredis sends unanswered commands again once it reconnects: the first run stores the
+      // outcome, the second answers TASK_LEASE_LOST, and no ADAPTER_UNAVAILABLE ever reaches the worker.
+      const twice = async (real: (...args: unknown[]) => Promise<unknown>, ...args: unknown[]) => {
+        await real(...args);
+        return real(...args);
+      };
+      const queue = wrappedQueue({ complete: twice, fail: twice });
+      const events = new FabricaEventBus();
+      const seen = recordEvents(events);
+      const worker = start({ queue, events, handlers: { ok: () => 'done', bad: () => Promise.reject(Object.assign(new Error('no'), { retryable: false })) } });
+      const [ok, bad] = await queue.enqueueMany([
+        { type: 'ok', tenantId: 'acme', payload: null },
+        { type: 'bad', tenantId: 'acme', payload: null },
+      ]);
+      await waitFor(() => worker.counts.completed === 1 && worker.counts.failed === 1, { what: 'both outcomes counted' });
+      expect(worker.counts.lost).toBe(0);
+      expect(seen.filter((e) => e.state === 'task:completed/completed').map((e) => e.taskId)).toEqual([ok!.task.taskId]);
+      expect(seen.filter((e) => e.state === 'task:failed/failed').map((e) => e.taskId)).toEqual([bad!.task.taskId]);
+    });
+
     it('is given up once the lease has run out: the queue delivers the task again', async () => {
       const { queue } = flakyQueue(Infinity, false);
       let runs = 0;
