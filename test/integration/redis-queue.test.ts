@@ -51,6 +51,34 @@ if (url === '') {
       await queue.close();
     });
 
+    it('a claim the client resends after losing its reply returns the tasks of its first run, and claims nothing more', async () => {
+      // ioredis sends a command in flight again once it reconnects. The second run used to claim
+      // two more tasks: the first two stayed leased to a worker that never saw them until the
+      // lease ran out (spending an attempt; one with a single attempt went dead without running).
+      const own = connectRedis(url);
+      const q = createRedisQueue({ client: own, prefix, queue: 'resent' });
+      try {
+        await q.enqueueMany(Array.from({ length: 6 }, (_, i) => ({ type: 'noop', tenantId: 'acme', payload: i })));
+        const evalsha = own.evalsha.bind(own) as (...args: unknown[]) => Promise<unknown>;
+        (own as unknown as { evalsha: (...args: unknown[]) => Promise<unknown> }).evalsha = async (...args: unknown[]) => {
+          if (args[0] !== queueClaimScript.sha1) return evalsha(...args);
+          await evalsha(...args); // its reply is lost
+          return evalsha(...args);
+        };
+        const { tasks } = await q.claim('w-resent', 2, 60_000);
+        expect(tasks.map((t) => t.payload)).toEqual([0, 1]);
+        expect(tasks.map((t) => t.attempt)).toEqual([1, 1]);
+        expect((await q.stats()).counts).toMatchObject({ queued: 4, running: 2 });
+        for (const t of tasks) await q.complete(t.lease);
+        // The next claims go on from there (each one resent too).
+        expect((await q.claim('w-resent', 2, 60_000)).tasks.map((t) => t.payload)).toEqual([2, 3]);
+        expect((await q.stats()).counts).toMatchObject({ queued: 2, running: 2, completed: 2 });
+      } finally {
+        await q.close();
+        await closeRedis(own);
+      }
+    });
+
     it('stores the fields claims and completions touch first, so a listpack lookup finds them without scanning the rest', async () => {
       const { task } = await queue.enqueue({ type: 'noop', tenantId: 'acme', payload: { big: 'x'.repeat(40) } });
       const hot = ['state', 'att', 'hn', 'tok', 'exp', 'w', 'tenant', 'type', 'uat', 'res', 'h1', 'h2'];

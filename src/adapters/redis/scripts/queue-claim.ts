@@ -12,7 +12,8 @@ import { defineQueueScript } from './queue-lib.js';
  * KEYS[1]  <P>cfg
  * ARGV[1]  <P>; ARGV[2] worker; ARGV[3] limit; ARGV[4] lease ms; ARGV[5] channel;
  * ARGV[6…] limit lease tokens (the first also names the claim: <P>claim:<token> keeps its task
- *          ids for a lease time, see queue-recover); ARGV[6+limit] the first token of the worker's
+ *          ids for a lease time, see queue-recover, and makes a resent claim return the tasks of
+ *          its first run instead of claiming more); ARGV[6+limit] the first token of the worker's
  *          previous claim whose reply arrived ('' = none), whose record is deleted
  * Reply    { reaped: { id, tenant, type, state, attempt, reason }…,
  *            tasks: 'id FS tenant FS type FS attempt FS cost FS token FS expiresAt FS owner FS band FS
@@ -26,6 +27,24 @@ export const queueClaimScript = defineQueueScript(
   `
 local c = config()
 local worker, limit, leaseMs = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+
+-- This very claim ran before (its tokens are fresh per call, so a record under its first token
+-- means that): the client sent it again after losing the reply, as ioredis does for commands in
+-- flight when it reconnects. Claiming anew would leave the first run's tasks leased to a worker
+-- that never saw them until the lease ran out, spending an attempt (a task with one attempt went
+-- dead without having run). So the first run's tasks are handed out again, those still running
+-- for this worker under that delivery, and nothing else; a short claim, so the worker claims again.
+local earlier = redis.call('GET', P .. 'claim:' .. ARGV[6])
+if earlier then
+  local again = {}
+  for id in string.gmatch(earlier, '[^,]+') do
+    local tk = taskKey(id)
+    local f = redis.call('HMGET', tk, 'state', 'w', 'tok', 'exp')
+    if f[1] == 'running' and f[2] == worker and f[3] and tonumber(f[4]) > NOW then again[#again + 1] = claimedRow(id, tk, f[3], f[4]) end
+  end
+  return { {}, again, #again < limit and '0' or '', int(NOW) }
+end
+
 local reaped = reap(c, 1000)
 if #reaped > 0 then wake(ARGV[5]) end
 
