@@ -193,6 +193,8 @@ export interface Worker {
 const DEFAULT_LEASE_MS = 30_000;
 /** First pause before an outcome cut off by an outage is sent again (doubling, up to 32x, never past the lease). */
 const RESEND_PAUSE_MS = 50;
+/** Shortest pause between failed claims, whatever the lease (see `#run`). */
+const CLAIM_RETRY_MIN_MS = 100;
 /** Reads of a task whose completion or failure an outage left in doubt (see `#readBack`). */
 const RECONCILE_TRIES = 24;
 
@@ -480,7 +482,10 @@ class TaskWorker implements Worker {
         if (this.#stopping) break;
         errors += 1;
         this.#logger.warn('tasks: claim failed; retrying', { worker: this.id, code: codeOf(err), attempt: errors });
-        await this.#pause(Math.min(5_000, 50 * 2 ** Math.min(errors, 7)));
+        // Doubling up to 5 s, but never past a quarter of the lease: a claim the outage cut off may
+        // have leased tasks to this worker, which its next claim takes back, and only while those
+        // leases last (a 5 s lease used to run out in a 3.2 s pause after a flapping outage).
+        await this.#pause(Math.max(CLAIM_RETRY_MIN_MS, Math.min(5_000, Math.floor(this.#leaseMs / 4), 50 * 2 ** Math.min(errors, 7))));
         continue;
       }
       if (this.#abandoned) {

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { FabricaEventBus, type TaskEvent } from '../../src/core/events.js';
+import type { Logger, LogFields } from '../../src/core/logger.js';
 import { hasErrorCode } from '../../src/core/errors.js';
 import { createMemoryQueue, MemoryQueueState } from '../../src/adapters/memory/index.js';
 import type { EnqueueRequest, QueueAdapter, Task } from '../../src/adapters/queue.js';
@@ -66,6 +67,7 @@ interface Planned {
 }
 interface Run {
   readonly i: number;
+  readonly workerId: string;
   readonly attempt: number;
   readonly maxAttempts: number;
   readonly tenantId: string;
@@ -132,7 +134,7 @@ function suite(name: string, harness: QueueHarness): void {
         // Handlers record every run; each stops at once when its signal aborts.
         const runs = new Map<number, Run[]>();
         const track = (payload: Payload, ctx: TaskContext): Run => {
-          const run: Run = { i: payload.i, attempt: ctx.task.attempt, maxAttempts: ctx.task.maxAttempts, tenantId: ctx.task.tenantId, start: now(), end: null, abortedAt: null, reason: null, succeeded: false };
+          const run: Run = { i: payload.i, workerId: ctx.task.lease.workerId, attempt: ctx.task.attempt, maxAttempts: ctx.task.maxAttempts, tenantId: ctx.task.tenantId, start: now(), end: null, abortedAt: null, reason: null, succeeded: false };
           const list = runs.get(payload.i) ?? [];
           list.push(run);
           runs.set(payload.i, list);
@@ -191,6 +193,11 @@ function suite(name: string, harness: QueueHarness): void {
           stuck: (payload, ctx) => waitOrAbort(track(payload as unknown as Payload, ctx), ctx, Infinity),
         };
 
+        // What the workers log, to explain a failing task (its lines are printed with it).
+        const logged: string[] = [];
+        const log = (level: string) => (message: string, fields?: LogFields) => void logged.push(`${Math.round(now())} ${level} ${message} ${JSON.stringify(fields ?? {})}`);
+        const logger: Logger = { debug: () => undefined, info: log('info'), warn: log('warn'), error: log('error') };
+
         // One worker that is never closed (the target of assignments), two that come and go.
         // Each worker on a handle of its own (its own connections), all closed when the seed ends:
         // kept to the end of the file, a long run's replacements ran the server out of connections.
@@ -200,7 +207,7 @@ function suite(name: string, harness: QueueHarness): void {
         const handles = new Map<Worker, QueueAdapter>();
         const startWorker = async (id: string, concurrency: number): Promise<Worker> => {
           const queue = await open(queueName);
-          const worker = createWorker({ queue, id, concurrency, claimBatch: int(1, concurrency), leaseMs: LEASE_MS, heartbeatMs: HEARTBEAT_MS, idlePollMs: 250, maintenanceIntervalMs: 500, events, handlers });
+          const worker = createWorker({ queue, id, concurrency, claimBatch: int(1, concurrency), leaseMs: LEASE_MS, heartbeatMs: HEARTBEAT_MS, idlePollMs: 250, maintenanceIntervalMs: 500, events, handlers, logger });
           workers.push(worker);
           handles.set(worker, queue);
           return worker;
@@ -280,10 +287,12 @@ function suite(name: string, harness: QueueHarness): void {
           } else if (roll < 0.74 && harness.outage !== undefined) {
             // The server goes away for less than a lease; no control call is in flight meanwhile,
             // and the control handle answers again before the next step.
+            logged.push(`${Math.round(now())} test outage begins`);
             await harness.outage.interrupt();
             await new Promise((resolve) => setTimeout(resolve, int(50, 600)));
             await harness.outage.restore();
             lastOutage = now();
+            logged.push(`${Math.round(now())} test outage ends`);
             await waitFor(async () => (await control.stats().then(() => true)), { timeoutMs: 20_000, intervalMs: 50, what: 'the control handle after the outage' });
           } else if (roll < 0.8 && now() - lastOutage > SETTLE_AFTER_OUTAGE_MS) {
             // Close a worker, drained or not (what still runs is handed back), and start another.
@@ -291,6 +300,7 @@ function suite(name: string, harness: QueueHarness): void {
             const leaving = churning[slot]!;
             const replacement = await startWorker(`churn-${seed}-${generation++}`, int(1, 4));
             churning[slot] = replacement;
+            logged.push(`${Math.round(now())} test closes ${leaving.id}`);
             await leaving.close(random() < 0.5 ? { drain: false } : { drain: true, timeoutMs: int(0, 100) });
           }
         }
@@ -307,7 +317,13 @@ function suite(name: string, harness: QueueHarness): void {
         for (const handle of handles.values()) await handle.close();
 
         const failures: string[] = [];
-        const fail = (p: Planned, what: string) => failures.push(`task #${p.i} (${p.kind}, max ${p.maxAttempts}, failures ${p.failures}): ${what}`);
+        const fail = (p: Planned, what: string) => {
+          const lines = [
+            ...(runs.get(p.i) ?? []).map((r) => `${Math.round(r.start)} run of attempt ${r.attempt} on ${r.workerId} until ${r.end === null ? '-' : Math.round(r.end)}${r.reason === null ? '' : ` (${r.reason})`}${r.succeeded ? ' succeeded' : ''}`),
+            ...logged.filter((l) => l.includes(p.id) || l.includes(' test ')),
+          ].sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10));
+          failures.push(`task #${p.i} ${p.id} (${p.kind}, max ${p.maxAttempts}, failures ${p.failures}): ${what}\n  ${lines.join('\n  ')}`);
+        };
         let completedEvents = 0;
         for (const p of planned) {
           const stored: Task | null = await control.get(p.id);
@@ -340,9 +356,9 @@ function suite(name: string, harness: QueueHarness): void {
           }
           const expected = expectedEnd(p);
           if (stored.state !== expected.state || stored.attempt !== expected.attempt) {
-            fail(p, `ended ${stored.state} at attempt ${stored.attempt}, expected ${expected.state} at ${expected.attempt}`);
+            fail(p, `ended ${stored.state} at attempt ${stored.attempt}, expected ${expected.state} at ${expected.attempt}; history ${historyText(stored)}`);
           }
-          if (expected.errorCode !== undefined && stored.error?.code !== expected.errorCode) fail(p, `error ${stored.error?.code}, expected ${expected.errorCode}`);
+          if (expected.errorCode !== undefined && stored.error?.code !== expected.errorCode) fail(p, `error ${stored.error?.code}, expected ${expected.errorCode}; history ${historyText(stored)}`);
           if (events.length !== 1) fail(p, `${events.length} terminal events`);
           if (stored.state === 'completed') {
             if (won.length !== 1 || won[0]!.attempt !== stored.attempt) fail(p, `completed at ${stored.attempt} by ${won.length} successful runs (${won.map((r) => r.attempt).join(', ')})`);
@@ -382,6 +398,11 @@ function suite(name: string, harness: QueueHarness): void {
       }, 120_000);
     }
   });
+}
+
+/** A task's history on one line, times relative to its creation. */
+function historyText(task: Task): string {
+  return task.history.map((e) => `${e.state}@${e.at - task.createdAt}ms/a${e.attempt}${e.workerId === undefined ? '' : `/${e.workerId}`}${e.reason === undefined ? '' : `/${e.reason}`}`).join(' ');
 }
 
 /** Where a task nobody cancelled or deleted must end. A hand-back gives its attempt back, so shutdowns change nothing here. */

@@ -15,6 +15,7 @@ import { QUEUE_CLAIM_FUNCTION_SQL } from './queue-claim-function.js';
 import { QUEUE_CLAIM_TENANTS_SQL, QUEUE_ENQUEUE_COST_SQL } from './queue-claim-tenants.js';
 import { QUEUE_CLAIM_TIES_SQL } from './queue-claim-ties-migration.js';
 import { QUEUE_TIME_RULES_SQL } from './queue-time-rules-migration.js';
+import { QUEUE_CLAIM_REF_SQL } from './queue-claim-ref-migration.js';
 import { QUEUE_COUNTS_MIGRATION_SQL } from './queue-counts-migration.js';
 import { QUEUE_NO_JIT_SQL } from './queue-no-jit-migration.js';
 import { QUEUE_RETENTION_SQL } from './queue-retention-migration.js';
@@ -301,6 +302,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = Object.freeze([
   Object.freeze({ version: 11, name: 'task queue: purging reads only what it removes, and completions purge (retention keeps up under load)', sql: QUEUE_RETENTION_SQL }),
   Object.freeze({ version: 12, name: 'task queue: tenants tied on their start tag are served by tenant id', sql: QUEUE_CLAIM_TIES_SQL }),
   Object.freeze({ version: 13, name: 'task queue: reaped tasks honour a failed retention of 0 and keep their band; start tags spaced by the next task\'s cost; nextInMs names only rate tokens that hold a tenant back', sql: QUEUE_TIME_RULES_SQL }),
+  Object.freeze({ version: 14, name: 'task queue: a claim whose reply was lost gives back its assigned tasks too', sql: QUEUE_CLAIM_REF_SQL }),
 ]);
 
 /**

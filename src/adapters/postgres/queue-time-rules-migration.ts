@@ -28,7 +28,8 @@ import { replaceEach } from './sql-edit.js';
  * Checked edits of migration 12's claim and of migration 8's reaping; migration 8's enqueue as it
  * was. The claim and the enqueue restate migration 10's `SET jit = off`.
  */
-const CLAIM = replaceEach(QUEUE_CLAIM_TIES_FUNCTION_SQL, [
+/** Migration 13's claim (migration 14 edits it further). */
+export const QUEUE_TIME_RULES_CLAIM_SQL = replaceEach(QUEUE_CLAIM_TIES_FUNCTION_SQL, [
   [
     'SELECT tb.tenant, greatest(tb.vtime, v_vt) AS s, coalesce(tn.weight, 1) AS w, tb.last_cost AS lc, k.k_max\n',
     `SELECT tb.tenant, greatest(tb.vtime, v_vt) AS s, coalesce(tn.weight, 1) AS w, k.k_max,
@@ -82,7 +83,7 @@ END`,
 
 /** Migration 13's SQL. */
 export const QUEUE_TIME_RULES_SQL = [
-  CLAIM,
+  QUEUE_TIME_RULES_CLAIM_SQL,
   'ALTER FUNCTION {{schema}}.queue_claim(text, text, integer, bigint, text[], text) SET jit = off;',
   REAP,
   QUEUE_COUNTED_ENQUEUE_SQL,

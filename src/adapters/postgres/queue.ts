@@ -225,7 +225,7 @@ class PostgresQueue implements QueueAdapter {
       this.#lostClaims,
       req,
       async (claims, limit) => {
-        const rows = await this.#query<{ o_row: string }>('queue.claim', this.#sql.recover, [this.name, req.workerId, claims.flat(), req.leaseMs, limit]);
+        const rows = await this.#query<{ o_row: string }>('queue.claim', this.#sql.recover, [this.name, req.workerId, claims.flat(), req.leaseMs, limit, claims.map((tokens) => tokens[0]!)]);
         return rows.map((row) => this.#claimedOf(rowFields(row.o_row), req.workerId));
       },
       async (limit, tokens) => {

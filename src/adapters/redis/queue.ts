@@ -257,7 +257,7 @@ class RedisQueue implements QueueAdapter {
       this.#lostClaims,
       req,
       async (claims, limit) => {
-        const args = [req.workerId, limit, req.leaseMs, claims.length, ...claims.map((tokens) => tokens[0]!), ...claims.flat()];
+        const args = [req.workerId, limit, req.leaseMs, claims.length, ...claims.map((tokens) => tokens[0]!)];
         const rows = (await this.#run(queueRecoverScript, args, 'queue.claim')) as unknown[];
         return rows.map((row) => this.#claimedOf(row, req.workerId));
       },

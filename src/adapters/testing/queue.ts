@@ -921,10 +921,13 @@ export function describeQueueContract(name: string, harness: QueueHarness, optio
           const q = await open();
           // A first claim (of nothing) sets up what a claim needs once (subscriptions, scripts),
           // so the claim below is a single request.
-          expect((await q.claim('w1', 2, 60_000)).tasks).toHaveLength(0);
-          await q.enqueueMany(batch('acme', 3));
+          expect((await q.claim('w1', 3, 60_000)).tasks).toHaveLength(0);
+          const [toAssign] = await q.enqueueMany([job('acme', { payload: 'assigned' }), ...batch('acme', 3)]);
+          // The lost claim starts a task an operator assigned to w1 too: it runs under the
+          // assignment's lease token, not one the claim sent, and comes back all the same.
+          const assigned = await q.assign(toAssign!.task.taskId, 'w1', 60_000);
           await swallowReplies();
-          const lost = q.claim('w1', 2, 60_000).then(() => 'ok', (err: { code?: string }) => err.code);
+          const lost = q.claim('w1', 3, 60_000).then(() => 'ok', (err: { code?: string }) => err.code);
           // The claim reaches the server and takes effect; only its reply is dropped.
           await new Promise((resolve) => setTimeout(resolve, 500));
           await outage.interrupt();
@@ -933,19 +936,20 @@ export function describeQueueContract(name: string, harness: QueueHarness, optio
           // Another worker cannot see them: they are leased to w1.
           const other = (await waitFor(async () => q.claim('w2', 10, 60_000).catch(() => null), { timeoutMs: 20_000, what: 'recovery' }))!;
           expect(other.tasks).toHaveLength(1);
-          // w1's next claim returns the two tasks of the lost claim (lease renewed) before any new pick.
+          // w1's next claim returns the three tasks of the lost claim (lease renewed) before any new pick.
           const again = await q.claim('w1', 10, 60_000);
-          expect(again.tasks).toHaveLength(2);
+          expect(again.tasks).toHaveLength(3);
           for (const t of again.tasks) {
             expect(t.attempt).toBe(1);
             expect(t.lease.workerId).toBe('w1');
             expect(t.lease.expiresAt).toBeGreaterThan(Date.now() + 50_000);
           }
-          expect(new Set([...other.tasks, ...again.tasks].map((t) => t.id)).size).toBe(3);
+          expect(again.tasks.find((t) => t.id === toAssign!.task.taskId)?.lease.token).toBe(assigned.lease.token);
+          expect(new Set([...other.tasks, ...again.tasks].map((t) => t.id)).size).toBe(4);
           // Recovered once: a later claim does not return them again, and their leases are good.
           expect((await q.claim('w1', 10, 60_000)).tasks).toHaveLength(0);
           for (const t of [...other.tasks, ...again.tasks]) await q.complete(t.lease);
-          expect((await q.stats()).counts).toMatchObject({ queued: 0, running: 0, completed: 3 });
+          expect((await q.stats()).counts).toMatchObject({ queued: 0, running: 0, completed: 4 });
         });
       }
     });

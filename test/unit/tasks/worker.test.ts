@@ -577,6 +577,25 @@ describe('createWorker', () => {
       expect(Date.now() - started).toBeLessThan(1_500);
     });
 
+    it('retries a failing claim at least every quarter lease, so a claim cut off by an outage is taken back before its leases run out', async () => {
+      // The pauses used to double to 5 s whatever the lease: after a flapping outage a worker with
+      // 5 s leases paused 3.2 s, and the tasks its cut-off claim had leased ran out and ran again
+      // (found by test/integration/tasks-worker-sequences on PostgreSQL).
+      const { queue } = failingQueue(true);
+      const at: number[] = [];
+      const counting = wrappedQueue({
+        waitForWork: () => queue.waitForWork(0),
+        claim: (_real, ...args) => (at.push(Date.now()), queue.claim(...(args as Parameters<QueueAdapter['claim']>))),
+      });
+      const worker = start({ queue: counting, leaseMs: 800, handlers: { job: () => undefined } });
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      await worker.close();
+      const gaps = at.slice(1).map((t, i) => t - at[i]!);
+      // 100 ms, then 200 ms (a quarter of the lease) from then on; without the cap 400, 800 ms.
+      expect(at.length).toBeGreaterThanOrEqual(6);
+      expect(Math.max(...gaps)).toBeLessThan(400);
+    });
+
     it('idles at idlePollMs between empty claims when it cannot wait for work, and still runs what arrives', async () => {
       const { queue, claims } = failingQueue(false);
       let ran = 0;

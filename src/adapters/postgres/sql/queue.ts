@@ -161,13 +161,16 @@ export function queueStatements(s: string): QueueStatements {
     fail: `SELECT * FROM ${s}.queue_fail($1, $2, $3::uuid, $4, $5, $6::bigint, $7)`,
     release: `SELECT * FROM ${s}.queue_release($1, $2, $3::uuid, $4, $5::bigint)`,
     extend: `SELECT * FROM ${s}.queue_extend($1, $2::uuid, $3, $4::bigint, $5)`,
-    // $1 queue, $2 worker, $3 lease tokens of the claims in doubt, $4 lease ms, $5 limit. A task
-    // comes back only while it still runs for this worker under one of those leases; its lease is
-    // renewed. Only leased tasks are read (queue_tasks_leased), and this runs after an outage only.
+    // $1 queue, $2 worker, $3 lease tokens of the claims in doubt, $4 lease ms, $5 limit, $6 the
+    // first token of each of those claims. A task comes back only while it still runs for this
+    // worker under one of those leases, or under its assignment's lease after one of those claims
+    // started it (claim_ref, migration 14); its lease is renewed. Only leased tasks are read
+    // (queue_tasks_leased), and this runs after an outage only.
     recover: `WITH n AS (SELECT ${s}.queue_now() AS now),
   held AS (
     SELECT t.id FROM ${s}.queue_tasks t, n
-     WHERE t.queue = $1 AND t.state = 'running' AND t.worker = $2 AND t.token = ANY($3::text[]) AND t.lease_expires_at > n.now
+     WHERE t.queue = $1 AND t.state = 'running' AND t.worker = $2 AND (t.token = ANY($3::text[]) OR t.claim_ref = ANY($6::text[]))
+       AND t.lease_expires_at > n.now
      ORDER BY t.id LIMIT $5 FOR UPDATE OF t)
 UPDATE ${s}.queue_tasks t SET lease_expires_at = n.now + $4::bigint, updated_at = n.now
   FROM n, held
