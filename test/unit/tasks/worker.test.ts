@@ -220,53 +220,36 @@ describe('createWorker', () => {
     expect(seen.at(-1)?.state).toBe('task:failed/failed');
   });
 
-  it('aborts a handler whose task was cancelled, at its next heartbeat, and ignores its outcome', async () => {
-    const queue = createMemoryQueue();
-    let reason: unknown;
-    const w = start({
-      queue,
-      leaseMs: 60,
-      handlers: {
-        job: (_p, ctx) =>
-          new Promise((resolve) => {
-            ctx.signal.addEventListener('abort', () => {
-              reason = ctx.signal.reason;
-              resolve('too late');
-            });
-          }),
-      },
+  // Deleting an active task cancels it (the service announces it as cancelled); on a delete the
+  // handler used to hear 'lease-lost', as if its lease had run out and the task could run elsewhere.
+  for (const how of ['cancelled', 'deleted'] as const) {
+    it(`aborts a handler whose task was ${how} with 'cancelled', at its next heartbeat, and ignores its outcome`, async () => {
+      const queue = createMemoryQueue();
+      let reason: unknown;
+      const w = start({
+        queue,
+        leaseMs: 60,
+        handlers: {
+          job: (_p, ctx) =>
+            new Promise((resolve) => {
+              ctx.signal.addEventListener('abort', () => {
+                reason = ctx.signal.reason;
+                resolve('too late');
+              });
+            }),
+        },
+      });
+      const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null });
+      await waitFor(() => w.active === 1, { what: 'the task to start' });
+      if (how === 'cancelled') await queue.cancel(task.taskId);
+      else expect(await queue.delete(task.taskId)).toBe(true);
+      await waitFor(() => reason !== undefined, { what: 'the abort' });
+      expect(reason).toBe('cancelled');
+      await waitFor(() => w.active === 0, { what: 'the slot to free' });
+      expect((await queue.get(task.taskId))?.state ?? 'gone').toBe(how === 'cancelled' ? 'cancelled' : 'gone');
+      expect(w.counts.lost).toBe(1);
     });
-    const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null });
-    await waitFor(() => w.active === 1, { what: 'the task to start' });
-    await queue.cancel(task.taskId);
-    await waitFor(() => reason !== undefined, { what: 'the abort' });
-    expect(reason).toBe('cancelled');
-    await waitFor(() => w.active === 0, { what: 'the slot to free' });
-    expect((await queue.get(task.taskId))?.state).toBe('cancelled');
-    expect(w.counts.lost).toBe(1);
-  });
-
-  it("aborts a handler whose running task was deleted with 'cancelled', not 'lease-lost'", async () => {
-    // Deleting an active task cancels it (the service announces it as cancelled); the handler
-    // used to hear 'lease-lost', as if its lease had run out and the task could run elsewhere.
-    const queue = createMemoryQueue();
-    let reason: unknown;
-    const w = start({
-      queue,
-      leaseMs: 60,
-      handlers: {
-        job: (_p, ctx) => new Promise((resolve) => ctx.signal.addEventListener('abort', () => resolve((reason = ctx.signal.reason)))),
-      },
-    });
-    const { task } = await queue.enqueue({ type: 'job', tenantId: 'acme', payload: null });
-    await waitFor(() => w.active === 1, { what: 'the task to start' });
-    expect(await queue.delete(task.taskId)).toBe(true);
-    await waitFor(() => reason !== undefined, { what: 'the abort' });
-    expect(reason).toBe('cancelled');
-    await waitFor(() => w.active === 0, { what: 'the slot to free' });
-    expect(await queue.get(task.taskId)).toBeNull();
-    expect(w.counts.lost).toBe(1);
-  });
+  }
 
   it('aborts a handler past its timeout and retries the task', async () => {
     const queue = createMemoryQueue();
