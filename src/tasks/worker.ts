@@ -687,7 +687,7 @@ class TaskWorker implements Worker {
           (e.state === 'failed' && e.reason === 'final-failure') ||
           (e.state === 'dead' && e.reason === 'attempts-exhausted' && stored.error?.code === sent.code)),
     );
-    if (stored == null || entry === undefined) return this.#lost(r, lostBy);
+    if (entry === undefined) return this.#lost(r, lostBy);
     const task = r.task;
     this.#logger.info('tasks: a failure whose reply was lost had been stored', { taskId: task.id });
     this.#failureRecorded(r, { taskId: task.id, tenantId: task.tenantId, type: task.type, state: entry.state, attempt: entry.attempt, at: entry.at, ...(entry.reason === undefined ? {} : { reason: entry.reason }) });
