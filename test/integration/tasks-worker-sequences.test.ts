@@ -8,7 +8,7 @@ import type { QueueHarness } from '../../src/adapters/testing/queue.js';
 import { mulberry32 } from '../../src/adapters/testing/random.js';
 import { sequenceSeeds, sequenceSteps, uniqueName, waitFor } from '../../src/adapters/testing/support.js';
 import { z } from 'zod';
-import { createTaskService, createWorker, defineTaskType, type AbortReason, type TaskContext, type TaskHandler, type Worker } from '../../src/tasks/index.js';
+import { createTaskService, createWorker, defineTaskType, handle, type AbortReason, type TaskContext, type TaskHandler, type TaskType, type Worker } from '../../src/tasks/index.js';
 import { postgresQueueHarness } from '../support/postgres-queue-harness.js';
 import { redisQueueHarness } from '../support/redis-queue-harness.js';
 import { skipWithoutServer } from '../support/missing-server.js';
@@ -57,7 +57,13 @@ const OUTAGE_SPACING_MS = 4_000;
 const STEPS = sequenceSteps('WORKER', 60);
 const TENANTS = ['t1', 't2', 't3'] as const;
 
-type Kind = 'ok' | 'flaky' | 'final' | 'slow' | 'stuck' | 'ghost';
+const payloadSchema = z.strictObject({ i: z.number().int(), failures: z.number().int().optional(), ms: z.number().int().optional() });
+type Payload = z.infer<typeof payloadSchema>;
+const KINDS = ['ok', 'flaky', 'final', 'slow', 'stuck', 'ghost'] as const;
+type Kind = (typeof KINDS)[number];
+/** One type per kind; workers handle all but `ghost`. */
+const TYPES = Object.fromEntries(KINDS.map((kind) => [kind, defineTaskType(kind, payloadSchema)])) as Record<Kind, TaskType<Payload>>;
+
 interface Planned {
   readonly id: string;
   readonly i: number;
@@ -87,12 +93,6 @@ interface Run {
   /** Returned a value before any abort: the worker sends that completion. */
   succeeded: boolean;
 }
-interface Payload {
-  readonly i: number;
-  readonly failures?: number;
-  readonly ms?: number;
-}
-
 const now = (): number => performance.now();
 
 function suite(name: string, harness: QueueHarness): void {
@@ -117,9 +117,7 @@ function suite(name: string, harness: QueueHarness): void {
         const queueName = uniqueName('wseq');
         const control = await open(queueName);
         const events = new FabricaEventBus();
-        const payloadSchema = z.strictObject({ i: z.number().int(), failures: z.number().int().optional(), ms: z.number().int().optional() });
-        const types = (['ok', 'flaky', 'final', 'slow', 'stuck', 'ghost'] as const).map((kind) => defineTaskType(kind, payloadSchema));
-        const service = createTaskService({ queue: control, events, types });
+        const service = createTaskService({ queue: control, events, types: Object.values(TYPES) });
         const globalCap = random() < 0.5 ? null : int(2, 6);
         const tenantCaps = new Map<string, number>();
         await control.configure({ maxConcurrency: globalCap, retentionMs: 3_600_000, failedRetentionMs: null });
@@ -174,30 +172,29 @@ function suite(name: string, harness: QueueHarness): void {
           return { i: run.i, attempt: run.attempt };
         };
         const handlers: Record<string, TaskHandler> = {
-          ok: (payload, ctx) => {
-            const run = track(payload as unknown as Payload, ctx);
-            if ((payload as unknown as Payload).ms === 0) return succeed(run);
-            return waitOrAbort(run, ctx, (payload as unknown as Payload).ms ?? 1).then(() => succeed(run));
-          },
-          flaky: async (payload, ctx) => {
-            const p = payload as unknown as Payload;
-            const run = track(p, ctx);
+          ok: handle(TYPES.ok, (payload, ctx) => {
+            const run = track(payload, ctx);
+            if (payload.ms === 0) return succeed(run);
+            return waitOrAbort(run, ctx, payload.ms ?? 1).then(() => succeed(run));
+          }),
+          flaky: handle(TYPES.flaky, async (payload, ctx) => {
+            const run = track(payload, ctx);
             await waitOrAbort(run, ctx, 1);
             run.end = now();
-            if (ctx.task.attempt <= p.failures!) throw new Error('flaky');
+            if (ctx.task.attempt <= payload.failures!) throw new Error('flaky');
             return succeed(run);
-          },
-          final: (payload, ctx) => {
-            const run = track(payload as unknown as Payload, ctx);
+          }),
+          final: handle(TYPES.final, (payload, ctx) => {
+            const run = track(payload, ctx);
             run.end = now();
             throw Object.assign(new Error('no'), { retryable: false });
-          },
-          slow: (payload, ctx) => {
-            const run = track(payload as unknown as Payload, ctx);
-            return waitOrAbort(run, ctx, (payload as unknown as Payload).ms!, () => ctx.progress({ at: Math.round(now() - run.start) })).then(() => succeed(run));
-          },
+          }),
+          slow: handle(TYPES.slow, (payload, ctx) => {
+            const run = track(payload, ctx);
+            return waitOrAbort(run, ctx, payload.ms!, () => ctx.progress({ at: Math.round(now() - run.start) })).then(() => succeed(run));
+          }),
           // Runs until stopped: its timeout does that.
-          stuck: (payload, ctx) => waitOrAbort(track(payload as unknown as Payload, ctx), ctx, Infinity),
+          stuck: handle(TYPES.stuck, (payload, ctx) => waitOrAbort(track(payload, ctx), ctx, Infinity)),
         };
 
         // What the workers log, to explain a failing task (its lines are printed with it).
@@ -211,12 +208,12 @@ function suite(name: string, harness: QueueHarness): void {
         // (Not at once with their worker: a claim that close() stopped waiting for hands its tasks
         // back when it returns, through that handle.)
         const workers: Worker[] = [];
-        const handles = new Map<Worker, QueueAdapter>();
+        const handles: QueueAdapter[] = [];
         const startWorker = async (id: string, concurrency: number): Promise<Worker> => {
           const queue = await open(queueName);
           const worker = createWorker({ queue, id, concurrency, claimBatch: int(1, concurrency), leaseMs: LEASE_MS, heartbeatMs: HEARTBEAT_MS, idlePollMs: 250, maintenanceIntervalMs: 500, events, handlers, logger });
           workers.push(worker);
-          handles.set(worker, queue);
+          handles.push(queue);
           return worker;
         };
 
@@ -321,7 +318,7 @@ function suite(name: string, harness: QueueHarness): void {
           { timeoutMs: 60_000, intervalMs: 50, what: `seed ${seed}: every task settled` },
         );
         await Promise.all(workers.map((w) => w.close()));
-        for (const handle of handles.values()) await handle.close();
+        for (const queue of handles) await queue.close();
 
         const failures: string[] = [];
         const fail = (p: Planned, what: string) => {
